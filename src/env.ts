@@ -1,0 +1,125 @@
+import { z } from "zod";
+import { ConfigurationError } from "./errors";
+
+const secret = z.string().trim().min(1, "is empty");
+const optionalSecret = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value ? value : undefined));
+
+const boolFlag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(["true", "false", "1", "0"]))
+  .transform((value) => value === "true" || value === "1");
+
+const httpsOrLocalUrl = z
+  .string()
+  .trim()
+  .url("is not a URL")
+  .refine((value) => /^https:\/\//.test(value) || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(value), {
+    message: "must be https:// (http:// only for 127.0.0.1 or localhost)",
+  })
+  .transform((value) => value.replace(/\/+$/, ""));
+
+const dataKey = secret.refine(
+  (value) => {
+    try {
+      return atob(value).length === 32;
+    } catch {
+      return false;
+    }
+  },
+  { message: "must be base64 of exactly 32 bytes (openssl rand -base64 32)" },
+);
+
+const pkcs8Pem = optionalSecret.refine(
+  (value) => value === undefined || /-----BEGIN PRIVATE KEY-----[\s\S]+-----END PRIVATE KEY-----/.test(value),
+  { message: "must be a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----); convert with openssl pkcs8 -topk8 -nocrypt" },
+);
+
+/** Raw bindings as wrangler and the secrets store give them: every setting is a string. */
+export const RawSettings = z.object({
+  SAAS_ACCESS_KEY: secret,
+  KIT_ACCESS_KEY: optionalSecret,
+  LICENSE_ACCESS_KEY: optionalSecret,
+  GENERAL_ACCESS_KEY: optionalSecret,
+  MARKETPLACE_AK: secret,
+  MARKETPLACE_SK: secret,
+  USAGE_PUSH_KEY: optionalSecret,
+  DATA_KEY: dataKey,
+  KIT_RSA_PRIVATE_KEY: pkcs8Pem,
+  ADMIN_TOKEN: secret,
+  SELLER_API_TOKEN: secret,
+  MARKETPLACE_API_BASE: httpsOrLocalUrl.default("https://mkt.myhuaweicloud.com"),
+  FRONTEND_URL_TEMPLATE: z
+    .string()
+    .trim()
+    .refine((value) => value.includes("{instanceId}"), { message: "must contain {instanceId}" })
+    .default("https://app.example.com/t/{instanceId}"),
+  PROVISIONING_MODE: z.enum(["builtin", "webhook"]).default("builtin"),
+  PROVISIONING_WEBHOOK_URL: z.string().trim().optional(),
+  SIGNATURE_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  ENABLE_V1: boolFlag.default(true),
+});
+
+export type Settings = ReturnType<typeof toSettings>;
+
+function toSettings(raw: z.infer<typeof RawSettings>) {
+  return {
+    keys: {
+      saas: raw.SAAS_ACCESS_KEY,
+      kit: raw.KIT_ACCESS_KEY ?? raw.SAAS_ACCESS_KEY,
+      license: raw.LICENSE_ACCESS_KEY ?? raw.SAAS_ACCESS_KEY,
+      general: raw.GENERAL_ACCESS_KEY ?? raw.SAAS_ACCESS_KEY,
+      usagePush: raw.USAGE_PUSH_KEY ?? raw.SAAS_ACCESS_KEY,
+    },
+    marketplace: { ak: raw.MARKETPLACE_AK, sk: raw.MARKETPLACE_SK, apiBase: raw.MARKETPLACE_API_BASE },
+    dataKey: raw.DATA_KEY,
+    kitRsaPrivateKey: raw.KIT_RSA_PRIVATE_KEY,
+    adminToken: raw.ADMIN_TOKEN,
+    sellerApiToken: raw.SELLER_API_TOKEN,
+    frontendUrlTemplate: raw.FRONTEND_URL_TEMPLATE,
+    provisioning: { mode: raw.PROVISIONING_MODE, webhookUrl: raw.PROVISIONING_WEBHOOK_URL || undefined },
+    signatureToleranceMs: raw.SIGNATURE_TOLERANCE_SECONDS * 1000,
+    enableV1: raw.ENABLE_V1,
+  } as const;
+}
+
+/** Empty strings from [vars] mean "unset", so defaults apply. */
+function withoutBlanks(env: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value === "string" && value.trim() === "") continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+export function parseSettings(env: object): Settings {
+  const result = RawSettings.safeParse(withoutBlanks(env));
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const setting = String(issue?.path[0] ?? "unknown");
+    throw new ConfigurationError(setting, issue?.code === "invalid_type" ? "is missing" : (issue?.message ?? "is invalid"));
+  }
+  const settings = toSettings(result.data);
+  if (settings.provisioning.mode === "webhook" && !settings.provisioning.webhookUrl) {
+    throw new ConfigurationError("PROVISIONING_WEBHOOK_URL", "is required when PROVISIONING_MODE is webhook");
+  }
+  return settings;
+}
+
+const cache = new WeakMap<object, Settings>();
+
+/** Settings are parsed once per env object (one per isolate in production). */
+export function getSettings(env: object): Settings {
+  let settings = cache.get(env);
+  if (!settings) {
+    settings = parseSettings(env);
+    cache.set(env, settings);
+  }
+  return settings;
+}

@@ -1,0 +1,53 @@
+import { AuthError } from "../errors";
+import { hmacSha256, safeEqual } from "./hmac";
+
+/**
+ * V1 `authToken`, spec saas-production-interface.md §5.1:
+ *   Base64(HMAC-SHA256(key = accessKey + timeStamp, msg = "k=v&k=v" of every other parameter, sorted by name)).
+ * GET: URL-decoded query parameters, empty ones included. Kit POST: top-level body fields, blank ones skipped.
+ */
+export function createV1AuthToken(accessKey: string, params: Record<string, string>): string {
+  const timeStamp = params.timeStamp;
+  if (timeStamp === undefined) throw new AuthError("missing timeStamp");
+  const message = Object.keys(params)
+    .filter((name) => name !== "authToken")
+    .sort(compareCodeUnits)
+    .map((name) => `${name}=${params[name]}`)
+    .join("&");
+  return hmacSha256(accessKey + timeStamp, message).toString("base64");
+}
+
+// Java's String.compareTo: by UTF-16 code unit, which is what the Marketplace's TreeMap does.
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Parameters of a V1 GET call, URL-decoded (URLSearchParams decodes `+` as a space, as a servlet does). */
+export function v1QueryParams(url: URL): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) params[name] = value;
+  return params;
+}
+
+/**
+ * Top-level fields of a V1 kit POST body as the official demo strings them: blanks skipped, nested values as
+ * compact JSON (V1 sends lists as JSON strings already).
+ */
+export function v1KitBodyParams(body: Record<string, unknown>): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [name, value] of Object.entries(body)) {
+    if (value === null || value === undefined) continue;
+    const text = typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
+    if (text.trim() === "") continue;
+    params[name] = text;
+  }
+  return params;
+}
+
+export function verifyV1AuthToken(accessKey: string, params: Record<string, string>, authToken: string | null): void {
+  if (!authToken) throw new AuthError("missing authToken");
+  if (!params.timeStamp) throw new AuthError("missing timeStamp");
+  const expected = createV1AuthToken(accessKey, params);
+  // FAQ: a `+` that the sender did not URL-encode arrives as a space.
+  if (!safeEqual(expected, authToken.replace(/ /g, "+"))) throw new AuthError("authToken does not match");
+}

@@ -1,0 +1,52 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Secrets for the Workers runtime under test. Development values only; the suite never reads .dev.vars, so it
+// behaves the same on a clean clone.
+export const TEST_SECRETS = {
+  SAAS_ACCESS_KEY: "test-saas-access-key",
+  KIT_ACCESS_KEY: "test-kit-access-key",
+  LICENSE_ACCESS_KEY: "test-license-access-key",
+  GENERAL_ACCESS_KEY: "test-general-access-key",
+  MARKETPLACE_AK: "TESTAK0000000000",
+  MARKETPLACE_SK: "test-marketplace-sk",
+  USAGE_PUSH_KEY: "test-usage-push-key",
+  DATA_KEY: "dGVzdC1kYXRhLWtleS0zMi1ieXRlcy1sb25nLW9rISE=",
+  KIT_RSA_PRIVATE_KEY: "",
+  ADMIN_TOKEN: "test-admin-token",
+  SELLER_API_TOKEN: "test-seller-api-token",
+};
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  return {
+    test: {
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: { ...TEST_SECRETS, TEST_MIGRATIONS: migrations, MARKETPLACE_API_BASE: "https://mkt.test.invalid" },
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            include: ["test/**/*.test.ts"],
+            exclude: ["test/node/**"],
+            setupFiles: ["./test/setup/apply-migrations.ts"],
+          },
+        },
+        {
+          test: {
+            name: "node",
+            environment: "node",
+            include: ["test/node/**/*.test.ts"],
+          },
+        },
+      ],
+    },
+  };
+});
