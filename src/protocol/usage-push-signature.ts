@@ -1,0 +1,124 @@
+import { type Bytes, hmacSha256, safeEqual } from "./hmac";
+
+/**
+ * Header signature of the NEW usage push, spec marketplace-open-apis.md §1.3 and README point 9:
+ *   signature = Base64(HMAC-SHA256(sellerKey, "ts=" + ts + "&nonce=" + nonce + "&body=" + body))
+ * sent as the headers `signature`, `ts` (Unix milliseconds) and `nonce`. The body part is the exact bytes we send,
+ * produced by canonicalUsageBody. A type alias rather than an interface, so that it is assignable to a plain header
+ * record (fetch init, HeaderSource).
+ */
+export type UsagePushHeaders = {
+  signature: string;
+  ts: string;
+  nonce: string;
+};
+
+// §1.3: ts ≤ 20 characters, nonce ≤ 64. The nonce is further held to unreserved characters because an `&` or `=` in
+// it would make the signed string ambiguous (`nonce=a&body=` could be read two ways).
+const TS = /^\d{1,20}$/;
+const NONCE = /^[A-Za-z0-9._~-]{1,64}$/;
+const SIGNATURE = /^[A-Za-z0-9+/]{43}=$/;
+
+const utf8 = new TextEncoder();
+
+function signedMessage(ts: string, nonce: string, body: Bytes): Uint8Array {
+  const prefix = utf8.encode(`ts=${ts}&nonce=${nonce}&body=`);
+  const bodyBytes = typeof body === "string" ? utf8.encode(body) : body;
+  const message = new Uint8Array(prefix.length + bodyBytes.length);
+  message.set(prefix, 0);
+  message.set(bodyBytes, prefix.length);
+  return message;
+}
+
+export function createUsagePushSignature(key: string, body: Bytes, ts: string, nonce: string): string {
+  return hmacSha256(key, signedMessage(ts, nonce, body)).toString("base64");
+}
+
+/** `body` must be the bytes that are sent: pass the output of canonicalUsageBody and send that same string. */
+export function createUsagePushHeaders(key: string, body: Bytes, tsMs: number, nonce: string): UsagePushHeaders {
+  if (!key) throw new TypeError("usage push key must be non-empty");
+  if (!Number.isSafeInteger(tsMs) || tsMs < 0) throw new RangeError("ts must be a non-negative integer of Unix milliseconds");
+  if (!NONCE.test(nonce)) throw new TypeError("nonce must be 1–64 characters of A–Z a–z 0–9 . _ ~ -");
+  const ts = String(tsMs);
+  return { signature: createUsagePushSignature(key, body, ts, nonce), ts, nonce };
+}
+
+/** Fetch `Headers`, or a plain record as node:http gives (any name case; a repeated header arrives as an array). */
+export type HeaderSource = Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
+
+function headerValue(headers: HeaderSource, name: string): string | undefined {
+  if (headers instanceof Headers) return headers.get(name) ?? undefined;
+  const values = Object.entries(headers).filter(([key]) => key.toLowerCase() === name);
+  if (values.length !== 1) return undefined;
+  const value = values[0]?.[1];
+  // A repeated header is refused outright rather than picking one of its values.
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * Checks the signature only (constant time); freshness of `ts` and nonce reuse are the caller's concern. Any missing,
+ * repeated or malformed header is a plain `false`, as a wrong signature is.
+ */
+export function verifyUsagePushHeaders(key: string, body: Bytes, headers: HeaderSource): boolean {
+  const signature = headerValue(headers, "signature");
+  const ts = headerValue(headers, "ts");
+  const nonce = headerValue(headers, "nonce");
+  if (!key || signature === undefined || ts === undefined || nonce === undefined) return false;
+  if (!TS.test(ts) || !NONCE.test(nonce) || !SIGNATURE.test(signature)) return false;
+  return safeEqual(createUsagePushSignature(key, body, ts, nonce), signature);
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isPlainObject(value: object): value is Record<string, unknown> {
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * THE reading of "此处body按自然排序后参与签名" (§1.3: the body takes part in the signature "after natural sorting";
+ * the official demo is truncated in every copy, spec §7 open question 1). Our reading, in this one place:
+ *   - object keys sorted at every level in Java's natural String order, which is UTF-16 code-unit order (the same as
+ *     JavaScript's default sort), so `"10"` sorts before `"9"`; array order is data and is kept;
+ *   - compact JSON, no whitespace; strings escaped as JSON.stringify does, non-ASCII left as is (UTF-8 on the wire);
+ *   - we sign exactly these bytes and send exactly these bytes, so whatever the Marketplace re-sorts, it finds the
+ *     order already sorted.
+ * JSON.stringify alone cannot do this: engines put integer-like keys first in numeric order whatever the insertion
+ * order. Values JSON cannot carry faithfully (NaN, Infinity, bigint, Dates, class instances, cycles) are refused
+ * rather than silently changed; a property whose value is undefined is left out, as JSON.stringify does.
+ */
+export function canonicalUsageBody(value: unknown): string {
+  return serialise(value, []);
+}
+
+function serialise(value: unknown, ancestors: object[]): string {
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "boolean":
+      return value ? "true" : "false";
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError(`cannot sign a non-finite number (${value})`);
+      return JSON.stringify(value);
+    case "object": {
+      if (ancestors.includes(value)) throw new TypeError("cannot sign a cyclic structure");
+      const inner = [...ancestors, value];
+      if (Array.isArray(value)) {
+        // Array.from visits holes (as undefined, refused below) where map would skip them and emit `1,,2`.
+        const items: unknown[] = value;
+        return `[${Array.from(items, (item) => serialise(item, inner)).join(",")}]`;
+      }
+      if (!isPlainObject(value)) throw new TypeError(`cannot sign a ${value.constructor?.name ?? "non-plain"} object`);
+      const members = Object.keys(value)
+        .filter((name) => value[name] !== undefined)
+        .sort(compareCodeUnits)
+        .map((name) => `${JSON.stringify(name)}:${serialise(value[name], inner)}`);
+      return `{${members.join(",")}}`;
+    }
+    default:
+      throw new TypeError(`cannot sign a value of type ${typeof value}`);
+  }
+}
