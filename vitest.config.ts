@@ -28,7 +28,7 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                bindings: { ...TEST_SECRETS, TEST_MIGRATIONS: migrations, MARKETPLACE_API_BASE: "https://mkt.test.invalid" },
+                bindings: { ...TEST_SECRETS, TEST_MIGRATIONS: migrations, MARKETPLACE_API_BASE: "http://127.0.0.1:9" },
               },
             }),
           ],

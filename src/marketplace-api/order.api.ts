@@ -1,0 +1,89 @@
+import { z } from "zod";
+import { parseCompactUtc } from "../protocol/time-formats";
+import { type OpenApiCredentials, callOpenApi } from "./client";
+import { MarketplaceApiError, isRetryableCode } from "./errors";
+
+export const QUERY_ORDER_PATH = "/api/mkp-openapi-public/global/v1/order/query";
+/** The docs show MKT.0000 in examples and CBC.0000 in the table (spec marketplace-open-apis.md §2.1): accept both. */
+const SUCCESS_CODES = new Set(["MKT.0000", "CBC.0000"]);
+
+const ProductInfo = z.object({
+  productId: z.string().optional(),
+  skuCode: z.string().optional(),
+  linearValue: z.union([z.number(), z.string()]).optional(),
+  productName: z.string().optional(),
+});
+
+const OrderLine = z.looseObject({
+  orderLineId: z.string(),
+  chargingMode: z.string().optional(),
+  expireTime: z.string().optional(),
+  periodType: z.string().optional(),
+  periodNumber: z.coerce.number().int().optional(),
+  productInfo: z.array(ProductInfo).optional(),
+});
+
+export const OrderInfo = z.looseObject({
+  orderId: z.string(),
+  orderType: z.string().optional(),
+  createTime: z.string().optional(),
+  orderLine: z.array(OrderLine).default([]),
+  buyerInfo: z
+    .looseObject({ customerId: z.string().optional(), customerName: z.string().optional() })
+    .optional(),
+});
+export type OrderInfo = z.infer<typeof OrderInfo>;
+
+/** What we keep of an order line: enough to bill and to check our instance against. */
+export interface OrderTruth {
+  orderId: string;
+  orderLineId: string;
+  orderType: string | null;
+  productId: string | null;
+  skuCode: string | null;
+  chargingMode: string | null;
+  periodType: string | null;
+  periodNumber: number | null;
+  expireAt: number | null;
+  customerId: string | null;
+  customerName: string | null;
+  snapshot: Record<string, unknown>;
+}
+
+export async function queryOrder(
+  credentials: OpenApiCredentials,
+  orderId: string,
+  orderLineId: string | null,
+  now: Date = new Date(),
+): Promise<OrderTruth> {
+  const api = "queryOrder";
+  const query: Record<string, string> = { orderId };
+  if (orderLineId) query.orderLineId = orderLineId;
+  const { status, json } = await callOpenApi(credentials, { api, method: "GET", path: QUERY_ORDER_PATH, query }, now);
+  const code = String(json.resultCode ?? json.error_code ?? "");
+  if (!SUCCESS_CODES.has(code)) {
+    const message = String(json.resultMsg ?? json.error_msg ?? "query order failed");
+    throw new MarketplaceApiError(api, code || `HTTP_${status}`, message, isRetryableCode(code, status), status);
+  }
+  const parsed = OrderInfo.safeParse(json.orderInfo);
+  if (!parsed.success) {
+    throw new MarketplaceApiError(api, "BAD_ORDER_INFO", `orderInfo does not match the documented shape: ${parsed.error.issues[0]?.message}`, false, status);
+  }
+  const info = parsed.data;
+  const line = (orderLineId ? info.orderLine.find((l) => l.orderLineId === orderLineId) : undefined) ?? info.orderLine[0];
+  const product = line?.productInfo?.[0];
+  return {
+    orderId: info.orderId,
+    orderLineId: line?.orderLineId ?? orderLineId ?? "",
+    orderType: info.orderType ?? null,
+    productId: product?.productId ?? null,
+    skuCode: product?.skuCode ?? null,
+    chargingMode: line?.chargingMode ?? null,
+    periodType: line?.periodType ?? null,
+    periodNumber: line?.periodNumber ?? null,
+    expireAt: line?.expireTime ? parseCompactUtc(line.expireTime, "expireTime") : null,
+    customerId: info.buyerInfo?.customerId ?? null,
+    customerName: info.buyerInfo?.customerName ?? null,
+    snapshot: info,
+  };
+}
