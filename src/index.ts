@@ -1,7 +1,9 @@
+import { runScheduled } from "./jobs/schedule";
 import { router } from "./routes/router";
 
 export { InstanceActor } from "./instances/instance.actor";
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),
+  scheduled: (controller, env) => runScheduled(env, controller.cron, controller.scheduledTime),
 } satisfies ExportedHandler<Env>;

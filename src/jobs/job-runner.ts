@@ -1,0 +1,29 @@
+import { desc, eq } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { type JobRun, jobRuns } from "../db/schema/jobs";
+import { log } from "../observability/log";
+
+export type JobCounts = Record<string, number>;
+/** A job is a plain function of (env, now) so tests run it with a fixed clock. */
+export type Job = (env: Env, now: number) => Promise<JobCounts>;
+
+/** Records the run before and after, and rethrows so the platform marks the invocation failed too. */
+export async function runJob(db: Db, name: string, now: number, job: () => Promise<JobCounts>): Promise<JobCounts> {
+  const started = await db.insert(jobRuns).values({ job: name, startedAt: now, status: "running" }).returning({ id: jobRuns.id });
+  const id = started[0]?.id;
+  try {
+    const counts = await job();
+    if (id !== undefined) await db.update(jobRuns).set({ finishedAt: Date.now(), status: "ok", counts }).where(eq(jobRuns.id, id));
+    log("info", "job.finished", { job: name, counts, ms: Date.now() - now });
+    return counts;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (id !== undefined) await db.update(jobRuns).set({ finishedAt: Date.now(), status: "failed", error: message.slice(0, 1000) }).where(eq(jobRuns.id, id));
+    log("error", "job.failed", { job: name, error: message });
+    throw error;
+  }
+}
+
+export function lastRun(db: Db, name: string): Promise<JobRun | undefined> {
+  return db.select().from(jobRuns).where(eq(jobRuns.job, name)).orderBy(desc(jobRuns.startedAt)).limit(1).get();
+}

@@ -1,0 +1,25 @@
+import { getDb } from "../db/client";
+import { cleanupJob } from "./cleanup.job";
+import { type Job, runJob } from "./job-runner";
+
+/**
+ * Cron expression (wrangler.toml [triggers]) → the jobs it runs, in order. Billing jobs join this table; each
+ * entry also says how often /healthz expects to see the job run.
+ */
+export const SCHEDULE: Record<string, ReadonlyArray<{ name: string; job: Job; everyMs: number }>> = {
+  "*/5 * * * *": [],
+  "7 * * * *": [],
+  "30 3 * * *": [{ name: "cleanup", job: cleanupJob, everyMs: 24 * 3600_000 }],
+};
+
+export async function runScheduled(env: Env, cron: string, now: number): Promise<void> {
+  const jobs = SCHEDULE[cron];
+  if (!jobs) throw new Error(`no jobs for cron "${cron}"; wrangler.toml and src/jobs/schedule.ts disagree`);
+  const db = getDb(env);
+  const failures: unknown[] = [];
+  for (const entry of jobs) {
+    // One failing job must not starve the next one of its run.
+    await runJob(db, entry.name, now, () => entry.job(env, now)).catch((error: unknown) => failures.push(error));
+  }
+  if (failures.length > 0) throw new AggregateError(failures, `${failures.length} job(s) failed for cron "${cron}"`);
+}
