@@ -40,9 +40,19 @@ export interface LifecycleCommand {
 
 export type InstanceCommand = CreateCommand | LifecycleCommand;
 
+/** The buyer's way in, in plain text; each dialect decides how it travels (V1 encrypts userName/password). */
+export interface AppInfo {
+  frontEndUrl: string;
+  adminUrl?: string;
+  userName?: string;
+  password?: string;
+}
+
 /** What an applied call produced; the dialect turns it into the exact answer bytes. */
 export interface Outcome {
   resultCode: string;
   resultMsg: string;
   instanceId?: string;
+  /** Set on a create that finished provisioning: V1 answers carry it, V2 answers leave it to queryInstance. */
+  appInfo?: AppInfo;
 }

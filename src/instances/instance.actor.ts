@@ -8,8 +8,9 @@ import { type OrderTruth, queryOrder } from "../marketplace-api/order.api";
 import { log } from "../observability/log";
 import { ResultCode } from "../protocol/result-codes";
 import { answerText } from "./answers";
-import type { CallEnvelope, CreateCommand, InstanceCommand, LifecycleCommand, Outcome } from "./commands";
+import type { AppInfo, CallEnvelope, CreateCommand, InstanceCommand, LifecycleCommand, Outcome } from "./commands";
 import { type AuditHead, findAuditHead, findInboxEntry, findInstance, nextAuditRow, statements } from "./instance.repo";
+import type { IssuedTenant } from "./provisioning/adapter";
 import { selectProvisioningAdapter } from "./provisioning/select";
 import { transition } from "./state-machine";
 
@@ -151,7 +152,7 @@ export class InstanceActor extends DurableObject<Env> {
     };
     const outcome: Outcome =
       result.state === "done"
-        ? ok(instanceId)
+        ? { ...ok(instanceId), appInfo: appInfoOf(result.tenant) }
         : result.state === "pending"
           ? { resultCode: ResultCode.Processing, resultMsg: "provisioning", instanceId }
           : { resultCode: ResultCode.ProductInternalError, resultMsg: "provisioning failed", instanceId };
@@ -398,6 +399,15 @@ export class InstanceActor extends DurableObject<Env> {
     if (pending.length === 0) this.kv.delete(KV.orderFetches);
     else this.kv.put(KV.orderFetches, pending);
   }
+}
+
+function appInfoOf(tenant: IssuedTenant): AppInfo {
+  return {
+    frontEndUrl: tenant.frontendUrl,
+    ...(tenant.adminUrl ? { adminUrl: tenant.adminUrl } : {}),
+    userName: tenant.adminUserName,
+    password: tenant.adminPassword,
+  };
 }
 
 function ok(instanceId: string): Outcome {
