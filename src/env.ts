@@ -63,6 +63,7 @@ export const RawSettings = z.object({
   PROVISIONING_WEBHOOK_URL: z.string().trim().optional(),
   SIGNATURE_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   ENABLE_V1: boolFlag.default(true),
+  USAGE_PUSH_API: z.enum(["new", "old"]).default("new"),
 });
 
 export type Settings = ReturnType<typeof toSettings>;
@@ -85,6 +86,7 @@ function toSettings(raw: z.infer<typeof RawSettings>) {
     provisioning: { mode: raw.PROVISIONING_MODE, webhookUrl: raw.PROVISIONING_WEBHOOK_URL || undefined },
     signatureToleranceMs: raw.SIGNATURE_TOLERANCE_SECONDS * 1000,
     enableV1: raw.ENABLE_V1,
+    usagePushApi: raw.USAGE_PUSH_API,
   } as const;
 }
 

@@ -12,7 +12,8 @@ export interface OpenApiRequest {
   method: "GET" | "POST";
   path: string;
   query?: Record<string, string>;
-  body?: string;
+  /** The exact bytes to send and sign; a string goes out as UTF-8. */
+  body?: string | Uint8Array;
   headers?: Record<string, string>;
   timeoutMs?: number;
 }
@@ -43,7 +44,7 @@ export async function callOpenApi(
 export async function sendJson(
   api: string,
   url: URL,
-  init: { method: string; headers: Record<string, string>; body: string | undefined },
+  init: { method: string; headers: Record<string, string>; body: string | Uint8Array | undefined },
   timeoutMs = DEFAULT_TIMEOUT_MS,
 ): Promise<{ status: number; json: Record<string, unknown> }> {
   // Host is a forbidden header for fetch; the runtime sets it from the URL, which is what we signed.
@@ -55,7 +56,14 @@ export async function sendJson(
     const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
     throw new MarketplaceApiError(api, timedOut ? "TIMEOUT" : "NETWORK", timedOut ? `no answer within ${timeoutMs} ms` : String(error), true);
   }
-  const text = await response.text();
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    // The status line arrived but the body did not (connection cut, or the timeout fired mid-body): the request may
+    // have been applied, so only a resend that is idempotent on the Marketplace's side is safe. Callers know which.
+    throw new MarketplaceApiError(api, "NETWORK", `answer body lost: ${String(error)}`, true, response.status);
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -66,4 +74,24 @@ export async function sendJson(
     throw new MarketplaceApiError(api, `HTTP_${response.status}`, "answer is not a JSON object", isRetryableCode("", response.status), response.status);
   }
   return { status: response.status, json: json as Record<string, unknown> };
+}
+
+/**
+ * The result code and message of an answer. Query order answers `resultCode`/`resultMsg`; usage push, upload, license
+ * and APIG's own errors answer `error_code`/`error_msg` (spec §2.1–§2.4). Reading both names everywhere costs nothing
+ * and survives the Marketplace mixing them up.
+ */
+export function resultOf(json: Record<string, unknown>): { code: string; message: string } {
+  const code = json.resultCode ?? json.error_code;
+  const message = json.resultMsg ?? json.error_msg;
+  return {
+    code: typeof code === "string" || typeof code === "number" ? String(code) : "",
+    message: typeof message === "string" ? message : "",
+  };
+}
+
+/** The typed error for an answer that is not a success; retryable per errors.ts. */
+export function failureOf(api: string, status: number, json: Record<string, unknown>): MarketplaceApiError {
+  const { code, message } = resultOf(json);
+  return new MarketplaceApiError(api, code || `HTTP_${status}`, message || "call failed", isRetryableCode(code, status), status);
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { parseCompactUtc } from "../protocol/time-formats";
-import { type OpenApiCredentials, callOpenApi } from "./client";
-import { MarketplaceApiError, isRetryableCode } from "./errors";
+import { COMPACT_UTC } from "../protocol/time-formats";
+import { type OpenApiCredentials, callOpenApi, failureOf, resultOf } from "./client";
+import { MarketplaceApiError } from "./errors";
 
 export const QUERY_ORDER_PATH = "/api/mkp-openapi-public/global/v1/order/query";
 /** The docs show MKT.0000 in examples and CBC.0000 in the table (spec marketplace-open-apis.md §2.1): accept both. */
@@ -60,11 +60,7 @@ export async function queryOrder(
   const query: Record<string, string> = { orderId };
   if (orderLineId) query.orderLineId = orderLineId;
   const { status, json } = await callOpenApi(credentials, { api, method: "GET", path: QUERY_ORDER_PATH, query }, now);
-  const code = String(json.resultCode ?? json.error_code ?? "");
-  if (!SUCCESS_CODES.has(code)) {
-    const message = String(json.resultMsg ?? json.error_msg ?? "query order failed");
-    throw new MarketplaceApiError(api, code || `HTTP_${status}`, message, isRetryableCode(code, status), status);
-  }
+  if (!SUCCESS_CODES.has(resultOf(json).code)) throw failureOf(api, status, json);
   const parsed = OrderInfo.safeParse(json.orderInfo);
   if (!parsed.success) {
     throw new MarketplaceApiError(api, "BAD_ORDER_INFO", `orderInfo does not match the documented shape: ${parsed.error.issues[0]?.message}`, false, status);
@@ -72,6 +68,13 @@ export async function queryOrder(
   const info = parsed.data;
   const line = (orderLineId ? info.orderLine.find((l) => l.orderLineId === orderLineId) : undefined) ?? info.orderLine[0];
   const product = line?.productInfo?.[0];
+  let expireAt: number | null = null;
+  if (line?.expireTime) {
+    const expire = COMPACT_UTC.check(line.expireTime);
+    // A malformed date from the Marketplace will not fix itself on a resend: final, like any other shape error.
+    if (!expire.ok) throw new MarketplaceApiError(api, "BAD_ORDER_INFO", `expireTime: ${expire.problem}`, false, status);
+    expireAt = expire.epochMs;
+  }
   return {
     orderId: info.orderId,
     orderLineId: line?.orderLineId ?? orderLineId ?? "",
@@ -81,7 +84,7 @@ export async function queryOrder(
     chargingMode: line?.chargingMode ?? null,
     periodType: line?.periodType ?? null,
     periodNumber: line?.periodNumber ?? null,
-    expireAt: line?.expireTime ? parseCompactUtc(line.expireTime, "expireTime") : null,
+    expireAt,
     customerId: info.buyerInfo?.customerId ?? null,
     customerName: info.buyerInfo?.customerName ?? null,
     snapshot: info,
