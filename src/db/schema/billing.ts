@@ -1,0 +1,96 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { epochMs, timestamps } from "./common";
+
+/**
+ * Quantities are integers of 1/10,000 of a unit: the Marketplace takes at most 4 decimals (open-apis §2.3.1), and
+ * integer sums in SQLite are exact where floating point is not.
+ */
+export const UNITS_PER_WHOLE = 10_000;
+
+/** Usage as the seller's app reported it, stored once per event id; never changed except to say where it was billed. */
+export const usageEvents = sqliteTable(
+  "usage_events",
+  {
+    /** AUTOINCREMENT, so a row committed later always has a larger seq: the roll-up bounds its work by it. */
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    eventId: text("event_id").notNull(),
+    instanceId: text("instance_id").notNull(),
+    quantityUnits: integer("quantity_units").notNull(),
+    eventTime: epochMs("event_time").notNull(),
+    receivedAt: epochMs("received_at").notNull(),
+    /** The usage record this event was rolled into; null until the roll-up takes it. */
+    recordSn: text("record_sn"),
+  },
+  (t) => [
+    uniqueIndex("usage_events_event_id_uq").on(t.eventId),
+    // Only events still waiting for a record: the roll-up's and reconciliation's work list stays as small as the backlog.
+    index("usage_events_unrolled_idx").on(t.instanceId, t.eventTime).where(sql`record_sn IS NULL`),
+    index("usage_events_record_idx").on(t.recordSn),
+  ],
+);
+
+export const USAGE_PERIODS = ["hourly", "daily"] as const;
+export type UsagePeriod = (typeof USAGE_PERIODS)[number];
+
+export const USAGE_RECORD_STATES = ["pending", "sent", "accepted", "rejected", "expired"] as const;
+export type UsageRecordState = (typeof USAGE_RECORD_STATES)[number];
+
+/**
+ * One row per instance per billing period: what is (or was to be) pushed to the Marketplace as one usage record.
+ * Usage value and times never change once the row is written; a correction is a later period's row.
+ */
+export const usageRecords = sqliteTable(
+  "usage_records",
+  {
+    /** Deterministic from (instance, period, period begin): a re-run of the roll-up produces the same key. */
+    meteringSn: text("metering_sn").primaryKey(),
+    instanceId: text("instance_id").notNull(),
+    productId: text("product_id"),
+    period: text("period", { enum: USAGE_PERIODS }).notNull(),
+    /** Start of the UTC hour or day; with the instance, the natural key of the record. */
+    periodBegin: epochMs("period_begin").notNull(),
+    /** begin_time/end_time as sent: the period, clipped to the instance's start and release. */
+    beginTime: epochMs("begin_time").notNull(),
+    endTime: epochMs("end_time").notNull(),
+    /** Event times rolled into this record: [cover_from, cover_to). Below period_begin means late usage. */
+    coverFrom: epochMs("cover_from").notNull(),
+    coverTo: epochMs("cover_to").notNull(),
+    usageUnits: integer("usage_units").notNull(),
+    /** usage_units as the decimal string sent (≤ 4 decimals, no trailing zeros). */
+    usageValue: text("usage_value").notNull(),
+    eventCount: integer("event_count").notNull(),
+    /** Part of usage_units from events of earlier periods (late events). */
+    lateUnits: integer("late_units").notNull(),
+    /** metering_sn of the earlier record whose period the late usage belongs to, when it had one. */
+    correctionOf: text("correction_of"),
+    state: text("state", { enum: USAGE_RECORD_STATES }).notNull(),
+    attempts: integer("attempts").notNull(),
+    nextAttemptAt: epochMs("next_attempt_at").notNull(),
+    /** After this the record is worthless to the Marketplace and is never sent (spec README point 10). */
+    deadline: epochMs("deadline").notNull(),
+    /** 75% of the push window: still unconfirmed after this is logged as at risk. */
+    warnAt: epochMs("warn_at").notNull(),
+    leaseOwner: text("lease_owner"),
+    leaseUntil: epochMs("lease_until"),
+    firstSentAt: epochMs("first_sent_at"),
+    lastSentAt: epochMs("last_sent_at"),
+    resolvedAt: epochMs("resolved_at"),
+    rejectCode: text("reject_code"),
+    rejectMessage: text("reject_message"),
+    lastError: text("last_error"),
+    /** The roll-up batch that wrote the row; only that batch may attach events to it. */
+    rollupToken: text("rollup_token").notNull(),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("usage_records_instance_period_uq").on(t.instanceId, t.periodBegin),
+    index("usage_records_due_idx").on(t.state, t.nextAttemptAt),
+    index("usage_records_deadline_idx").on(t.state, t.deadline),
+    index("usage_records_rollup_idx").on(t.rollupToken),
+  ],
+);
+
+export type UsageEvent = typeof usageEvents.$inferSelect;
+export type NewUsageEvent = typeof usageEvents.$inferInsert;
+export type UsageRecord = typeof usageRecords.$inferSelect;
