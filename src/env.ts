@@ -63,6 +63,13 @@ export const RawSettings = z.object({
   PROVISIONING_WEBHOOK_URL: z.string().trim().optional(),
   SIGNATURE_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   ENABLE_V1: boolFlag.default(true),
+  /** V1 "敏感信息加密算法" chosen when the product was listed (spec §5.2): "1" AES-256 (default), "2" AES-128. */
+  V1_ENCRYPT_TYPE: z.enum(["1", "2"]).default("1"),
+  /**
+   * V1 calls carry no nonce and no documented freshness rule (spec §5.1), and the Marketplace retries a V1 purchase
+   * for 3 h: refuse a `timeStamp` older than this (0 = never). Repeats inside the window are answered idempotently.
+   */
+  V1_TIMESTAMP_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(7 * 86400).default(86400),
   USAGE_PUSH_API: z.enum(["new", "old"]).default("new"),
 });
 
@@ -86,6 +93,8 @@ function toSettings(raw: z.infer<typeof RawSettings>) {
     provisioning: { mode: raw.PROVISIONING_MODE, webhookUrl: raw.PROVISIONING_WEBHOOK_URL || undefined },
     signatureToleranceMs: raw.SIGNATURE_TOLERANCE_SECONDS * 1000,
     enableV1: raw.ENABLE_V1,
+    v1EncryptType: raw.V1_ENCRYPT_TYPE,
+    v1MaxAgeMs: raw.V1_TIMESTAMP_MAX_AGE_SECONDS * 1000,
     usagePushApi: raw.USAGE_PUSH_API,
   } as const;
 }

@@ -16,3 +16,17 @@ export function createKeyOf(orderId: string, line: { orderLineId: string } | { p
 export function instanceIdFor(createKey: string): string {
   return createHash("sha256").update(createKey).digest("hex").slice(0, 32);
 }
+
+/**
+ * V1 carries no orderLineId. A V1 purchase meets its V2 counterpart (same order, same instance) through the line id
+ * the Marketplace gives the only line of an order: `<orderId>-000001`, the format spec §3.1 shows. Pay-per-use
+ * (chargingMode 0) keys on orderId + productId, as in V2 (spec §5.3, §9). This is the one place that assumption lives.
+ */
+export const V1_ORDER_LINE_SUFFIX = "-000001";
+export const V1_PAY_PER_USE = 0;
+
+export function v1CreateKey(orderId: string, productId: string, chargingMode: number | undefined): string {
+  return chargingMode === V1_PAY_PER_USE
+    ? createKeyOf(orderId, { productId })
+    : createKeyOf(orderId, { orderLineId: `${orderId}${V1_ORDER_LINE_SUFFIX}` });
+}

@@ -3,11 +3,12 @@ import { sealSecret } from "../crypto/data-key";
 import { type Db, getDb } from "../db/client";
 import type { Instance } from "../db/schema/instances";
 import { getSettings } from "../env";
+import { type KitAnswer, type KitSyncCall, applyKitSync } from "../kit/kit-sync";
 import { MarketplaceApiError } from "../marketplace-api/errors";
 import { type OrderTruth, queryOrder } from "../marketplace-api/order.api";
 import { log } from "../observability/log";
 import { ResultCode } from "../protocol/result-codes";
-import { answerText } from "./answers";
+import { type AnswerContext, answerContext, answerText } from "./answers";
 import type { AppInfo, CallEnvelope, CreateCommand, InstanceCommand, LifecycleCommand, Outcome } from "./commands";
 import { type AuditHead, findAuditHead, findInboxEntry, findInstance, nextAuditRow, statements } from "./instance.repo";
 import type { IssuedTenant } from "./provisioning/adapter";
@@ -77,7 +78,7 @@ export class InstanceActor extends DurableObject<Env> {
       const key = envelope.idempotencyKey;
       if (key) {
         const cached = this.kv.get<CachedAnswer>(KV.answer(key));
-        if (cached) return repeatAnswer(cached, envelope);
+        if (cached) return repeatAnswer(cached, envelope, answerContext(getSettings(this.env), envelope.dialect));
       }
       try {
         return await this.execute(instanceId, envelope, command);
@@ -91,7 +92,7 @@ export class InstanceActor extends DurableObject<Env> {
           if (entry) {
             const cached = { text: entry.answer, resultCode: entry.resultCode, fingerprint: entry.fingerprint };
             this.kv.put(KV.answer(key), cached);
-            return repeatAnswer(cached, envelope);
+            return repeatAnswer(cached, envelope, answerContext(getSettings(this.env), envelope.dialect));
           }
         }
         return this.execute(instanceId, envelope, command);
@@ -116,7 +117,7 @@ export class InstanceActor extends DurableObject<Env> {
     const existing = this.kv.get<Instance>(KV.instance);
     if (existing) {
       // Reached by a create whose answer is not cached under this key (another dialect's key for the same order).
-      return { text: answerText(envelope.dialect, ok(existing.id)), resultCode: ResultCode.Success };
+      return { text: answerText(answerContext(getSettings(this.env), envelope.dialect), ok(existing.id)), resultCode: ResultCode.Success };
     }
     const settings = getSettings(this.env);
     const now = envelope.receivedAt;
@@ -156,7 +157,7 @@ export class InstanceActor extends DurableObject<Env> {
         : result.state === "pending"
           ? { resultCode: ResultCode.Processing, resultMsg: "provisioning", instanceId }
           : { resultCode: ResultCode.ProductInternalError, resultMsg: "provisioning failed", instanceId };
-    const text = answerText(envelope.dialect, outcome);
+    const text = answerText(answerContext(getSettings(this.env), envelope.dialect), outcome);
     const audit = nextAuditRow(undefined, {
       instanceId,
       at: now,
@@ -182,7 +183,7 @@ export class InstanceActor extends DurableObject<Env> {
 
   private async change(instanceId: string, envelope: CallEnvelope, command: LifecycleCommand): Promise<ActorAnswer> {
     const instance = await this.load(instanceId);
-    const answer = (outcome: Outcome): ActorAnswer => ({ text: answerText(envelope.dialect, outcome), resultCode: outcome.resultCode });
+    const answer = (outcome: Outcome): ActorAnswer => ({ text: answerText(answerContext(getSettings(this.env), envelope.dialect), outcome), resultCode: outcome.resultCode });
     if (!instance) {
       // Saved debug cases replay in any order forever (spec README point 11): never fail them for a missing instance.
       return answer(
@@ -222,7 +223,7 @@ export class InstanceActor extends DurableObject<Env> {
     }
     const next: Instance = { ...instance, ...changes };
     const outcome: Outcome = { resultCode: ResultCode.Success, resultMsg: "success" };
-    const text = answerText(envelope.dialect, outcome);
+    const text = answerText(answerContext(getSettings(this.env), envelope.dialect), outcome);
     const audit = nextAuditRow(this.auditHead(), {
       instanceId,
       at: now,
@@ -399,6 +400,16 @@ export class InstanceActor extends DurableObject<Env> {
     if (pending.length === 0) this.kv.delete(KV.orderFetches);
     else this.kv.put(KV.orderFetches, pending);
   }
+
+  // ---- joint-operation kit -----------------------------------------------------------------------------------------
+
+  /**
+   * Kit syncs for this instance (or, for the seller's own calls without one, for the tenant this actor is named
+   * after: kitActorName) queue behind every other change here, so two syncs of one tenant never interleave.
+   */
+  async kitSync(call: KitSyncCall): Promise<KitAnswer> {
+    return this.serialize(() => applyKitSync(this.env, call));
+  }
 }
 
 function appInfoOf(tenant: IssuedTenant): AppInfo {
@@ -414,9 +425,9 @@ function ok(instanceId: string): Outcome {
   return { resultCode: ResultCode.Success, resultMsg: "success", instanceId };
 }
 
-function repeatAnswer(cached: CachedAnswer, envelope: CallEnvelope): ActorAnswer {
+function repeatAnswer(cached: CachedAnswer, envelope: CallEnvelope, context: AnswerContext): ActorAnswer {
   if (cached.fingerprint === envelope.fingerprint) return { text: cached.text, resultCode: cached.resultCode };
-  const text = answerText(envelope.dialect, {
+  const text = answerText(context, {
     resultCode: ResultCode.InvalidParameter,
     resultMsg: `${envelope.activity}: this idempotency key was already used with different parameters`,
   });

@@ -5,8 +5,8 @@ import type { Settings } from "../env";
 import { ResultCode } from "../protocol/result-codes";
 import type { V2BasicRequest } from "../protocol/schemas/v2-basic.schema";
 import { parseV2ExpireTime } from "../protocol/time-formats";
-import { answerText } from "./answers";
-import type { CallEnvelope, InstanceCommand } from "./commands";
+import { type AnswerContext, type QueryInfo, answerContext, answerText, queryAnswerText } from "./answers";
+import type { AppInfo, CallEnvelope, InstanceCommand } from "./commands";
 import { requestFingerprint } from "./fingerprint";
 import { type ActorAnswer, getInstanceActor } from "./instance.actor";
 import { createKeyOf, instanceIdFor } from "./instance-id";
@@ -28,7 +28,7 @@ export async function handleV2Basic(env: Env, settings: Settings, call: V2Call):
     case "newInstance": {
       const createKey = createKeyOf(request.orderId, { orderLineId: request.orderLineId });
       const instanceId = instanceIdFor(createKey);
-      return sendToActor(env, instanceId, envelope(call, createKey), {
+      return sendToActor(env, settings, instanceId, envelope(call, createKey), {
         kind: "create",
         createKey,
         orderId: request.orderId,
@@ -40,9 +40,9 @@ export async function handleV2Basic(env: Env, settings: Settings, call: V2Call):
       });
     }
     case "queryInstance":
-      return queryInstances(env, settings, request.instanceIds, request.isTest);
+      return queryInstances(env, settings, answerContext(settings, "v2"), request.instanceIds, request.isTest);
     case "refreshInstance":
-      return sendToActor(env, request.instanceId, envelope(call, `refresh:${request.orderId}:${request.scene}`), {
+      return sendToActor(env, settings, request.instanceId, envelope(call, `refresh:${request.orderId}:${request.scene}`), {
         kind: "lifecycle",
         event: { kind: "renew" },
         expireAt: parseV2ExpireTime(request.expireTime),
@@ -53,26 +53,26 @@ export async function handleV2Basic(env: Env, settings: Settings, call: V2Call):
       });
     case "updateInstanceStatus":
       // Idempotent by state, not by key: FREEZE, UNFREEZE, FREEZE again must all apply (spec §9).
-      return sendToActor(env, request.instanceId, envelope(call, null), {
+      return sendToActor(env, settings, request.instanceId, envelope(call, null), {
         kind: "lifecycle",
         event: { kind: request.status === "FREEZE" ? "freeze" : "unfreeze" },
       });
     case "releaseInstance":
-      return sendToActor(env, request.instanceId, envelope(call, `release:${request.instanceId}`), {
+      return sendToActor(env, settings, request.instanceId, envelope(call, `release:${request.instanceId}`), {
         kind: "lifecycle",
         event: { kind: "release" },
         ...(request.orderId ? { orderId: request.orderId } : {}),
         ...(request.orderLineId ? { orderLineId: request.orderLineId } : {}),
       });
     case "upgradeInstance":
-      return sendToActor(env, request.instanceId, envelope(call, `upgrade:${request.orderId}`), {
+      return sendToActor(env, settings, request.instanceId, envelope(call, `upgrade:${request.orderId}`), {
         kind: "lifecycle",
         event: { kind: "upgrade" },
         orderId: request.orderId,
         orderLineId: request.orderLineId,
       });
     case "changeInstanceCheck":
-      return sendToActor(env, request.instanceId, envelope(call, null), { kind: "lifecycle", event: { kind: "checkChange" } });
+      return sendToActor(env, settings, request.instanceId, envelope(call, null), { kind: "lifecycle", event: { kind: "checkChange" } });
     default: {
       const unhandled: never = request;
       throw new Error(`unhandled activity ${JSON.stringify(unhandled)}`);
@@ -93,7 +93,14 @@ function envelope(call: V2Call, idempotencyKey: string | null): CallEnvelope {
   };
 }
 
-async function sendToActor(env: Env, instanceId: string, callEnvelope: CallEnvelope, command: InstanceCommand): Promise<ActorAnswer> {
+/** Shared by every dialect (lifecycle.v1.ts): the actor's answer, or 000004 when it takes longer than the budget. */
+export async function sendToActor(
+  env: Env,
+  settings: Settings,
+  instanceId: string,
+  callEnvelope: CallEnvelope,
+  command: InstanceCommand,
+): Promise<ActorAnswer> {
   const actor = getInstanceActor(env, instanceId);
   const work = actor.apply(instanceId, callEnvelope, command);
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -104,7 +111,7 @@ async function sendToActor(env: Env, instanceId: string, callEnvelope: CallEnvel
         command.kind === "create"
           ? { resultCode: ResultCode.Processing, resultMsg: "processing", instanceId }
           : { resultCode: ResultCode.Processing, resultMsg: "processing; retry for the result" };
-      resolve({ text: answerText(callEnvelope.dialect, outcome), resultCode: outcome.resultCode });
+      resolve({ text: answerText(answerContext(settings, callEnvelope.dialect), outcome), resultCode: outcome.resultCode });
     }, ANSWER_BUDGET_MS);
   });
   try {
@@ -114,7 +121,14 @@ async function sendToActor(env: Env, instanceId: string, callEnvelope: CallEnvel
   }
 }
 
-async function queryInstances(env: Env, settings: Settings, ids: readonly string[], isTest: boolean): Promise<ActorAnswer> {
+/** queryInstance for every dialect: one D1 read; the context decides V1 encryption. */
+export async function queryInstances(
+  env: Env,
+  settings: Settings,
+  context: AnswerContext,
+  ids: readonly string[],
+  isTest: boolean,
+): Promise<ActorAnswer> {
   const rows = await findInstances(getDb(env), ids);
   const byId = new Map(rows.map((row) => [row.id, row]));
   const known = ids.filter((id) => byId.has(id));
@@ -132,19 +146,21 @@ async function queryInstances(env: Env, settings: Settings, ids: readonly string
   );
   const stillProvisioning = known.some((id) => byId.get(id)?.status === "provisioning");
   const resultCode = stillProvisioning ? ResultCode.Processing : ResultCode.Success;
-  const text = JSON.stringify({
+  const text = queryAnswerText(
+    context,
     resultCode,
-    resultMsg: stillProvisioning ? "provisioning" : "success",
-    info: info.filter((entry) => entry !== undefined),
-  });
+    stillProvisioning ? "provisioning" : "success",
+    info.filter((entry) => entry !== undefined),
+  );
   return { text, resultCode };
 }
 
-async function instanceInfo(settings: Settings, row: Instance) {
+/** The buyer's way in for a row, in plain text; undefined appInfo until it is usable. */
+export async function instanceInfo(settings: Settings, row: Instance): Promise<QueryInfo> {
   if (row.status === "provisioning" || row.status === "released" || row.status === "failed" || !row.frontendUrl) {
     return { instanceId: row.id };
   }
-  const appInfo: Record<string, string> = { frontEndUrl: row.frontendUrl };
+  const appInfo: AppInfo = { frontEndUrl: row.frontendUrl };
   if (row.adminUrl) appInfo.adminUrl = row.adminUrl;
   if (row.adminUserName) appInfo.userName = row.adminUserName;
   if (row.adminPasswordSealed) appInfo.password = await openSecret(settings.dataKey, row.adminPasswordSealed);

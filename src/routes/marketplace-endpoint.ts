@@ -30,6 +30,8 @@ export interface MarketplaceEndpoint<T> {
   /** zod parsing; throws InvalidRequestError (000002). */
   parse: (json: Record<string, unknown>) => T;
   handle: (env: Env, parsed: T, call: VerifiedCall) => Promise<EndpointAnswer>;
+  /** Larger than MAX_BODY_BYTES only where the spec allows big bodies (kit authSync: 500 users). */
+  maxBodyBytes?: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export function marketplaceEndpoint<T>(endpoint: MarketplaceEndpoint<T>) {
     const key = endpoint.key(settings);
     let activity: unknown;
     try {
-      const bytes = await readRawBody(request);
+      const bytes = await readRawBody(request, endpoint.maxBodyBytes);
       const url = new URL(request.url);
       const { nonce, nonceExpiresAtMs } = verifyV2Signature(
         key,
@@ -84,7 +86,7 @@ export function marketplaceEndpoint<T>(endpoint: MarketplaceEndpoint<T>) {
 }
 
 /** Without valid settings there may be no key to sign with: say so plainly, still as the spec's JSON shape. */
-function misconfigured(name: string, failure: GatewayError): Response {
+export function misconfigured(name: string, failure: GatewayError): Response {
   log("error", "settings.invalid", { endpoint: name, detail: failure.detail });
   return Response.json({ resultCode: ResultCode.InternalError, resultMsg: failure.message }, { status: 200 });
 }

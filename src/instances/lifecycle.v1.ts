@@ -1,0 +1,145 @@
+import { createHash } from "node:crypto";
+import { getDb } from "../db/client";
+import type { Settings } from "../env";
+import { ResultCode } from "../protocol/result-codes";
+import type { V1BasicRequest, V1NewInstance, V1RefreshInstance } from "../protocol/schemas/v1-basic.schema";
+import { parseCompactUtc } from "../protocol/time-formats";
+import { decryptV1Field } from "../protocol/v1-field-crypto";
+import { answerContext, answerText } from "./answers";
+import type { CallEnvelope } from "./commands";
+import { requestFingerprint } from "./fingerprint";
+import type { ActorAnswer } from "./instance.actor";
+import { instanceIdFor, v1CreateKey } from "./instance-id";
+import { findInstance } from "./instance.repo";
+import { instanceInfo, queryInstances, sendToActor } from "./lifecycle.v2";
+
+export interface V1Call {
+  request: V1BasicRequest;
+  /** What the inbox records: the verified parameters without authToken and without the buyer's encrypted contact. */
+  requestText: string;
+  receivedAt: number;
+  /** The verified authToken: unique per signed call, so it keys the calls that are otherwise idempotent by state. */
+  authToken: string;
+}
+
+/** V1 `chargingMode` codes (spec §5.3) in the words the Query Order API uses, so one column holds one vocabulary. */
+const V1_CHARGING_MODES: Readonly<Record<number, string>> = { 0: "ON_DEMAND", 1: "PERIOD", 3: "ONE_TIME", 5: "ON_DEMAND_PKG" };
+
+/** Parameters that change on every retry or are ciphertext under a fresh IV: not part of what makes a call "the same". */
+const V1_VOLATILE = ["businessId", "timeStamp", "mobilePhone", "email"] as const;
+
+/** Routes one verified, parsed V1 call onto the same actor and state machine as V2. Exhaustive. */
+export async function handleV1Basic(env: Env, settings: Settings, call: V1Call): Promise<ActorAnswer> {
+  const { request } = call;
+  switch (request.activity) {
+    case "newInstance":
+      return newInstance(env, settings, call, request);
+    case "queryInstance":
+      return queryInstances(env, settings, answerContext(settings, "v1"), request.instanceIds, request.isTest);
+    case "refreshInstance":
+      return sendToActor(env, settings, request.instanceId, envelope(call, `v1:refresh:${request.orderId}`), {
+        kind: "lifecycle",
+        event: { kind: "renew" },
+        expireAt: parseCompactUtc(request.expireTime, "expireTime"),
+        ...(request.productId ? { productId: request.productId } : {}),
+        orderId: request.orderId,
+        scene: refreshScene(request),
+      });
+    case "expireInstance":
+      return sendToActor(env, settings, request.instanceId, envelope(call, stateKey(call)), {
+        kind: "lifecycle",
+        event: { kind: "freeze" },
+        orderId: request.orderId,
+      });
+    case "instanceStatus":
+      return sendToActor(env, settings, request.instanceId, envelope(call, stateKey(call)), {
+        kind: "lifecycle",
+        event: { kind: request.instanceStatus === "FREEZE" ? "freeze" : "unfreeze" },
+      });
+    case "releaseInstance":
+      return sendToActor(env, settings, request.instanceId, envelope(call, `v1:release:${request.instanceId}`), {
+        kind: "lifecycle",
+        event: { kind: "release" },
+        orderId: request.orderId,
+      });
+    case "upgrade":
+      return sendToActor(env, settings, request.instanceId, envelope(call, `v1:upgrade:${request.orderId}`), {
+        kind: "lifecycle",
+        event: { kind: "upgrade" },
+        orderId: request.orderId,
+        productId: request.productId,
+      });
+    default: {
+      const unhandled: never = request;
+      throw new Error(`unhandled V1 activity ${JSON.stringify(unhandled)}`);
+    }
+  }
+}
+
+async function newInstance(env: Env, settings: Settings, call: V1Call, request: V1NewInstance): Promise<ActorAnswer> {
+  // The buyer's contact is only proven readable (a wrong key or encryptType shows up here, as 000002, instead of as
+  // garbage later); the gateway keeps no copy: the seller's app gets buyer data from Query Order.
+  if (request.mobilePhone) decryptV1Field(settings.keys.saas, request.mobilePhone, settings.v1EncryptType, "mobilePhone");
+  if (request.email) decryptV1Field(settings.keys.saas, request.email, settings.v1EncryptType, "email");
+  const createKey = v1CreateKey(request.orderId, request.productId, request.chargingMode);
+  const instanceId = instanceIdFor(createKey);
+  // Its own inbox key: V1 and V2 answers differ in shape, so neither may be replayed to the other; both still reach
+  // the one actor through the shared create key.
+  const answer = await sendToActor(env, settings, instanceId, envelope(call, `v1:${createKey}`), {
+    kind: "create",
+    createKey,
+    orderId: request.orderId,
+    // The Query Order call then takes the order's only line itself rather than a line id we inferred.
+    orderLineId: null,
+    productId: request.productId,
+    skuCode: request.skuCode,
+    chargingMode: request.chargingMode === undefined ? null : (V1_CHARGING_MODES[request.chargingMode] ?? String(request.chargingMode)),
+    expireAt: request.expireTime ? parseCompactUtc(request.expireTime, "expireTime") : null,
+  });
+  return withCurrentAppInfo(env, settings, instanceId, answer);
+}
+
+/**
+ * V1 newInstance must answer the buyer's way in every time (§5.3: the 资源详情 page re-calls it). The actor's answer
+ * lacks it when the instance was created through V2, or when the first answer was 000004 and provisioning has
+ * finished since: then the answer is rebuilt from the stored instance.
+ */
+async function withCurrentAppInfo(env: Env, settings: Settings, instanceId: string, answer: ActorAnswer): Promise<ActorAnswer> {
+  if (answer.resultCode !== ResultCode.Success && answer.resultCode !== ResultCode.Processing) return answer;
+  if ((JSON.parse(answer.text) as { appInfo?: unknown }).appInfo !== undefined) return answer;
+  const row = await findInstance(getDb(env), instanceId);
+  if (!row) return answer;
+  const { appInfo } = await instanceInfo(settings, row);
+  if (!appInfo) return answer;
+  const outcome = { resultCode: ResultCode.Success, resultMsg: "success", instanceId, appInfo };
+  return { text: answerText(answerContext(settings, "v1"), outcome), resultCode: outcome.resultCode };
+}
+
+/** V1 has no `scene`; its flags say which V2 scene the call is, for the audit trail. */
+function refreshScene(request: V1RefreshInstance): string {
+  if (request.isTrialToFormal) return "TRIAL_TO_FORMAL";
+  if (request.orderAmount?.startsWith("-")) return "UNSUBSCRIBE_RENEWAL_PERIOD";
+  return "RENEWAL";
+}
+
+/**
+ * Status changes are idempotent by state, so FREEZE, NORMAL, FREEZE must each apply; only the very same signed call
+ * (a retry or a replay: V1 has no nonce) is answered from the record, so a replayed old FREEZE cannot undo a NORMAL.
+ */
+function stateKey(call: V1Call): string {
+  const digest = createHash("sha256").update(call.authToken).digest("hex").slice(0, 32);
+  return `v1:${call.request.activity}:${digest}`;
+}
+
+function envelope(call: V1Call, idempotencyKey: string): CallEnvelope {
+  const { request } = call;
+  return {
+    dialect: "v1",
+    activity: request.activity,
+    idempotencyKey: request.isTest ? `test:${idempotencyKey}` : idempotencyKey,
+    fingerprint: requestFingerprint(request, V1_VOLATILE),
+    requestText: call.requestText,
+    isTest: request.isTest,
+    receivedAt: call.receivedAt,
+  };
+}

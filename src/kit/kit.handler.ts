@@ -1,0 +1,76 @@
+import { createHash } from "node:crypto";
+import type { Settings } from "../env";
+import { getInstanceActor } from "../instances/instance.actor";
+import { ANSWER_BUDGET_MS } from "../instances/lifecycle.v2";
+import { ResultCode } from "../protocol/result-codes";
+import { decryptKitClientSecret } from "../protocol/kit-client-secret";
+import type { KitRequest } from "../protocol/schemas/kit.schema";
+import { type KitAnswer, type KitSyncCall, kitActorName } from "./kit-sync";
+import { sealClientSecret } from "./kit-secrets";
+
+export interface KitCallMeta {
+  /** The body as received. */
+  json: Record<string, unknown>;
+  receivedAt: number;
+  /** V1 only: the verified authToken, which makes the exact same signed call recognisable (no nonce in V1). */
+  authToken?: string;
+}
+
+const REDACTED = "[redacted]";
+
+/**
+ * An authSync carries up to 500 users (§6.3) of a few hundred bytes each, past the 64 KiB every other callback gets.
+ * No field has a documented length, so the limit leaves room: 2 KiB a user.
+ */
+export const KIT_MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Route side of a kit sync: decrypts and seals the client secret here, so that neither the plain secret nor its
+ * RSA ciphertext crosses to the actor or into the inbox, then queues the sync on its actor.
+ */
+export async function handleKitSync(env: Env, settings: Settings, kit: KitRequest, meta: KitCallMeta): Promise<KitAnswer> {
+  let sealedSecret: KitSyncCall["sealedSecret"];
+  let parsed = kit;
+  if (kit.name === "applicationSync") {
+    const r = kit.request;
+    // A delete needs no secret; refusing it for an undecryptable one would leave the app bound forever.
+    if (r.flag !== 0) {
+      const secret = decryptKitClientSecret(settings.kitRsaPrivateKey, r.clientSecret);
+      const sealed = await sealClientSecret(settings.dataKey, r, r.appId, secret.plaintext);
+      sealedSecret = { sealed, oaepVariant: `${secret.hash}/MGF1-${secret.mgf1Hash}` };
+    }
+    parsed = { ...kit, request: { ...r, clientSecret: REDACTED } };
+  }
+  const requestText = JSON.stringify("clientSecret" in meta.json ? { ...meta.json, clientSecret: REDACTED } : meta.json);
+  const call: KitSyncCall = {
+    version: kit.version,
+    kit: parsed,
+    ...(sealedSecret ? { sealedSecret } : {}),
+    callKey: meta.authToken
+      ? `kit:v1:${kit.name}:${createHash("sha256").update(meta.authToken).digest("hex").slice(0, 32)}`
+      : `kit:v2:${kit.name}:${crypto.randomUUID()}`,
+    answerRepeatsFromRecord: meta.authToken !== undefined,
+    requestText,
+    receivedAt: meta.receivedAt,
+  };
+  return withinBudget(getInstanceActor(env, kitActorName(kit)).kitSync(call));
+}
+
+/**
+ * Same budget as the lifecycle calls (spec README point 4). A sync still queued then is not acknowledged: 000004
+ * tells the admin it is under way, and the sync, idempotent, may be retried.
+ */
+async function withinBudget(work: Promise<KitAnswer>): Promise<KitAnswer> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<KitAnswer>((resolve) => {
+    timer = setTimeout(() => {
+      const resultCode = ResultCode.Processing;
+      resolve({ text: JSON.stringify({ resultCode, resultMsg: "sync is being applied; retry for the result" }), resultCode });
+    }, ANSWER_BUDGET_MS);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

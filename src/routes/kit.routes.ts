@@ -1,0 +1,39 @@
+import type { IRequest } from "itty-router";
+import { KIT_MAX_BODY_BYTES, handleKitSync } from "../kit/kit.handler";
+import { parseKitRequest } from "../protocol/schemas/parse";
+import { KIT_TIMESTAMP } from "../protocol/time-formats";
+import { kitSignatureParts } from "../protocol/v2-signature";
+import { marketplaceEndpoint } from "./marketplace-endpoint";
+import { v1Endpoint, v1KitInput } from "./v1-endpoint";
+
+/*
+ * Joint-operation kit syncs (spec saas-production-interface.md §6). The name in the path picks the sync; an unknown
+ * name is refused (000002) only after the call proved authentic, like any other bad parameter.
+ */
+
+/** POST /saas/produceAPI/v2/{name}: x-sign / x-timestamp / x-nonce, key KIT_ACCESS_KEY (§2.3). */
+export function kitV2Route(request: IRequest, env: Env): Promise<Response> {
+  const name = String(request.params.name ?? "");
+  return marketplaceEndpoint({
+    name: `kit-v2:${name.slice(0, 40)}`,
+    key: (settings) => settings.keys.kit,
+    signatureParts: (req) => kitSignatureParts(req.headers),
+    maxBodyBytes: KIT_MAX_BODY_BYTES,
+    parse: (json) => parseKitRequest(name, "v2", json),
+    handle: (handlerEnv, kit, call) => handleKitSync(handlerEnv, call.settings, kit, { json: call.json, receivedAt: call.receivedAt }),
+  })(request, env);
+}
+
+/** POST /saas/v1/produceAPI/{name}: `authToken` header over the body's top-level fields (§5.1), UTC+8 timeStamp. */
+export function kitV1Route(request: IRequest, env: Env): Promise<Response> {
+  const name = String(request.params.name ?? "");
+  return v1Endpoint({
+    name: `kit-v1:${name.slice(0, 40)}`,
+    key: (settings) => settings.keys.kit,
+    read: v1KitInput,
+    timeStampFormat: KIT_TIMESTAMP,
+    parse: (input) => parseKitRequest(name, "v1", input.json),
+    handle: (handlerEnv, kit, call) =>
+      handleKitSync(handlerEnv, call.settings, kit, { json: call.input.json ?? {}, receivedAt: call.receivedAt, authToken: call.authToken }),
+  })(request, env);
+}

@@ -1,0 +1,124 @@
+import type { IRequest } from "itty-router";
+import { type Settings, getSettings } from "../env";
+import { AuthError, GatewayError, toGatewayError } from "../errors";
+import { KIT_MAX_BODY_BYTES } from "../kit/kit.handler";
+import { log } from "../observability/log";
+import { errorAnswer, signedAnswerText } from "../protocol/answer";
+import { decodeUtf8, parseJsonObject, readRawBody, requireJsonContentType } from "../protocol/inbound";
+import { ResultCode } from "../protocol/result-codes";
+import type { TimeFormat } from "../protocol/time-formats";
+import { v1KitBodyParams, v1QueryParams, verifyV1AuthToken } from "../protocol/v1-auth-token";
+import { type EndpointAnswer, misconfigured } from "./marketplace-endpoint";
+
+/** What a V1 call signs: the parameters the authToken covers, and the token itself. */
+export interface V1SignedInput {
+  params: Record<string, string>;
+  authToken: string | null;
+  /** The JSON body of a kit POST; undefined for a GET. */
+  json?: Record<string, unknown>;
+  /** The body as received (kit POST); for a GET the parameters, see v1GetInput. */
+  text: string;
+}
+
+export interface V1VerifiedCall {
+  input: V1SignedInput;
+  authToken: string;
+  receivedAt: number;
+  settings: Settings;
+}
+
+export interface V1Endpoint<T> {
+  /** For logs: "v1-basic", "kit-v1:tenantSync", … */
+  name: string;
+  key: (settings: Settings) => string;
+  /** Reads what the token signs; for a POST this is where size, content type and JSON are checked. */
+  read: (request: IRequest) => Promise<V1SignedInput>;
+  /** V1 basic `timeStamp` is UTC, the kit's is UTC+8 (spec README point 6). */
+  timeStampFormat: TimeFormat;
+  /** zod parsing; throws InvalidRequestError (000002). */
+  parse: (input: V1SignedInput) => T;
+  handle: (env: Env, parsed: T, call: V1VerifiedCall) => Promise<EndpointAnswer>;
+}
+
+export class V1DisabledError extends GatewayError {
+  constructor() {
+    super(ResultCode.AuthFailed, "V1 interface is disabled", "ENABLE_V1 is false");
+  }
+}
+
+/**
+ * The V1 sibling of marketplaceEndpoint (authToken instead of signature/timestamp/nonce, spec §5.1):
+ * enabled? → read → authToken → timeStamp age → schema → handler. Nothing is written before the handler.
+ *
+ * V1 has no nonce, so a replay cannot be told from the Marketplace's own retries (it retries a purchase for 3 h,
+ * maybe with the same URL). Instead of refusing repeats, every V1 call is idempotent: keyed calls answer from the
+ * inbox, calls idempotent by state are keyed by their authToken (lifecycle.v1.ts), kit syncs by natural key and their
+ * authToken (src/kit). The timeStamp age limit (V1_TIMESTAMP_MAX_AGE_SECONDS) bounds how long a captured URL works.
+ */
+export function v1Endpoint<T>(endpoint: V1Endpoint<T>) {
+  return async (request: IRequest, env: Env): Promise<Response> => {
+    const started = Date.now();
+    let settings: Settings;
+    try {
+      settings = getSettings(env);
+    } catch (error) {
+      return misconfigured(endpoint.name, toGatewayError(error));
+    }
+    const key = endpoint.key(settings);
+    let activity: string | undefined;
+    try {
+      // Checked first, so a disabled V1 reads nothing and stores nothing.
+      if (!settings.enableV1) throw new V1DisabledError();
+      const input = await endpoint.read(request);
+      activity = input.params.activity;
+      verifyV1AuthToken(key, input.params, input.authToken);
+      checkTimeStampAge(input.params.timeStamp ?? "", endpoint.timeStampFormat, started, settings);
+      const parsed = endpoint.parse(input);
+      const call = { input, authToken: input.authToken ?? "", receivedAt: started, settings };
+      const answer = await endpoint.handle(env, parsed, call);
+      log("info", "callback", { endpoint: endpoint.name, activity, resultCode: answer.resultCode, ms: Date.now() - started });
+      return signedAnswerText(answer.text, key);
+    } catch (error) {
+      const failure = toGatewayError(error);
+      log(failure.reportable ? "error" : "warn", "callback.refused", {
+        endpoint: endpoint.name,
+        activity: activity?.slice(0, 40),
+        resultCode: failure.code,
+        message: failure.message,
+        detail: failure.detail,
+        ms: Date.now() - started,
+      });
+      return errorAnswer(failure, key);
+    }
+  };
+}
+
+/** An authentic call whose timeStamp is unreadable, too old or too far ahead is refused like a bad token (000001). */
+function checkTimeStampAge(timeStamp: string, format: TimeFormat, now: number, settings: Settings): void {
+  const read = format.check(timeStamp);
+  if (!read.ok) throw new AuthError(`timeStamp: ${read.problem}`);
+  const ageMs = now - read.epochMs;
+  if (settings.v1MaxAgeMs > 0 && ageMs > settings.v1MaxAgeMs) {
+    throw new AuthError("timeStamp is too old", `age ${ageMs} ms, limit ${settings.v1MaxAgeMs} ms`);
+  }
+  // The future side uses the V2 tolerance: a clock ahead of ours by more than that is not a Marketplace clock.
+  if (-ageMs > settings.signatureToleranceMs) throw new AuthError("timeStamp is in the future", `skew ${ageMs} ms`);
+}
+
+/** GET /saas/v1: the decoded query parameters (authToken among them, excluded from the signed message). */
+export async function v1GetInput(request: IRequest): Promise<V1SignedInput> {
+  const params = v1QueryParams(new URL(request.url));
+  const authToken = params.authToken ?? null;
+  // The record keeps what defines the call; the buyer's contact is ciphertext under our key, so it stays out.
+  const { authToken: _token, mobilePhone: _phone, email: _email, ...kept } = params;
+  return { params, authToken, text: JSON.stringify(kept) };
+}
+
+/** POST /saas/v1/produceAPI/{name}: authToken in a header, the signed fields are the body's top-level fields. */
+export async function v1KitInput(request: IRequest): Promise<V1SignedInput> {
+  const bytes = await readRawBody(request, KIT_MAX_BODY_BYTES);
+  requireJsonContentType(request);
+  const text = decodeUtf8(bytes);
+  const json = parseJsonObject(text);
+  return { params: v1KitBodyParams(json), authToken: request.headers.get("authToken"), json, text };
+}
