@@ -71,6 +71,8 @@ export const RawSettings = z.object({
    */
   V1_TIMESTAMP_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(7 * 86400).default(86400),
   USAGE_PUSH_API: z.enum(["new", "old"]).default("new"),
+  /** Comma-separated product ids billed per day instead of per hour (spec README point 10). */
+  DAILY_BILLED_PRODUCTS: z.string().optional(),
 });
 
 export type Settings = ReturnType<typeof toSettings>;
@@ -96,6 +98,7 @@ function toSettings(raw: z.infer<typeof RawSettings>) {
     v1EncryptType: raw.V1_ENCRYPT_TYPE,
     v1MaxAgeMs: raw.V1_TIMESTAMP_MAX_AGE_SECONDS * 1000,
     usagePushApi: raw.USAGE_PUSH_API,
+    billing: { dailyBilledProducts: new Set((raw.DAILY_BILLED_PRODUCTS ?? "").split(",").map((id) => id.trim()).filter(Boolean)) as ReadonlySet<string> },
   } as const;
 }
 

@@ -3,6 +3,7 @@ import { health } from "./health.routes";
 import { kitV1Route, kitV2Route } from "./kit.routes";
 import { v2BasicEndpoint } from "./marketplace.routes";
 import { getKitOrgs, getKitTenant, getKitUsers } from "./seller-kit.routes";
+import { postUsage } from "./seller.routes";
 import { v1BasicEndpoint } from "./v1.routes";
 
 export type RouteArgs = [Env, ExecutionContext];
@@ -17,4 +18,5 @@ router.post("/saas/v1/produceAPI/:name", kitV1Route);
 router.get("/api/v1/instances/:id/tenant", getKitTenant);
 router.get("/api/v1/instances/:id/users", getKitUsers);
 router.get("/api/v1/instances/:id/orgs", getKitOrgs);
+router.post("/api/v1/usage", postUsage);
 router.all("*", () => ittyError(404, "no such route"));

@@ -1,0 +1,255 @@
+import { inArray, sql } from "drizzle-orm";
+import { type Db, getDb } from "../db/client";
+import type { UsagePeriod } from "../db/schema/billing";
+import { type Instance, instances } from "../db/schema/instances";
+import { type Settings, getSettings } from "../env";
+import type { JobCounts } from "../jobs/job-runner";
+import { log } from "../observability/log";
+import { d1Statement } from "./d1-sql";
+import {
+  HOUR_MS,
+  PERIOD_MS,
+  ROLLUP_GRACE_MS,
+  deadlineOf,
+  meteringSnOf,
+  periodOf,
+  periodStart,
+  stillSendable,
+  warnAtOf,
+} from "./periods";
+
+/**
+ * Events → usage records, one per instance per billing period (issue 5, design.md "usage is a ledger").
+ *
+ * Which record an event goes into:
+ *   - a closed period with no record yet that can still be sent in time gets its own record;
+ *   - an event whose period already has a record (it arrived after the roll-up), or whose period can no longer be
+ *     sent in time, is late: it goes into the instance's next record, as a correction in a later period, never as an
+ *     edit of a record the Marketplace may already hold. Without usage of its own in a later closed period, the
+ *     latest closed period gets a record of late usage only. So per instance, records are made in period order and
+ *     each covers the event times [end of the previous record of this run (or 0), end of its period).
+ *   - a released instance's last period ends at its release (the final partial hour); a frozen or released instance
+ *     accrues nothing new because ingestion refuses its events.
+ *
+ * Crash and concurrency safety: a record and the marking of its events are one D1 batch (one transaction). The
+ * value is not computed beforehand but summed, in that batch, from exactly the events the batch marked, so a record
+ * can neither miss nor double an event. Only the batch that inserted a record (its rollup_token) marks events into
+ * it, so an overlapping run whose insert lost the race marks nothing; events are bounded by the highest seq read, so
+ * an event stored meanwhile waits for the next run.
+ */
+
+/** Records written per D1 batch (one transaction); bounds the batch's duration and the JSON parameter's size. */
+export const RECORDS_PER_BATCH = 400;
+/** D1 binds at most 100 parameters per statement (cloudflare-platform §3.1). */
+const IDS_PER_QUERY = 99;
+
+interface PlannedRecord {
+  sn: string;
+  instanceId: string;
+  productId: string | null;
+  period: UsagePeriod;
+  periodBegin: number;
+  beginTime: number;
+  endTime: number;
+  coverFrom: number;
+  coverTo: number;
+  correctionOf: string | null;
+  nextAttemptAt: number;
+  deadline: number;
+  warnAt: number;
+}
+
+interface LatestRecord {
+  instanceId: string;
+  periodBegin: number;
+  meteringSn: string;
+}
+
+export interface RollupPlan {
+  records: PlannedRecord[];
+  /** Instances with late usage and no period to put it in yet (their latest closed period already has a record). */
+  deferredInstances: number;
+  /** Events of instances we do not know: cannot happen through ingestion; reported, never billed. */
+  unknownInstances: number;
+}
+
+/** The pending work, read once: unrolled events grouped by instance and hour, bounded by seq. */
+async function unrolledHours(db: Db, maxSeq: number): Promise<Map<string, number[]>> {
+  const rows = await db.all<{ instance_id: string; hour: number }>(sql`
+    SELECT instance_id, event_time / ${HOUR_MS} AS hour
+    FROM usage_events
+    WHERE record_sn IS NULL AND seq <= ${maxSeq}
+    GROUP BY instance_id, hour`);
+  const hours = new Map<string, number[]>();
+  for (const row of rows) {
+    const list = hours.get(row.instance_id) ?? [];
+    list.push(row.hour * HOUR_MS);
+    hours.set(row.instance_id, list);
+  }
+  return hours;
+}
+
+async function latestRecords(db: Db, instanceIds: readonly string[]): Promise<Map<string, LatestRecord>> {
+  const latest = new Map<string, LatestRecord>();
+  for (let i = 0; i < instanceIds.length; i += IDS_PER_QUERY) {
+    const chunk = instanceIds.slice(i, i + IDS_PER_QUERY);
+    const rows = await db.all<{ instance_id: string; period_begin: number; metering_sn: string }>(sql`
+      SELECT r.instance_id, r.period_begin, r.metering_sn
+      FROM usage_records r
+      WHERE r.instance_id IN (${sql.join(
+        chunk.map((id) => sql`${id}`),
+        sql`, `,
+      )})
+        AND r.period_begin = (SELECT MAX(r2.period_begin) FROM usage_records r2 WHERE r2.instance_id = r.instance_id)`);
+    for (const row of rows) latest.set(row.instance_id, { instanceId: row.instance_id, periodBegin: row.period_begin, meteringSn: row.metering_sn });
+  }
+  return latest;
+}
+
+async function loadInstances(db: Db, ids: readonly string[]): Promise<Map<string, Instance>> {
+  const found = new Map<string, Instance>();
+  for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+    for (const row of await db.select().from(instances).where(inArray(instances.id, ids.slice(i, i + IDS_PER_QUERY))).all()) found.set(row.id, row);
+  }
+  return found;
+}
+
+/** The records one instance gets now, given the hours it has unrolled events in. Pure: the rules live here. */
+export function planInstance(
+  settings: Settings,
+  instance: Pick<Instance, "id" | "productId" | "createdAt" | "status" | "releasedAt">,
+  eventHours: readonly number[],
+  latest: Pick<LatestRecord, "periodBegin" | "meteringSn"> | undefined,
+  now: number,
+): { records: PlannedRecord[]; deferred: boolean } {
+  const period = periodOf(settings, instance.productId);
+  const length = PERIOD_MS[period];
+  const releasedAt = instance.status === "released" ? instance.releasedAt : null;
+  // A release exactly on a boundary ends the previous period, not a new empty one.
+  const lastPeriod = releasedAt === null ? Number.POSITIVE_INFINITY : periodStart(period, releasedAt - 1);
+  const endOf = (p: number) => (releasedAt !== null && p === lastPeriod ? releasedAt : p + length);
+  const isClosed = (p: number) => endOf(p) + ROLLUP_GRACE_MS <= now;
+  const latestBegin = latest?.periodBegin ?? Number.NEGATIVE_INFINITY;
+  const getsOwnRecord = (p: number) => p > latestBegin && p <= lastPeriod && stillSendable(period, p, now);
+
+  const closed = [...new Set(eventHours.map((hour) => periodStart(period, hour)))].filter(isClosed).sort((a, b) => a - b);
+  if (closed.length === 0) return { records: [], deferred: false };
+  const own = closed.filter(getsOwnRecord);
+  const late = closed.filter((p) => !getsOwnRecord(p));
+  let targets = own;
+  if (targets.length === 0) {
+    // Late usage only: bill it in the latest closed period, if that one has no record yet.
+    const latestClosed = Math.min(periodStart(period, now - ROLLUP_GRACE_MS) - length, lastPeriod);
+    if (!isClosed(latestClosed) || !getsOwnRecord(latestClosed)) return { records: [], deferred: true };
+    targets = [latestClosed];
+  }
+  const correctionOf = latest && late.some((p) => p <= latest.periodBegin) ? latest.meteringSn : null;
+  let coverFrom = 0;
+  const records = targets.map((p, index): PlannedRecord => {
+    const record: PlannedRecord = {
+      sn: meteringSnOf(instance.id, period, p),
+      instanceId: instance.id,
+      productId: instance.productId,
+      period,
+      periodBegin: p,
+      // open-apis §2.3.5: begin_time ≥ the resource's start; after release, end_time ≤ its close time.
+      beginTime: Math.max(p, instance.createdAt),
+      endTime: endOf(p),
+      coverFrom,
+      coverTo: p + length,
+      correctionOf: index === 0 ? correctionOf : null,
+      nextAttemptAt: now,
+      deadline: deadlineOf(period, p),
+      warnAt: warnAtOf(period, p),
+    };
+    coverFrom = p + length;
+    return record;
+  });
+  return { records, deferred: false };
+}
+
+export async function planRollup(env: Env, db: Db, maxSeq: number, now: number): Promise<RollupPlan> {
+  const settings = getSettings(env);
+  const hours = await unrolledHours(db, maxSeq);
+  const ids = [...hours.keys()];
+  const [known, latest] = await Promise.all([loadInstances(db, ids), latestRecords(db, ids)]);
+  const plan: RollupPlan = { records: [], deferredInstances: 0, unknownInstances: 0 };
+  for (const [instanceId, eventHours] of hours) {
+    const instance = known.get(instanceId);
+    if (!instance) {
+      plan.unknownInstances += 1;
+      continue;
+    }
+    const { records, deferred } = planInstance(settings, instance, eventHours, latest.get(instanceId), now);
+    plan.records.push(...records);
+    if (deferred) plan.deferredInstances += 1;
+  }
+  return plan;
+}
+
+/** One transaction: insert the records, mark their events, sum exactly what was marked, drop records that got none. */
+function writeStatements(d1: D1Database, records: readonly PlannedRecord[], token: string, maxSeq: number, now: number): D1PreparedStatement[] {
+  // One JSON parameter instead of 13 per row: D1's 100-parameter cap would allow only 7 rows per statement.
+  const rows = JSON.stringify(records);
+  return [
+    sql`
+      INSERT INTO usage_records (metering_sn, instance_id, product_id, period, period_begin, begin_time, end_time,
+        cover_from, cover_to, usage_units, usage_value, event_count, late_units, correction_of, state, attempts,
+        next_attempt_at, deadline, warn_at, rollup_token, created_at, updated_at)
+      SELECT json_extract(value, '$.sn'), json_extract(value, '$.instanceId'), json_extract(value, '$.productId'),
+        json_extract(value, '$.period'), json_extract(value, '$.periodBegin'), json_extract(value, '$.beginTime'),
+        json_extract(value, '$.endTime'), json_extract(value, '$.coverFrom'), json_extract(value, '$.coverTo'),
+        0, '', 0, 0, json_extract(value, '$.correctionOf'), 'pending', 0,
+        json_extract(value, '$.nextAttemptAt'), json_extract(value, '$.deadline'), json_extract(value, '$.warnAt'),
+        ${token}, ${now}, ${now}
+      FROM json_each(${rows}) WHERE true
+      ON CONFLICT DO NOTHING`,
+    sql`
+      UPDATE usage_events SET record_sn = r.metering_sn
+      FROM usage_records r
+      WHERE r.rollup_token = ${token}
+        AND usage_events.instance_id = r.instance_id
+        AND usage_events.record_sn IS NULL
+        AND usage_events.seq <= ${maxSeq}
+        AND usage_events.event_time >= r.cover_from
+        AND usage_events.event_time < r.cover_to`,
+    sql`
+      UPDATE usage_records SET
+        usage_units = COALESCE((SELECT SUM(e.quantity_units) FROM usage_events e WHERE e.record_sn = usage_records.metering_sn), 0),
+        event_count = (SELECT COUNT(*) FROM usage_events e WHERE e.record_sn = usage_records.metering_sn),
+        late_units = COALESCE((SELECT SUM(e.quantity_units) FROM usage_events e
+                               WHERE e.record_sn = usage_records.metering_sn AND e.event_time < usage_records.period_begin), 0)
+      WHERE rollup_token = ${token}`,
+    sql`DELETE FROM usage_records WHERE rollup_token = ${token} AND event_count = 0`,
+    // The same text as formatUnits: at most 4 decimals, trailing zeros and a bare point dropped.
+    sql`
+      UPDATE usage_records SET
+        usage_value = rtrim(rtrim(printf('%d.%04d', usage_units / 10000, usage_units % 10000), '0'), '.'),
+        correction_of = CASE WHEN late_units > 0 THEN correction_of END
+      WHERE rollup_token = ${token}`,
+    sql`
+      SELECT COUNT(*) AS records, COALESCE(SUM(late_units > 0), 0) AS corrections, COALESCE(SUM(event_count), 0) AS events
+      FROM usage_records WHERE rollup_token = ${token}`,
+  ].map((query) => d1Statement(d1, query));
+}
+
+export async function rollupJob(env: Env, now: number): Promise<JobCounts> {
+  const db = getDb(env);
+  const top = await db.get<{ max_seq: number | null }>(sql`SELECT MAX(seq) AS max_seq FROM usage_events`);
+  const maxSeq = top?.max_seq ?? 0;
+  const plan = await planRollup(env, db, maxSeq, now);
+  const runId = crypto.randomUUID();
+  const counts = { planned: plan.records.length, records: 0, corrections: 0, eventsRolled: 0, notWritten: 0, deferredInstances: plan.deferredInstances, unknownInstances: plan.unknownInstances };
+  for (let i = 0; i < plan.records.length; i += RECORDS_PER_BATCH) {
+    const chunk = plan.records.slice(i, i + RECORDS_PER_BATCH);
+    const token = `${runId}:${i / RECORDS_PER_BATCH}`;
+    const results = await env.DB.batch(writeStatements(env.DB, chunk, token, maxSeq, now));
+    const summary = (results[5]?.results[0] as { records: number; corrections: number; events: number } | undefined) ?? { records: 0, corrections: 0, events: 0 };
+    counts.records += summary.records;
+    counts.corrections += summary.corrections;
+    counts.eventsRolled += summary.events;
+    counts.notWritten += chunk.length - summary.records;
+  }
+  if (counts.deferredInstances > 0 || counts.unknownInstances > 0) log("warn", "usage.rollup_leftovers", counts);
+  return counts;
+}

@@ -1,0 +1,260 @@
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { HOUR_MS } from "../../src/billing/periods";
+import { LEASE_MS, makePushJob, pushJob } from "../../src/billing/push.job";
+import { rollupJob } from "../../src/billing/rollup.job";
+import { getSettings } from "../../src/env";
+import { MAX_RECORDS_PER_PUSH, pushUsage } from "../../src/marketplace-api/usage.api";
+import { formatOpenApiTime } from "../../src/protocol/time-formats";
+import { verifyUsagePushHeaders } from "../../src/protocol/usage-push-signature";
+import {
+  FakeMarketplace,
+  MINUTE,
+  accepted,
+  clearLedger,
+  createPayPerUseInstance,
+  ingest,
+  insertSyntheticRecords,
+  partialFailure,
+  recordBySn,
+  recordsOf,
+  setClock,
+  testDay,
+} from "./support";
+
+let fake: FakeMarketplace;
+beforeEach(async () => {
+  fake = new FakeMarketplace().install();
+  await clearLedger();
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+/** An instance with usage in hour 10 of a fresh day, rolled up at 11:05: one pending record. */
+async function pendingRecord(quantity: number | string = 3): Promise<{ day: number; h10: number; instanceId: string; sn: string }> {
+  const day = testDay();
+  setClock(day);
+  const { instanceId } = await createPayPerUseInstance(fake);
+  const h10 = day + 10 * HOUR_MS;
+  await ingest([{ instanceId, quantity, time: h10 + 30 * MINUTE }], h10 + 31 * MINUTE);
+  await rollupJob(env, h10 + HOUR_MS + 5 * MINUTE);
+  const [record] = await recordsOf(instanceId);
+  if (!record) throw new Error("no record");
+  return { day, h10, instanceId, sn: record.metering_sn };
+}
+
+describe("push window and wire format", () => {
+  it("sends a closed hour at minute 5 of the next hour, signed, with the usage hour's times, and records it accepted", async () => {
+    const { h10, instanceId, sn } = await pendingRecord("12.5");
+    const at = h10 + HOUR_MS + 5 * MINUTE;
+    const counts = await pushJob(env, at);
+    expect(counts).toMatchObject({ claimed: 1, calls: 1, accepted: 1, rejected: 0, waiting: 0, expired: 0 });
+    const [call] = fake.pushes;
+    expect(call?.records).toEqual([
+      {
+        instance_id: instanceId,
+        // When the record was made (the roll-up at 11:05), not when it is sent.
+        record_time: formatOpenApiTime(h10 + HOUR_MS + 5 * MINUTE),
+        begin_time: formatOpenApiTime(h10),
+        end_time: formatOpenApiTime(h10 + HOUR_MS),
+        usage_value: "12.5",
+        metering_sn: sn,
+      },
+    ]);
+    expect(verifyUsagePushHeaders(getSettings(env).keys.usagePush, call?.text ?? "", call?.headers ?? new Headers())).toBe(true);
+    expect(await recordBySn(sn)).toMatchObject({ state: "accepted", attempts: 1, lease_owner: null, reject_code: null });
+    // Nothing left to send.
+    expect(await pushJob(env, at + 5 * MINUTE)).toMatchObject({ claimed: 0, calls: 0 });
+  });
+
+  it("sends at most 1000 records per call", async () => {
+    const day = testDay();
+    const now = day + 11 * HOUR_MS + 5 * MINUTE;
+    const sns = await insertSyntheticRecords(2 * MAX_RECORDS_PER_PUSH + 5, day + 10 * HOUR_MS, now);
+    const counts = await pushJob(env, now);
+    expect(fake.pushes.map((call) => call.records.length)).toEqual([1000, 1000, 5]);
+    expect(counts).toMatchObject({ claimed: sns.length, accepted: sns.length, calls: 3 });
+    expect(new Set(fake.pushedSns()).size).toBe(sns.length);
+  });
+});
+
+describe("record states", () => {
+  it("partial failure: the records the Marketplace names are rejected with their code, the others accepted", async () => {
+    const day = testDay();
+    const now = day + 11 * HOUR_MS + 5 * MINUTE;
+    const sns = await insertSyntheticRecords(4, day + 10 * HOUR_MS, now);
+    fake.onPush = () =>
+      partialFailure([
+        { sn: sns[1] ?? "", code: "001", message: "instance does not exist" },
+        { sn: sns[3] ?? "", code: "12", message: "not pay-per-use" },
+      ]);
+    const counts = await pushJob(env, now);
+    expect(counts).toMatchObject({ accepted: 2, rejected: 2 });
+    const rows = await Promise.all(sns.map((sn) => recordBySn(sn)));
+    expect(rows.map((r) => [r?.state, r?.reject_code])).toEqual([
+      ["accepted", null],
+      ["rejected", "001"],
+      ["accepted", null],
+      ["rejected", "012"],
+    ]);
+    expect(rows[1]?.reject_message).toBe("instance does not exist");
+    // Rejected records stay rejected: never sent again.
+    expect(await pushJob(env, now + 10 * MINUTE)).toMatchObject({ claimed: 0 });
+  });
+
+  it("a first-time 005 is a refusal, not a confirmation", async () => {
+    const { h10, sn } = await pendingRecord();
+    fake.onPush = () => partialFailure([{ sn, code: "005" }]);
+    await pushJob(env, h10 + HOUR_MS + 5 * MINUTE);
+    expect(await recordBySn(sn)).toMatchObject({ state: "rejected", reject_code: "005" });
+  });
+
+  it("retries a failed call with backoff inside the deadline, resending the same metering_sn, until accepted", async () => {
+    const { h10, sn } = await pendingRecord();
+    const t0 = h10 + HOUR_MS + 5 * MINUTE;
+    fake.onPush = () => Response.json({ error_code: "MKT.0999", error_msg: "busy" }, { status: 500 });
+    expect(await pushJob(env, t0)).toMatchObject({ waiting: 1, accepted: 0 });
+    expect(await recordBySn(sn)).toMatchObject({ state: "sent", attempts: 1, next_attempt_at: t0 + 5 * MINUTE, lease_owner: null, last_error: expect.stringContaining("MKT.0999") });
+    // Not due yet: nothing is sent.
+    expect(await pushJob(env, t0 + 4 * MINUTE)).toMatchObject({ claimed: 0 });
+    expect(await pushJob(env, t0 + 5 * MINUTE)).toMatchObject({ claimed: 1, waiting: 1 });
+    expect(await recordBySn(sn)).toMatchObject({ attempts: 2, next_attempt_at: t0 + 15 * MINUTE });
+    fake.onPush = accepted;
+    expect(await pushJob(env, t0 + 15 * MINUTE)).toMatchObject({ accepted: 1 });
+    expect(fake.pushedSns()).toEqual([sn, sn, sn]);
+    expect(await recordBySn(sn)).toMatchObject({ state: "accepted", attempts: 3 });
+  });
+
+  it("never schedules a retry past the deadline, and expires what could not be sent in time", async () => {
+    const { h10, sn } = await pendingRecord();
+    const deadline = h10 + 3 * HOUR_MS;
+    fake.onPush = () => Response.json({ error_code: "MKT.0999", error_msg: "busy" }, { status: 500 });
+    const late = deadline - 10 * MINUTE;
+    await pushJob(env, late);
+    const record = await recordBySn(sn);
+    expect(record?.next_attempt_at).toBeLessThan(deadline - MINUTE);
+    expect(record?.next_attempt_at).toBeGreaterThan(late);
+    expect(await pushJob(env, deadline)).toMatchObject({ expired: 1, claimed: 0 });
+    expect(await recordBySn(sn)).toMatchObject({ state: "expired", reject_message: "sent 1 time(s), never confirmed before the deadline" });
+  });
+
+  it("expires a record that was never sent before its deadline (the push job did not run for two hours)", async () => {
+    const { h10, sn } = await pendingRecord();
+    expect(await pushJob(env, h10 + 3 * HOUR_MS)).toMatchObject({ expired: 1, calls: 0 });
+    expect(fake.pushes).toEqual([]);
+    expect(await recordBySn(sn)).toMatchObject({ state: "expired", attempts: 0, reject_message: "never sent before the deadline" });
+  });
+
+  it("keeps records waiting (not rejected) when the Marketplace refuses our signature, and logs it", async () => {
+    const { h10, sn } = await pendingRecord();
+    const errors = vi.spyOn(console, "error");
+    fake.onPush = () => Response.json({ error_code: "MKT.0102", error_msg: "Invalid body sign" }, { status: 400 });
+    await pushJob(env, h10 + HOUR_MS + 5 * MINUTE);
+    expect(await recordBySn(sn)).toMatchObject({ state: "pending", last_error: expect.stringContaining("MKT.0102") });
+    expect(errors.mock.calls.some(([line]) => String(line).includes("usage.push_misconfigured"))).toBe(true);
+  });
+
+  it("splits a batch refused as a whole for a record's sake until the record is alone, and rejects only that one", async () => {
+    const day = testDay();
+    const now = day + 11 * HOUR_MS + 5 * MINUTE;
+    const sns = await insertSyntheticRecords(8, day + 10 * HOUR_MS, now);
+    const bad = sns[5] ?? "";
+    fake.onPush = (call) =>
+      call.records.some((r) => r.metering_sn === bad)
+        ? Response.json({ error_code: "MKT.9001", error_msg: "instance ID not found" }, { status: 500 })
+        : accepted(call);
+    const counts = await pushJob(env, now);
+    expect(counts).toMatchObject({ accepted: 7, rejected: 1 });
+    expect(await recordBySn(bad)).toMatchObject({ state: "rejected", reject_code: "MKT.9001" });
+    // 8 → 4+4 → 2+2 → 1+1: one call per level on the bad side.
+    expect(counts.calls).toBe(7);
+  });
+
+  it("warns when a record is still unconfirmed at 75% of its push window", async () => {
+    const { h10 } = await pendingRecord();
+    fake.onPush = () => Response.json({ error_code: "MKT.0999", error_msg: "busy" }, { status: 500 });
+    const warnings = vi.spyOn(console, "warn");
+    expect(await pushJob(env, h10 + HOUR_MS + 89 * MINUTE)).toMatchObject({ atRisk: 0 });
+    expect(await pushJob(env, h10 + HOUR_MS + 90 * MINUTE)).toMatchObject({ atRisk: 1 });
+    expect(warnings.mock.calls.some(([line]) => String(line).includes("usage.deadline_at_risk"))).toBe(true);
+  });
+});
+
+describe("crash safety and concurrency", () => {
+  it("a run killed after the Marketplace took the records and before recording it: resent with the same metering_sn after the lease, 005 means accepted", async () => {
+    const { h10, sn } = await pendingRecord();
+    const t0 = h10 + HOUR_MS + 5 * MINUTE;
+    const killed = makePushJob({
+      push: async (config, records, now) => {
+        await pushUsage(config, records, now);
+        throw new Error("isolate killed after the call returned");
+      },
+    });
+    await expect(killed(env, t0)).rejects.toThrow("isolate killed");
+    expect(await recordBySn(sn)).toMatchObject({ state: "sent", attempts: 1, lease_owner: expect.stringMatching(/^push:/) });
+    // While the lease holds, no other run touches it.
+    expect(await pushJob(env, t0 + LEASE_MS - 1)).toMatchObject({ claimed: 0 });
+    // The Marketplace already holds it: it answers the resend with 005.
+    fake.onPush = (call) => partialFailure(call.records.map((r) => ({ sn: r.metering_sn, code: "005", message: "duplicate metering_sn" })));
+    expect(await pushJob(env, t0 + LEASE_MS)).toMatchObject({ claimed: 1, accepted: 1, confirmedByDuplicate: 1 });
+    expect(fake.pushedSns()).toEqual([sn, sn]);
+    expect(await recordBySn(sn)).toMatchObject({ state: "accepted", attempts: 2 });
+  });
+
+  it("a resend answered 010 (same instance, begin and end) is also read as already accepted", async () => {
+    const { h10, sn } = await pendingRecord();
+    const t0 = h10 + HOUR_MS + 5 * MINUTE;
+    fake.onPush = () => new Response("<html>gateway timeout</html>", { status: 504 });
+    await pushJob(env, t0);
+    fake.onPush = () => partialFailure([{ sn, code: "010" }]);
+    expect(await pushJob(env, t0 + 5 * MINUTE)).toMatchObject({ accepted: 1, confirmedByDuplicate: 1 });
+  });
+
+  it("two overlapping runs never send the same record", async () => {
+    const day = testDay();
+    const now = day + 11 * HOUR_MS + 5 * MINUTE;
+    const sns = await insertSyntheticRecords(1500, day + 10 * HOUR_MS, now);
+    // Slow answers, so both runs are in flight at once.
+    fake.onPush = async (call) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return accepted(call);
+    };
+    const [a, b] = await Promise.all([pushJob(env, now), pushJob(env, now + 1000)]);
+    const pushed = fake.pushedSns();
+    expect(pushed).toHaveLength(sns.length);
+    expect(new Set(pushed).size).toBe(sns.length);
+    expect((a.claimed ?? 0) + (b.claimed ?? 0)).toBe(sns.length);
+    expect(a.claimed).toBeGreaterThan(0);
+    expect(b.claimed).toBeGreaterThan(0);
+    const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM usage_records WHERE state != 'accepted'").first<{ n: number }>();
+    expect(left?.n).toBe(0);
+  });
+
+  it("a run whose lease was taken over changes nothing of what the new owner decided", async () => {
+    const { h10, sn } = await pendingRecord();
+    const t0 = h10 + HOUR_MS + 5 * MINUTE;
+    let release: () => void = () => undefined;
+    const hung = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let calling = false;
+    const stalled = makePushJob({
+      push: async (config, records, now) => {
+        calling = true;
+        await hung;
+        return pushUsage(config, records, now);
+      },
+    });
+    const slowRun = stalled(env, t0);
+    await vi.waitFor(() => expect(calling).toBe(true));
+    // The lease ran out while the first run hung; a second run takes the record over and gets it refused.
+    fake.onPush = () => partialFailure([{ sn, code: "003", message: "usage value abnormal" }]);
+    expect(await pushJob(env, t0 + LEASE_MS)).toMatchObject({ rejected: 1 });
+    fake.onPush = accepted;
+    release();
+    expect(await slowRun).toMatchObject({ accepted: 1, leaseLost: 1 });
+    expect(await recordBySn(sn)).toMatchObject({ state: "rejected", reject_code: "003" });
+  });
+});
