@@ -1,3 +1,6 @@
+import { pushJob } from "../billing/push.job";
+import { reconcileJob } from "../billing/reconcile.job";
+import { rollupJob } from "../billing/rollup.job";
 import { getDb } from "../db/client";
 import { cleanupJob } from "./cleanup.job";
 import { type Job, runJob } from "./job-runner";
@@ -7,8 +10,11 @@ import { type Job, runJob } from "./job-runner";
  * entry also says how often /healthz expects to see the job run.
  */
 export const SCHEDULE: Record<string, ReadonlyArray<{ name: string; job: Job; everyMs: number }>> = {
-  "*/5 * * * *": [],
-  "7 * * * *": [],
+  "*/5 * * * *": [
+    { name: "usageRollup", job: rollupJob, everyMs: 5 * 60_000 },
+    { name: "usagePush", job: pushJob, everyMs: 5 * 60_000 },
+  ],
+  "7 * * * *": [{ name: "usageReconcile", job: reconcileJob, everyMs: 3600_000 }],
   "30 3 * * *": [{ name: "cleanup", job: cleanupJob, everyMs: 24 * 3600_000 }],
 };
 
