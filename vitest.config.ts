@@ -1,6 +1,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { outboundMarketplace } from "./test/support/outbound-marketplace.ts";
 
 // Secrets for the Workers runtime under test. Development values only; the suite never reads .dev.vars, so it
 // behaves the same on a clean clone.
@@ -22,12 +23,15 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     test: {
+      // Structured logs of passing tests are noise; a failing test still shows its own.
+      silent: "passed-only" as const,
       projects: [
         {
           plugins: [
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
+                outboundService: outboundMarketplace,
                 bindings: { ...TEST_SECRETS, TEST_MIGRATIONS: migrations, MARKETPLACE_API_BASE: "http://127.0.0.1:9" },
               },
             }),
@@ -42,7 +46,7 @@ export default defineConfig(async () => {
         {
           test: {
             name: "node",
-            environment: "node",
+            environment: "node" as const,
             include: ["test/node/**/*.test.ts"],
           },
         },

@@ -1,11 +1,7 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { callV2, makeNewInstance } from "../support/marketplace";
 
-beforeEach(() => {
-  vi.spyOn(globalThis, "fetch").mockImplementation(async () => Response.json({ resultCode: "CBC.0999", resultMsg: "down" }, { status: 500 }));
-});
-afterEach(() => vi.restoreAllMocks());
 
 describe("newInstance", () => {
   it("creates an active instance and answers 000000 with a deterministic instance id", async () => {

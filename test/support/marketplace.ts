@@ -70,3 +70,19 @@ export async function tableCounts(): Promise<Record<string, number>> {
   }
   return counts;
 }
+
+export function expireTime(date: Date): string {
+  const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+  return `${date.getUTCFullYear()}${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}${pad(date.getUTCHours())}${pad(date.getUTCMinutes())}${pad(date.getUTCSeconds())}`;
+}
+
+export async function createInstance(overrides: Record<string, unknown> = {}): Promise<{ instanceId: string; body: ReturnType<typeof makeNewInstance> }> {
+  const body = makeNewInstance(overrides);
+  const answer = await callV2(body);
+  if (answer.json.resultCode !== "000000") throw new Error(`create failed: ${answer.text}`);
+  return { instanceId: String(answer.json.instanceId), body };
+}
+
+export async function instanceRow(instanceId: string): Promise<Record<string, unknown> | null> {
+  return env.DB.prepare("SELECT * FROM instances WHERE id = ?").bind(instanceId).first();
+}
