@@ -2,5 +2,8 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    // Optional secrets (wrangler types lists only the required ones); vitest.config.ts sets them.
+    KIT_ACCESS_KEY: string;
+    KIT_RSA_PRIVATE_KEY: string;
   }
 }
