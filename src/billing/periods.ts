@@ -16,9 +16,6 @@ export const PERIOD_MS: Readonly<Record<UsagePeriod, number>> = { hourly: HOUR_M
 /** From the period's end to the last moment a record of it is still worth sending. */
 export const PUSH_WINDOW_MS: Readonly<Record<UsagePeriod, number>> = { hourly: 2 * HOUR_MS, daily: HOUR_MS };
 
-/** The part of the window the Marketplace's collection expects records in (minute 15 / 00:15). */
-export const IDEAL_WINDOW_MS = 15 * 60_000;
-
 /**
  * A period is rolled up this long after it ends, so an event the seller reports a moment after the hour turns still
  * lands in its own record instead of becoming a correction. With the 5-minute cron the first roll-up (and push) of
