@@ -3,8 +3,9 @@
 // Every process here listens on 127.0.0.1 only and every load run is bounded in time.
 import { spawn, execFileSync } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const DURATION = process.env.BENCH_DURATION ?? "10s";
@@ -37,26 +38,29 @@ function freshOrderBody() {
 function writeRequests(name, makeBody) {
   const lines = [];
   for (let i = 0; i < REQUESTS_PER_RUN; i++) lines.push(signedLine(makeBody()));
-  const file = `${OUT}/${name}.txt`;
+  // Outside the project: wrangler dev watches the project tree and would rebuild the Worker mid-run.
+  const file = `${tmpdir()}/koogallery-bench-${name}.txt`;
   writeFileSync(file, `${lines.join("\n")}\n`);
   return file;
 }
 
 let inspectorPort = 9330;
+// wrangler writes straight into a file: a pipe that this process (blocked in wrk) stopped reading would stall the
+// Worker's logging and with it the requests being measured.
 function startWrangler(args, logFile) {
   inspectorPort += 1;
+  const fd = openSync(logFile, "w");
   const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false", ...args], {
     env,
     detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", fd, fd],
   });
-  let output = "";
-  child.stdout.on("data", (chunk) => (output += chunk));
-  child.stderr.on("data", (chunk) => (output += chunk));
+  let stopped = false;
   return {
-    output: () => output,
+    output: () => readFileSync(logFile, "utf8"),
     stop: () => {
-      writeFileSync(logFile, output);
+      if (stopped) return;
+      stopped = true;
       try {
         process.kill(-child.pid, "SIGINT");
       } catch {}
@@ -80,6 +84,7 @@ function runWrk(port, script, args = []) {
   const out = execFileSync("wrk", ["-t2", `-c${CONNECTIONS}`, `-d${DURATION}`, "--latency", "-s", script, `http://127.0.0.1:${port}`, ...(args.length ? ["--", ...args] : [])], {
     encoding: "utf8",
   });
+  if (process.env.BENCH_VERBOSE) console.log(out);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const toMs = (text) => {
     const [, value, unit] = /([\d.]+)(us|ms|s)/.exec(text) ?? [];
