@@ -82,12 +82,8 @@ async function freezeExpired(env: Env, db: Db, now: number): Promise<{ frozen: n
   let frozen = 0;
   let freezeFailed = 0;
   for (const row of rows) {
-    const requestText = JSON.stringify({
-      activity: EXPIRY_ACTIVITY,
-      instanceId: row.id,
-      expireAt: new Date(row.expire_at).toISOString(),
-      reason: `expired at ${new Date(row.expire_at).toISOString()} and no freeze callback came within ${EXPIRY_GRACE_MS / 60_000} minutes`,
-    });
+    const reason = `expired at ${new Date(row.expire_at).toISOString()} and no freeze callback came within ${EXPIRY_GRACE_MS / 60_000} minutes`;
+    const requestText = JSON.stringify({ activity: EXPIRY_ACTIVITY, instanceId: row.id, expireAt: new Date(row.expire_at).toISOString(), reason });
     const envelope: CallEnvelope = {
       dialect: "v2",
       activity: EXPIRY_ACTIVITY,
@@ -98,7 +94,7 @@ async function freezeExpired(env: Env, db: Db, now: number): Promise<{ frozen: n
       isTest: false,
       receivedAt: now,
     };
-    const command: LifecycleCommand = { kind: "lifecycle", event: { kind: "freeze" } };
+    const command: LifecycleCommand = { kind: "lifecycle", event: { kind: "freeze" }, reason };
     try {
       const answer = await getInstanceActor(env, row.id).apply(row.id, envelope, command);
       if (answer.resultCode === ResultCode.Success) frozen += 1;

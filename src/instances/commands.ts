@@ -36,6 +36,8 @@ export interface LifecycleCommand {
   orderId?: string;
   orderLineId?: string;
   scene?: string;
+  /** Why the gateway itself acts (e.g. a freeze on expiry without a callback); kept in the audit row. */
+  reason?: string;
 }
 
 export type InstanceCommand = CreateCommand | LifecycleCommand;

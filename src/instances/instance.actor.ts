@@ -234,6 +234,7 @@ export class InstanceActor extends DurableObject<Env> {
         ...(command.scene ? { scene: command.scene } : {}),
         ...(command.orderId ? { orderId: command.orderId } : {}),
         ...(command.expireAt !== undefined ? { expireAt: command.expireAt } : {}),
+        ...(command.reason ? { reason: command.reason } : {}),
         isTest: envelope.isTest,
       },
     });
