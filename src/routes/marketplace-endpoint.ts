@@ -1,24 +1,19 @@
 import type { IRequest } from "itty-router";
 import { getDb } from "../db/client";
 import { d1ReplayStore } from "../db/nonce.repo";
-import { type Settings, getSettings } from "../env";
-import { AuthError, type GatewayError, toGatewayError } from "../errors";
-import { log } from "../observability/log";
-import { errorAnswer, signedAnswerText } from "../protocol/answer";
+import type { Settings } from "../env";
+import { AuthError } from "../errors";
 import { decodeUtf8, parseJsonObject, readRawBody, requireJsonContentType } from "../protocol/inbound";
-import { ResultCode } from "../protocol/result-codes";
 import { type SignedRequestParts, verifyV2Signature } from "../protocol/v2-signature";
+import { type EndpointAnswer, answerCallback } from "./callback-shell";
+
+export type { EndpointAnswer } from "./callback-shell";
 
 export interface VerifiedCall {
   json: Record<string, unknown>;
   text: string;
   receivedAt: number;
   settings: Settings;
-}
-
-export interface EndpointAnswer {
-  text: string;
-  resultCode: string;
 }
 
 export interface MarketplaceEndpoint<T> {
@@ -40,53 +35,24 @@ export interface MarketplaceEndpoint<T> {
  * Every answer is HTTP 200, JSON, with Body-Sign; errors included.
  */
 export function marketplaceEndpoint<T>(endpoint: MarketplaceEndpoint<T>) {
-  return async (request: IRequest, env: Env): Promise<Response> => {
-    const started = Date.now();
-    let settings: Settings;
-    try {
-      settings = getSettings(env);
-    } catch (error) {
-      return misconfigured(endpoint.name, toGatewayError(error));
-    }
-    const key = endpoint.key(settings);
-    let activity: unknown;
-    try {
+  return (request: IRequest, env: Env): Promise<Response> =>
+    answerCallback(endpoint.name, env, endpoint.key, async ({ settings, key, receivedAt, noteActivity }) => {
       const bytes = await readRawBody(request, endpoint.maxBodyBytes);
       const url = new URL(request.url);
       const { nonce, nonceExpiresAtMs } = verifyV2Signature(
         key,
         bytes,
         endpoint.signatureParts(request, url),
-        started,
+        receivedAt,
         settings.signatureToleranceMs,
       );
       requireJsonContentType(request);
       const text = decodeUtf8(bytes);
       const json = parseJsonObject(text);
-      activity = json.activity;
+      noteActivity(json.activity);
       const parsed = endpoint.parse(json);
-      const fresh = await d1ReplayStore(getDb(env), started).remember(nonce, nonceExpiresAtMs);
+      const fresh = await d1ReplayStore(getDb(env), receivedAt).remember(nonce, nonceExpiresAtMs);
       if (!fresh) throw new AuthError("nonce was already used (replay)");
-      const answer = await endpoint.handle(env, parsed, { json, text, receivedAt: started, settings });
-      log("info", "callback", { endpoint: endpoint.name, activity, resultCode: answer.resultCode, ms: Date.now() - started });
-      return signedAnswerText(answer.text, key);
-    } catch (error) {
-      const failure = toGatewayError(error);
-      log(failure.reportable ? "error" : "warn", "callback.refused", {
-        endpoint: endpoint.name,
-        activity: typeof activity === "string" ? activity.slice(0, 40) : undefined,
-        resultCode: failure.code,
-        message: failure.message,
-        detail: failure.detail,
-        ms: Date.now() - started,
-      });
-      return errorAnswer(failure, key);
-    }
-  };
-}
-
-/** Without valid settings there may be no key to sign with: say so plainly, still as the spec's JSON shape. */
-export function misconfigured(name: string, failure: GatewayError): Response {
-  log("error", "settings.invalid", { endpoint: name, detail: failure.detail });
-  return Response.json({ resultCode: ResultCode.InternalError, resultMsg: failure.message }, { status: 200 });
+      return endpoint.handle(env, parsed, { json, text, receivedAt, settings });
+    });
 }

@@ -1,14 +1,12 @@
 import type { IRequest } from "itty-router";
-import { type Settings, getSettings } from "../env";
-import { AuthError, GatewayError, toGatewayError } from "../errors";
+import type { Settings } from "../env";
+import { AuthError, GatewayError } from "../errors";
 import { KIT_MAX_BODY_BYTES } from "../kit/kit.handler";
-import { log } from "../observability/log";
-import { errorAnswer, signedAnswerText } from "../protocol/answer";
 import { decodeUtf8, parseJsonObject, readRawBody, requireJsonContentType } from "../protocol/inbound";
 import { ResultCode } from "../protocol/result-codes";
 import type { TimeFormat } from "../protocol/time-formats";
 import { v1KitBodyParams, v1QueryParams, verifyV1AuthToken } from "../protocol/v1-auth-token";
-import { type EndpointAnswer, misconfigured } from "./marketplace-endpoint";
+import { type EndpointAnswer, answerCallback } from "./callback-shell";
 
 /** What a V1 call signs: the parameters the authToken covers, and the token itself. */
 export interface V1SignedInput {
@@ -56,41 +54,17 @@ export class V1DisabledError extends GatewayError {
  * authToken (src/kit). The timeStamp age limit (V1_TIMESTAMP_MAX_AGE_SECONDS) bounds how long a captured URL works.
  */
 export function v1Endpoint<T>(endpoint: V1Endpoint<T>) {
-  return async (request: IRequest, env: Env): Promise<Response> => {
-    const started = Date.now();
-    let settings: Settings;
-    try {
-      settings = getSettings(env);
-    } catch (error) {
-      return misconfigured(endpoint.name, toGatewayError(error));
-    }
-    const key = endpoint.key(settings);
-    let activity: string | undefined;
-    try {
+  return (request: IRequest, env: Env): Promise<Response> =>
+    answerCallback(endpoint.name, env, endpoint.key, async ({ settings, key, receivedAt, noteActivity }) => {
       // Checked first, so a disabled V1 reads nothing and stores nothing.
       if (!settings.enableV1) throw new V1DisabledError();
       const input = await endpoint.read(request);
-      activity = input.params.activity;
+      noteActivity(input.params.activity);
       verifyV1AuthToken(key, input.params, input.authToken);
-      checkTimeStampAge(input.params.timeStamp ?? "", endpoint.timeStampFormat, started, settings);
+      checkTimeStampAge(input.params.timeStamp ?? "", endpoint.timeStampFormat, receivedAt, settings);
       const parsed = endpoint.parse(input);
-      const call = { input, authToken: input.authToken ?? "", receivedAt: started, settings };
-      const answer = await endpoint.handle(env, parsed, call);
-      log("info", "callback", { endpoint: endpoint.name, activity, resultCode: answer.resultCode, ms: Date.now() - started });
-      return signedAnswerText(answer.text, key);
-    } catch (error) {
-      const failure = toGatewayError(error);
-      log(failure.reportable ? "error" : "warn", "callback.refused", {
-        endpoint: endpoint.name,
-        activity: activity?.slice(0, 40),
-        resultCode: failure.code,
-        message: failure.message,
-        detail: failure.detail,
-        ms: Date.now() - started,
-      });
-      return errorAnswer(failure, key);
-    }
-  };
+      return endpoint.handle(env, parsed, { input, authToken: input.authToken ?? "", receivedAt, settings });
+    });
 }
 
 /** An authentic call whose timeStamp is unreadable, too old or too far ahead is refused like a bad token (000001). */

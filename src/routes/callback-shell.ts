@@ -1,0 +1,65 @@
+import { type Settings, getSettings } from "../env";
+import { type GatewayError, toGatewayError } from "../errors";
+import { log } from "../observability/log";
+import { errorAnswer, signedAnswerText } from "../protocol/answer";
+import { ResultCode } from "../protocol/result-codes";
+
+export interface EndpointAnswer {
+  text: string;
+  resultCode: string;
+}
+
+export interface CallbackContext {
+  settings: Settings;
+  /** The interface key: verifies the call, signs the answer. */
+  key: string;
+  receivedAt: number;
+  /** Names the activity in the log line, once the body is read far enough to know it. */
+  noteActivity: (activity: unknown) => void;
+}
+
+/**
+ * What every Marketplace callback shares, whatever its signature scheme: settings, the key of its interface type,
+ * one structured log line, and an HTTP 200 JSON answer with Body-Sign, errors included (spec §2.1, §2.4).
+ */
+export async function answerCallback(
+  name: string,
+  env: Env,
+  keyOf: (settings: Settings) => string,
+  work: (context: CallbackContext) => Promise<EndpointAnswer>,
+): Promise<Response> {
+  const receivedAt = Date.now();
+  let settings: Settings;
+  try {
+    settings = getSettings(env);
+  } catch (error) {
+    return misconfigured(name, toGatewayError(error));
+  }
+  const key = keyOf(settings);
+  let activity: string | undefined;
+  const noteActivity = (value: unknown) => {
+    activity = typeof value === "string" ? value.slice(0, 40) : undefined;
+  };
+  try {
+    const answer = await work({ settings, key, receivedAt, noteActivity });
+    log("info", "callback", { endpoint: name, activity, resultCode: answer.resultCode, ms: Date.now() - receivedAt });
+    return signedAnswerText(answer.text, key);
+  } catch (error) {
+    const failure = toGatewayError(error);
+    log(failure.reportable ? "error" : "warn", "callback.refused", {
+      endpoint: name,
+      activity,
+      resultCode: failure.code,
+      message: failure.message,
+      detail: failure.detail,
+      ms: Date.now() - receivedAt,
+    });
+    return errorAnswer(failure, key);
+  }
+}
+
+/** Without valid settings there may be no key to sign with: say so plainly, still as the spec's JSON shape. */
+function misconfigured(name: string, failure: GatewayError): Response {
+  log("error", "settings.invalid", { endpoint: name, detail: failure.detail });
+  return Response.json({ resultCode: ResultCode.InternalError, resultMsg: failure.message }, { status: 200 });
+}
