@@ -199,7 +199,11 @@ export class InstanceActor extends DurableObject<Env> {
     if (verdict.type === "reject") {
       return answer({ resultCode: verdict.code, resultMsg: `${verdict.message} (instance ${instanceId})` });
     }
-    if (verdict.type === "noop") return answer({ resultCode: ResultCode.Success, resultMsg: `success: ${verdict.reason}` });
+    if (verdict.type === "noop") {
+      // Same bytes as the answer that applied it: the debugger and the retry rules expect a repeat to read the same.
+      log("info", "instance.unchanged", { instanceId, activity: envelope.activity, reason: verdict.reason });
+      return answer({ resultCode: ResultCode.Success, resultMsg: "success" });
+    }
 
     const now = envelope.receivedAt;
     const changes: Partial<Instance> = { status: verdict.to, version: instance.version + 1, updatedAt: now };
