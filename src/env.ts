@@ -12,7 +12,7 @@ const boolFlag = z
   .string()
   .trim()
   .toLowerCase()
-  .pipe(z.enum(["true", "false", "1", "0"]))
+  .pipe(z.enum(["true", "false", "1", "0"], { message: 'must be "true" or "false"' }))
   .transform((value) => value === "true" || value === "1");
 
 const httpsOrLocalUrl = z

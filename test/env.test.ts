@@ -1,0 +1,56 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { parseSettings } from "../src/env";
+import { GatewayError } from "../src/errors";
+import worker from "../src/index";
+import { makeNewInstance, signedV2Request, tableCounts } from "./support/marketplace";
+
+function problemOf(raw: Record<string, unknown>): string | undefined {
+  try {
+    parseSettings(raw);
+    return undefined;
+  } catch (error) {
+    return error instanceof GatewayError ? `${error.code} ${error.detail}` : String(error);
+  }
+}
+
+describe("settings", () => {
+  it("falls back to SAAS_ACCESS_KEY for the keys left empty, and applies defaults", () => {
+    const settings = parseSettings({ ...env, KIT_ACCESS_KEY: "", LICENSE_ACCESS_KEY: undefined, USAGE_PUSH_KEY: "  ", MARKETPLACE_API_BASE: "", ENABLE_V1: "" });
+    expect(settings.keys).toMatchObject({ saas: env.SAAS_ACCESS_KEY, kit: env.SAAS_ACCESS_KEY, license: env.SAAS_ACCESS_KEY, usagePush: env.SAAS_ACCESS_KEY, general: env.GENERAL_ACCESS_KEY });
+    expect(settings.marketplace.apiBase).toBe("https://mkt.myhuaweicloud.com");
+    expect(settings.enableV1).toBe(true);
+    expect(settings.signatureToleranceMs).toBe(60_000);
+  });
+
+  it.each([
+    [{ SAAS_ACCESS_KEY: undefined }, "000005 setting SAAS_ACCESS_KEY: is missing"],
+    [{ DATA_KEY: "c2hvcnQ=" }, "000005 setting DATA_KEY: must be base64 of exactly 32 bytes (openssl rand -base64 32)"],
+    [{ MARKETPLACE_API_BASE: "http://mkt.example.com" }, "000005 setting MARKETPLACE_API_BASE: must be https:// (http:// only for 127.0.0.1 or localhost)"],
+    [{ FRONTEND_URL_TEMPLATE: "https://app.example.com/" }, "000005 setting FRONTEND_URL_TEMPLATE: must contain {instanceId}"],
+    [{ ENABLE_V1: "yes" }, "000005 setting ENABLE_V1: must be \"true\" or \"false\""],
+    [{ SIGNATURE_TOLERANCE_SECONDS: "-5" }, "000005 setting SIGNATURE_TOLERANCE_SECONDS: Too small: expected number to be >=1"],
+    [{ PROVISIONING_MODE: "webhook", PROVISIONING_WEBHOOK_URL: "" }, "000005 setting PROVISIONING_WEBHOOK_URL: is required when PROVISIONING_MODE is webhook"],
+    [{ KIT_RSA_PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----" }, "000005 setting KIT_RSA_PRIVATE_KEY: must be a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----); convert with openssl pkcs8 -topk8 -nocrypt"],
+  ])("refuses %o, naming the setting", (override, expected) => {
+    expect(problemOf({ ...env, ...override })).toBe(expected);
+  });
+
+  it("a bad setting fails the first request with 000005 and a logged error naming it, storing nothing", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const broken = { ...env, DATA_KEY: "not-base64-of-32-bytes" };
+    const before = await tableCounts();
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(signedV2Request(makeNewInstance()), broken, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ resultCode: "000005", resultMsg: "gateway is misconfigured" });
+    expect(errors.mock.calls.map((call) => String(call[0])).join("\n")).toMatch(/"event":"settings.invalid".*setting DATA_KEY/);
+    expect(await tableCounts()).toEqual(before);
+
+    const health = await worker.fetch(new Request("https://gateway.test/healthz"), broken, createExecutionContext());
+    expect(await health.json()).toMatchObject({ status: "degraded", settings: expect.stringContaining("DATA_KEY") });
+    errors.mockRestore();
+  });
+});
