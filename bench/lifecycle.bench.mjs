@@ -13,6 +13,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const REQUESTS_PER_RUN = Number(process.env.BENCH_REQUESTS ?? 40000);
 const GATEWAY_PORT = 8797;
 const BARE_PORT = 8798;
+const FAKE_PORT = 8796;
 const KEY = "bench-saas-access-key";
 const STATE = ".wrangler/bench-state";
 const OUT = "bench/results";
@@ -50,7 +51,8 @@ let inspectorPort = 9330;
 function startWrangler(args, logFile) {
   inspectorPort += 1;
   const fd = openSync(logFile, "w");
-  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false", ...args], {
+  // Secrets from the committed example, so a fresh clone benchmarks without a .dev.vars.
+  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort), "--env-file", ".dev.vars.example", "--show-interactive-dev-session=false", ...args], {
     env,
     detached: true,
     stdio: ["ignore", fd, fd],
@@ -132,9 +134,11 @@ async function main() {
   execFileSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE], { env, stdio: "ignore" });
 
   const bare = startWrangler(["--config", "bench/bare-worker/wrangler.toml", "--port", String(BARE_PORT)], `${OUT}/bare-dev.log`);
-  // The gateway's open-API calls go to a closed local port: the benchmark measures the answer path, not the Marketplace.
+  // The background query order of every purchase goes to the local fake Marketplace, which answers at once (these
+  // orders are unknown to it: one signed call and one D1 write each, as with a real answer).
+  const fake = spawn("npx", ["node", "tools/fake-marketplace/fake-marketplace.ts", "--port", String(FAKE_PORT)], { env, detached: true, stdio: "ignore" });
   const gateway = startWrangler(
-    ["--port", String(GATEWAY_PORT), "--persist-to", STATE, "--var", `SAAS_ACCESS_KEY:${KEY}`, "--var", "MARKETPLACE_API_BASE:http://127.0.0.1:9"],
+    ["--port", String(GATEWAY_PORT), "--persist-to", STATE, "--var", `SAAS_ACCESS_KEY:${KEY}`, "--var", `MARKETPLACE_API_BASE:http://127.0.0.1:${FAKE_PORT}`],
     `${OUT}/gateway-dev.log`,
   );
   try {
@@ -163,6 +167,9 @@ async function main() {
   } finally {
     bare.stop();
     gateway.stop();
+    try {
+      process.kill(-fake.pid, "SIGINT");
+    } catch {}
   }
 }
 
