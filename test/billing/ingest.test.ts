@@ -1,29 +1,19 @@
 import { env, exports } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MAX_EVENTS_PER_BATCH } from "../../src/billing/usage-ingest";
 import { HOUR_MS } from "../../src/billing/periods";
 import {
-  FakeMarketplace,
   MINUTE,
   callLifecycle,
-  clearLedger,
   createPayPerUseInstance,
   createUnknownModeInstance,
   eventId,
   ingest,
   setClock,
-  testDay,
 } from "./support";
+import { startDay, startDayWithInstance, useFakeMarketplace } from "../support/billing";
 
-let fake: FakeMarketplace;
-beforeEach(async () => {
-  fake = new FakeMarketplace().install();
-  await clearLedger();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const fake = useFakeMarketplace();
 
 async function storedEvents(instanceId: string) {
   const rows = await env.DB.prepare("SELECT event_id, quantity_units, event_time FROM usage_events WHERE instance_id = ? ORDER BY seq").bind(instanceId).all();
@@ -39,7 +29,7 @@ function post(body: unknown, init: { token?: string | null; contentType?: string
 
 describe("POST /api/v1/usage: authentication and envelope", () => {
   it("answers 401 JSON without a token, with a wrong token of the same length, and with another scheme; stores nothing", async () => {
-    const { instanceId } = await createPayPerUseInstance(fake);
+    const { instanceId } = await createPayPerUseInstance(fake());
     const body = { events: [{ eventId: eventId(), instanceId, quantity: 1, time: Date.now() }] };
     const wrong = env.SELLER_API_TOKEN.replace(/.$/, (c) => (c === "x" ? "y" : "x"));
     for (const response of [
@@ -68,7 +58,7 @@ describe("POST /api/v1/usage: authentication and envelope", () => {
   });
 
   it("stores valid events and answers per event, over HTTP with the real clock", async () => {
-    const { instanceId } = await createPayPerUseInstance(fake);
+    const { instanceId } = await createPayPerUseInstance(fake());
     const good = eventId();
     const response = await post({
       events: [
@@ -91,9 +81,7 @@ describe("POST /api/v1/usage: authentication and envelope", () => {
 
 describe("ingestUsage with a fixed clock", () => {
   it("rejects each bad event with its own reason and stores the good ones", async () => {
-    const day = testDay();
-    setClock(day);
-    const { instanceId } = await createPayPerUseInstance(fake);
+    const { day, instanceId } = await startDayWithInstance(fake());
     const now = day + 30 * MINUTE;
     const ok = [eventId(), eventId(), eventId()];
     const result = await ingest(
@@ -136,9 +124,7 @@ describe("ingestUsage with a fixed clock", () => {
   });
 
   it("is idempotent by event id: a repeat is a duplicate, a reused id with other content a conflict, in and across batches", async () => {
-    const day = testDay();
-    setClock(day);
-    const { instanceId } = await createPayPerUseInstance(fake);
+    const { day, instanceId } = await startDayWithInstance(fake());
     const now = day + 10 * MINUTE;
     const id = eventId();
     const first = await ingest([{ eventId: id, instanceId, quantity: "1.5", time: now }], now);
@@ -170,12 +156,11 @@ describe("ingestUsage with a fixed clock", () => {
   });
 
   it("refuses frozen, released and non-pay-per-use instances, accepts an unknown charging mode, and still answers duplicates after a release", async () => {
-    const day = testDay();
-    setClock(day);
-    const frozen = await createPayPerUseInstance(fake);
-    const released = await createPayPerUseInstance(fake);
-    const period = await createPayPerUseInstance(fake, { chargingMode: "PERIOD" });
-    const pkg = await createPayPerUseInstance(fake, { chargingMode: "ON_DEMAND_PKG" });
+    const { day } = startDay();
+    const frozen = await createPayPerUseInstance(fake());
+    const released = await createPayPerUseInstance(fake());
+    const period = await createPayPerUseInstance(fake(), { chargingMode: "PERIOD" });
+    const pkg = await createPayPerUseInstance(fake(), { chargingMode: "ON_DEMAND_PKG" });
     const unknown = await createUnknownModeInstance();
     const now = day + 20 * MINUTE;
     setClock(now);
@@ -201,9 +186,7 @@ describe("ingestUsage with a fixed clock", () => {
   });
 
   it("accepts usage until its hour's push deadline (2 h after the hour) and refuses it after", async () => {
-    const day = testDay();
-    setClock(day);
-    const { instanceId } = await createPayPerUseInstance(fake);
+    const { day, instanceId } = await startDayWithInstance(fake());
     const eventTime = day + 10 * MINUTE;
     const lastChance = day + 3 * HOUR_MS - 1;
     expect((await ingest([{ instanceId, quantity: 1, time: eventTime }], lastChance)).accepted).toHaveLength(1);
@@ -212,9 +195,7 @@ describe("ingestUsage with a fixed clock", () => {
   });
 
   it("stores a full batch of 1000 events in insert chunks under D1's 100-parameter cap", async () => {
-    const day = testDay();
-    setClock(day);
-    const { instanceId } = await createPayPerUseInstance(fake);
+    const { day, instanceId } = await startDayWithInstance(fake());
     const now = day + 50 * MINUTE;
     const events = Array.from({ length: MAX_EVENTS_PER_BATCH }, (_, i) => ({ instanceId, quantity: "0.0001", time: day + (i % 50) * MINUTE }));
     const result = await ingest(events, now);

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { HOUR_MS } from "../../src/billing/periods";
 import { LEASE_MS, makePushJob, pushJob } from "../../src/billing/push.job";
 import { rollupJob } from "../../src/billing/rollup.job";
@@ -8,36 +8,22 @@ import { MAX_RECORDS_PER_PUSH, pushUsage } from "../../src/marketplace-api/usage
 import { formatOpenApiTime } from "../../src/protocol/time-formats";
 import { verifyUsagePushHeaders } from "../../src/protocol/usage-push-signature";
 import {
-  FakeMarketplace,
   MINUTE,
   accepted,
-  clearLedger,
-  createPayPerUseInstance,
   ingest,
   insertSyntheticRecords,
   partialFailure,
   recordBySn,
   recordsOf,
-  setClock,
   testDay,
 } from "./support";
+import { startDayWithInstance, useFakeMarketplace } from "../support/billing";
 
-let fake: FakeMarketplace;
-beforeEach(async () => {
-  fake = new FakeMarketplace().install();
-  await clearLedger();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const fake = useFakeMarketplace();
 
 /** An instance with usage in hour 10 of a fresh day, rolled up at 11:05: one pending record. */
 async function pendingRecord(quantity: number | string = 3): Promise<{ day: number; h10: number; instanceId: string; sn: string }> {
-  const day = testDay();
-  setClock(day);
-  const { instanceId } = await createPayPerUseInstance(fake);
-  const h10 = day + 10 * HOUR_MS;
+  const { day, h10, instanceId } = await startDayWithInstance(fake());
   await ingest([{ instanceId, quantity, time: h10 + 30 * MINUTE }], h10 + 31 * MINUTE);
   await rollupJob(env, h10 + HOUR_MS + 5 * MINUTE);
   const [record] = await recordsOf(instanceId);
@@ -51,7 +37,7 @@ describe("push window and wire format", () => {
     const at = h10 + HOUR_MS + 5 * MINUTE;
     const counts = await pushJob(env, at);
     expect(counts).toMatchObject({ claimed: 1, calls: 1, accepted: 1, rejected: 0, waiting: 0, expired: 0 });
-    const [call] = fake.pushes;
+    const [call] = fake().pushes;
     expect(call?.records).toEqual([
       {
         instance_id: instanceId,
@@ -74,9 +60,9 @@ describe("push window and wire format", () => {
     const now = day + 11 * HOUR_MS + 5 * MINUTE;
     const sns = await insertSyntheticRecords(2 * MAX_RECORDS_PER_PUSH + 5, day + 10 * HOUR_MS, now);
     const counts = await pushJob(env, now);
-    expect(fake.pushes.map((call) => call.records.length)).toEqual([1000, 1000, 5]);
+    expect(fake().pushes.map((call) => call.records.length)).toEqual([1000, 1000, 5]);
     expect(counts).toMatchObject({ claimed: sns.length, accepted: sns.length, calls: 3 });
-    expect(new Set(fake.pushedSns()).size).toBe(sns.length);
+    expect(new Set(fake().pushedSns()).size).toBe(sns.length);
   });
 });
 
@@ -85,7 +71,7 @@ describe("record states", () => {
     const day = testDay();
     const now = day + 11 * HOUR_MS + 5 * MINUTE;
     const sns = await insertSyntheticRecords(4, day + 10 * HOUR_MS, now);
-    fake.onPush = () =>
+    fake().onPush = () =>
       partialFailure([
         { sn: sns[1] ?? "", code: "001", message: "instance does not exist" },
         { sn: sns[3] ?? "", code: "12", message: "not pay-per-use" },
@@ -106,7 +92,7 @@ describe("record states", () => {
 
   it("a first-time 005 is a refusal, not a confirmation", async () => {
     const { h10, sn } = await pendingRecord();
-    fake.onPush = () => partialFailure([{ sn, code: "005" }]);
+    fake().onPush = () => partialFailure([{ sn, code: "005" }]);
     await pushJob(env, h10 + HOUR_MS + 5 * MINUTE);
     expect(await recordBySn(sn)).toMatchObject({ state: "rejected", reject_code: "005" });
   });
@@ -114,23 +100,23 @@ describe("record states", () => {
   it("retries a failed call with backoff inside the deadline, resending the same metering_sn, until accepted", async () => {
     const { h10, sn } = await pendingRecord();
     const t0 = h10 + HOUR_MS + 5 * MINUTE;
-    fake.onPush = () => Response.json({ error_code: "MKT.0999", error_msg: "busy" }, { status: 500 });
+    fake().onPush = () => Response.json({ error_code: "MKT.0999", error_msg: "busy" }, { status: 500 });
     expect(await pushJob(env, t0)).toMatchObject({ waiting: 1, accepted: 0 });
     expect(await recordBySn(sn)).toMatchObject({ state: "sent", attempts: 1, next_attempt_at: t0 + 5 * MINUTE, lease_owner: null, last_error: expect.stringContaining("MKT.0999") });
     // Not due yet: nothing is sent.
     expect(await pushJob(env, t0 + 4 * MINUTE)).toMatchObject({ claimed: 0 });
     expect(await pushJob(env, t0 + 5 * MINUTE)).toMatchObject({ claimed: 1, waiting: 1 });
     expect(await recordBySn(sn)).toMatchObject({ attempts: 2, next_attempt_at: t0 + 15 * MINUTE });
-    fake.onPush = accepted;
+    fake().onPush = accepted;
     expect(await pushJob(env, t0 + 15 * MINUTE)).toMatchObject({ accepted: 1 });
-    expect(fake.pushedSns()).toEqual([sn, sn, sn]);
+    expect(fake().pushedSns()).toEqual([sn, sn, sn]);
     expect(await recordBySn(sn)).toMatchObject({ state: "accepted", attempts: 3 });
   });
 
   it("never schedules a retry past the deadline, and expires what could not be sent in time", async () => {
     const { h10, sn } = await pendingRecord();
     const deadline = h10 + 3 * HOUR_MS;
-    fake.onPush = () => Response.json({ error_code: "MKT.0999", error_msg: "busy" }, { status: 500 });
+    fake().onPush = () => Response.json({ error_code: "MKT.0999", error_msg: "busy" }, { status: 500 });
     const late = deadline - 10 * MINUTE;
     await pushJob(env, late);
     const record = await recordBySn(sn);
@@ -143,14 +129,14 @@ describe("record states", () => {
   it("expires a record that was never sent before its deadline (the push job did not run for two hours)", async () => {
     const { h10, sn } = await pendingRecord();
     expect(await pushJob(env, h10 + 3 * HOUR_MS)).toMatchObject({ expired: 1, calls: 0 });
-    expect(fake.pushes).toEqual([]);
+    expect(fake().pushes).toEqual([]);
     expect(await recordBySn(sn)).toMatchObject({ state: "expired", attempts: 0, reject_message: "never sent before the deadline" });
   });
 
   it("keeps records waiting (not rejected) when the Marketplace refuses our signature, and logs it", async () => {
     const { h10, sn } = await pendingRecord();
     const errors = vi.spyOn(console, "error");
-    fake.onPush = () => Response.json({ error_code: "MKT.0102", error_msg: "Invalid body sign" }, { status: 400 });
+    fake().onPush = () => Response.json({ error_code: "MKT.0102", error_msg: "Invalid body sign" }, { status: 400 });
     await pushJob(env, h10 + HOUR_MS + 5 * MINUTE);
     expect(await recordBySn(sn)).toMatchObject({ state: "pending", last_error: expect.stringContaining("MKT.0102") });
     expect(errors.mock.calls.some(([line]) => String(line).includes("usage.push_misconfigured"))).toBe(true);
@@ -161,7 +147,7 @@ describe("record states", () => {
     const now = day + 11 * HOUR_MS + 5 * MINUTE;
     const sns = await insertSyntheticRecords(8, day + 10 * HOUR_MS, now);
     const bad = sns[5] ?? "";
-    fake.onPush = (call) =>
+    fake().onPush = (call) =>
       call.records.some((r) => r.metering_sn === bad)
         ? Response.json({ error_code: "MKT.9001", error_msg: "instance ID not found" }, { status: 500 })
         : accepted(call);
@@ -174,7 +160,7 @@ describe("record states", () => {
 
   it("warns when a record is still unconfirmed at 75% of its push window", async () => {
     const { h10 } = await pendingRecord();
-    fake.onPush = () => Response.json({ error_code: "MKT.0999", error_msg: "busy" }, { status: 500 });
+    fake().onPush = () => Response.json({ error_code: "MKT.0999", error_msg: "busy" }, { status: 500 });
     const warnings = vi.spyOn(console, "warn");
     expect(await pushJob(env, h10 + HOUR_MS + 89 * MINUTE)).toMatchObject({ atRisk: 0 });
     expect(await pushJob(env, h10 + HOUR_MS + 90 * MINUTE)).toMatchObject({ atRisk: 1 });
@@ -197,18 +183,18 @@ describe("crash safety and concurrency", () => {
     // While the lease holds, no other run touches it.
     expect(await pushJob(env, t0 + LEASE_MS - 1)).toMatchObject({ claimed: 0 });
     // The Marketplace already holds it: it answers the resend with 005.
-    fake.onPush = (call) => partialFailure(call.records.map((r) => ({ sn: r.metering_sn, code: "005", message: "duplicate metering_sn" })));
+    fake().onPush = (call) => partialFailure(call.records.map((r) => ({ sn: r.metering_sn, code: "005", message: "duplicate metering_sn" })));
     expect(await pushJob(env, t0 + LEASE_MS)).toMatchObject({ claimed: 1, accepted: 1, confirmedByDuplicate: 1 });
-    expect(fake.pushedSns()).toEqual([sn, sn]);
+    expect(fake().pushedSns()).toEqual([sn, sn]);
     expect(await recordBySn(sn)).toMatchObject({ state: "accepted", attempts: 2 });
   });
 
   it("a resend answered 010 (same instance, begin and end) is also read as already accepted", async () => {
     const { h10, sn } = await pendingRecord();
     const t0 = h10 + HOUR_MS + 5 * MINUTE;
-    fake.onPush = () => new Response("<html>gateway timeout</html>", { status: 504 });
+    fake().onPush = () => new Response("<html>gateway timeout</html>", { status: 504 });
     await pushJob(env, t0);
-    fake.onPush = () => partialFailure([{ sn, code: "010" }]);
+    fake().onPush = () => partialFailure([{ sn, code: "010" }]);
     expect(await pushJob(env, t0 + 5 * MINUTE)).toMatchObject({ accepted: 1, confirmedByDuplicate: 1 });
   });
 
@@ -217,12 +203,12 @@ describe("crash safety and concurrency", () => {
     const now = day + 11 * HOUR_MS + 5 * MINUTE;
     const sns = await insertSyntheticRecords(1500, day + 10 * HOUR_MS, now);
     // Slow answers, so both runs are in flight at once.
-    fake.onPush = async (call) => {
+    fake().onPush = async (call) => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       return accepted(call);
     };
     const [a, b] = await Promise.all([pushJob(env, now), pushJob(env, now + 1000)]);
-    const pushed = fake.pushedSns();
+    const pushed = fake().pushedSns();
     expect(pushed).toHaveLength(sns.length);
     expect(new Set(pushed).size).toBe(sns.length);
     expect((a.claimed ?? 0) + (b.claimed ?? 0)).toBe(sns.length);
@@ -250,9 +236,9 @@ describe("crash safety and concurrency", () => {
     const slowRun = stalled(env, t0);
     await vi.waitFor(() => expect(calling).toBe(true));
     // The lease ran out while the first run hung; a second run takes the record over and gets it refused.
-    fake.onPush = () => partialFailure([{ sn, code: "003", message: "usage value abnormal" }]);
+    fake().onPush = () => partialFailure([{ sn, code: "003", message: "usage value abnormal" }]);
     expect(await pushJob(env, t0 + LEASE_MS)).toMatchObject({ rejected: 1 });
-    fake.onPush = accepted;
+    fake().onPush = accepted;
     release();
     expect(await slowRun).toMatchObject({ accepted: 1, leaseLost: 1 });
     expect(await recordBySn(sn)).toMatchObject({ state: "rejected", reject_code: "003" });

@@ -1,6 +1,6 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { HOUR_MS } from "../../src/billing/periods";
 import { pushJob } from "../../src/billing/push.job";
 import { EXPIRY_ACTIVITY, EXPIRY_GRACE_MS, reconcileJob } from "../../src/billing/reconcile.job";
@@ -9,35 +9,24 @@ import worker from "../../src/index";
 import { formatCompactUtc } from "../../src/protocol/time-formats";
 import { instanceRow } from "../support/marketplace";
 import {
-  FakeMarketplace,
   MINUTE,
   callLifecycle,
-  clearLedger,
   createPayPerUseInstance,
   ingest,
   partialFailure,
   recordsOf,
   setClock,
-  testDay,
 } from "./support";
+import { startDay, startDayWithInstance, useFakeMarketplace } from "../support/billing";
 
-let fake: FakeMarketplace;
-beforeEach(async () => {
-  fake = new FakeMarketplace().install();
-  await clearLedger();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const fake = useFakeMarketplace();
 
 describe("expiry without a callback", () => {
   it("freezes an instance past its expiry through its actor, records why, and does it once", async () => {
-    const day = testDay();
-    setClock(day);
+    const { day } = startDay();
     const expireAt = day + 5 * HOUR_MS;
-    const expired = await createPayPerUseInstance(fake, { chargingMode: "PERIOD", expireTime: formatCompactUtc(expireAt) });
-    const notYet = await createPayPerUseInstance(fake, { chargingMode: "PERIOD", expireTime: formatCompactUtc(expireAt + 2 * HOUR_MS) });
+    const expired = await createPayPerUseInstance(fake(), { chargingMode: "PERIOD", expireTime: formatCompactUtc(expireAt) });
+    const notYet = await createPayPerUseInstance(fake(), { chargingMode: "PERIOD", expireTime: formatCompactUtc(expireAt + 2 * HOUR_MS) });
     expect(await instanceRow(expired.instanceId)).toMatchObject({ status: "active", expire_at: expireAt });
 
     // Within the grace the Marketplace's own freeze may still come.
@@ -64,11 +53,9 @@ describe("expiry without a callback", () => {
 
 describe("ledger gaps and record health", () => {
   it("rolls up hours the roll-up missed, and reports events that can get no record", async () => {
-    const day = testDay();
-    setClock(day);
-    const skipped = await createPayPerUseInstance(fake);
-    const released = await createPayPerUseInstance(fake);
-    const h10 = day + 10 * HOUR_MS;
+    const { h10 } = startDay();
+    const skipped = await createPayPerUseInstance(fake());
+    const released = await createPayPerUseInstance(fake());
     await ingest(
       [
         { instanceId: skipped.instanceId, quantity: 2, time: h10 + 30 * MINUTE },
@@ -94,12 +81,10 @@ describe("ledger gaps and record health", () => {
   });
 
   it("counts rejected records by their code, expired ones, and those at risk", async () => {
-    const day = testDay();
-    setClock(day);
-    const a = await createPayPerUseInstance(fake);
-    const b = await createPayPerUseInstance(fake);
-    const c = await createPayPerUseInstance(fake);
-    const h10 = day + 10 * HOUR_MS;
+    const { h10 } = startDay();
+    const a = await createPayPerUseInstance(fake());
+    const b = await createPayPerUseInstance(fake());
+    const c = await createPayPerUseInstance(fake());
     await ingest(
       [a, b, c].map(({ instanceId }) => ({ instanceId, quantity: 1, time: h10 + 10 * MINUTE })),
       h10 + 11 * MINUTE,
@@ -107,7 +92,7 @@ describe("ledger gaps and record health", () => {
     await rollupJob(env, h10 + HOUR_MS + 5 * MINUTE);
     const [ra] = await recordsOf(a.instanceId);
     const [rb] = await recordsOf(b.instanceId);
-    fake.onPush = () =>
+    fake().onPush = () =>
       partialFailure([
         { sn: ra?.metering_sn ?? "", code: "013", message: "instance resource status abnormal" },
         { sn: rb?.metering_sn ?? "", code: "003", message: "usage value abnormal" },
@@ -121,10 +106,7 @@ describe("ledger gaps and record health", () => {
   });
 
   it("counts records still unconfirmed past 75% of their window, and expired ones", async () => {
-    const day = testDay();
-    setClock(day);
-    const { instanceId } = await createPayPerUseInstance(fake);
-    const h10 = day + 10 * HOUR_MS;
+    const { h10, instanceId } = await startDayWithInstance(fake());
     await ingest([{ instanceId, quantity: 1, time: h10 + 10 * MINUTE }], h10 + 11 * MINUTE);
     await rollupJob(env, h10 + HOUR_MS + 5 * MINUTE);
     const warnings = vi.spyOn(console, "warn");
@@ -137,11 +119,9 @@ describe("ledger gaps and record health", () => {
 
 describe("order truth", () => {
   it("counts billed instances whose latest order line disagrees with ours, or is not pay-per-use", async () => {
-    const day = testDay();
-    setClock(day);
-    const agreeing = await createPayPerUseInstance(fake);
-    const drifted = await createPayPerUseInstance(fake);
-    const h10 = day + 10 * HOUR_MS;
+    const { h10 } = startDay();
+    const agreeing = await createPayPerUseInstance(fake());
+    const drifted = await createPayPerUseInstance(fake());
     await ingest(
       [agreeing, drifted].map(({ instanceId }) => ({ instanceId, quantity: 1, time: h10 + 10 * MINUTE })),
       h10 + 11 * MINUTE,
@@ -157,10 +137,7 @@ describe("order truth", () => {
 
 describe("scheduling", () => {
   it("runs roll-up and push on */5 and reconciliation on 7 * * * *, each recorded in job_runs and shown by /healthz", async () => {
-    const day = testDay();
-    setClock(day);
-    const { instanceId } = await createPayPerUseInstance(fake);
-    const h10 = day + 10 * HOUR_MS;
+    const { h10, instanceId } = await startDayWithInstance(fake());
     await ingest([{ instanceId, quantity: "4.5", time: h10 + 10 * MINUTE }], h10 + 11 * MINUTE);
 
     const fire = async (cron: string, time: number) => {

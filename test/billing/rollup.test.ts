@@ -1,13 +1,11 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS, meteringSnOf } from "../../src/billing/periods";
 import { rollupJob } from "../../src/billing/rollup.job";
 import { ingestUsage } from "../../src/billing/usage-ingest";
 import {
-  FakeMarketplace,
   MINUTE,
   callLifecycle,
-  clearLedger,
   createPayPerUseInstance,
   eventId,
   ingest,
@@ -15,16 +13,9 @@ import {
   setClock,
   testDay,
 } from "./support";
+import { startDay, startDayWithInstance, useFakeMarketplace } from "../support/billing";
 
-let fake: FakeMarketplace;
-beforeEach(async () => {
-  fake = new FakeMarketplace().install();
-  await clearLedger();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const fake = useFakeMarketplace();
 
 async function eventsOf(instanceId: string) {
   const rows = await env.DB.prepare("SELECT event_time, quantity_units, record_sn FROM usage_events WHERE instance_id = ? ORDER BY event_time").bind(instanceId).all<{
@@ -50,10 +41,7 @@ async function expectLedgerConsistent(): Promise<void> {
 
 describe("hourly roll-up", () => {
   it("rolls a closed hour into one record with exact decimal arithmetic and a deterministic metering_sn, once", async () => {
-    const day = testDay();
-    setClock(day);
-    const { instanceId } = await createPayPerUseInstance(fake);
-    const h10 = day + 10 * HOUR_MS;
+    const { h10, instanceId } = await startDayWithInstance(fake());
     await ingest(
       [
         { instanceId, quantity: 0.1, time: h10 + 5 * MINUTE },
@@ -100,17 +88,16 @@ describe("hourly roll-up", () => {
     const day = testDay();
     const created = day + 10 * HOUR_MS + 20 * MINUTE + 1234;
     setClock(created);
-    const { instanceId } = await createPayPerUseInstance(fake);
+    const { instanceId } = await createPayPerUseInstance(fake());
     await ingest([{ instanceId, quantity: 2, time: created + 10 * MINUTE }], created + 11 * MINUTE);
     await rollupJob(env, day + 11 * HOUR_MS + 5 * MINUTE);
     expect(await recordsOf(instanceId)).toMatchObject([{ begin_time: created, end_time: day + 11 * HOUR_MS, usage_value: "2" }]);
   });
 
   it("keeps apart the hours and the instances: one record per instance per hour", async () => {
-    const day = testDay();
-    setClock(day);
-    const a = await createPayPerUseInstance(fake);
-    const b = await createPayPerUseInstance(fake);
+    const { day } = startDay();
+    const a = await createPayPerUseInstance(fake());
+    const b = await createPayPerUseInstance(fake());
     const h = (n: number) => day + n * HOUR_MS;
     await ingest(
       [
@@ -132,9 +119,8 @@ describe("hourly roll-up", () => {
 describe("daily-billed products", () => {
   it("roll up per UTC day, pushed by 00:15 and never after 01:00", async () => {
     const dailyEnv = { ...env, DAILY_BILLED_PRODUCTS: "prod-other, prod-daily" };
-    const day = testDay();
-    setClock(day);
-    const { instanceId } = await createPayPerUseInstance(fake, { productId: "prod-daily" });
+    const { day } = startDay();
+    const { instanceId } = await createPayPerUseInstance(fake(), { productId: "prod-daily" });
     await ingestUsage(dailyEnv, { events: [{ eventId: eventId(), instanceId, quantity: "1.5", time: day + HOUR_MS }] }, day + 2 * HOUR_MS);
     await ingestUsage(dailyEnv, { events: [{ eventId: eventId(), instanceId, quantity: "2.25", time: day + 20 * HOUR_MS }] }, day + 21 * HOUR_MS);
     expect(await rollupJob(dailyEnv, day + 23 * HOUR_MS)).toMatchObject({ records: 0 });
@@ -158,10 +144,7 @@ describe("daily-billed products", () => {
 
 describe("late events become corrections in a later period", () => {
   it("never edits a record: late usage waits for the next closed hour and is billed there, pointing at the record it corrects", async () => {
-    const day = testDay();
-    setClock(day);
-    const { instanceId } = await createPayPerUseInstance(fake);
-    const h10 = day + 10 * HOUR_MS;
+    const { h10, instanceId } = await startDayWithInstance(fake());
     const h11 = h10 + HOUR_MS;
     await ingest([{ instanceId, quantity: 3, time: h10 + 30 * MINUTE }], h10 + 31 * MINUTE);
     await rollupJob(env, h11 + 5 * MINUTE);
@@ -183,10 +166,7 @@ describe("late events become corrections in a later period", () => {
   });
 
   it("bills late usage alone in the latest closed hour when the instance has no usage of its own there", async () => {
-    const day = testDay();
-    setClock(day);
-    const { instanceId } = await createPayPerUseInstance(fake);
-    const h10 = day + 10 * HOUR_MS;
+    const { h10, instanceId } = await startDayWithInstance(fake());
     await ingest([{ instanceId, quantity: 3, time: h10 + 30 * MINUTE }], h10 + 31 * MINUTE);
     await rollupJob(env, h10 + HOUR_MS + 5 * MINUTE);
     await ingest([{ instanceId, quantity: 2, time: h10 + 59 * MINUTE }], h10 + HOUR_MS + 30 * MINUTE);
@@ -196,10 +176,7 @@ describe("late events become corrections in a later period", () => {
   });
 
   it("moves usage whose own hour can no longer be sent in time (a skipped roll-up) into the latest closed hour", async () => {
-    const day = testDay();
-    setClock(day);
-    const { instanceId } = await createPayPerUseInstance(fake);
-    const h10 = day + 10 * HOUR_MS;
+    const { h10, instanceId } = await startDayWithInstance(fake());
     await ingest([{ instanceId, quantity: 7, time: h10 + 30 * MINUTE }], h10 + 31 * MINUTE);
     // No roll-up ran until 12:59:30: the 10:00 record's deadline (13:00, less the safety margin) cannot be met.
     await rollupJob(env, h10 + 2 * HOUR_MS + 59 * MINUTE + 30_000);
@@ -209,10 +186,7 @@ describe("late events become corrections in a later period", () => {
 
 describe("stopped instances", () => {
   it("flushes the final partial hour on release, ending the record at the release time", async () => {
-    const day = testDay();
-    setClock(day);
-    const { instanceId } = await createPayPerUseInstance(fake);
-    const h10 = day + 10 * HOUR_MS;
+    const { h10, instanceId } = await startDayWithInstance(fake());
     await ingest([{ instanceId, quantity: "1.25", time: h10 + 10 * MINUTE }], h10 + 11 * MINUTE);
     const releasedAt = h10 + 40 * MINUTE;
     setClock(releasedAt);
@@ -224,10 +198,7 @@ describe("stopped instances", () => {
   });
 
   it("stops accruing at a freeze: usage before it is billed for its hour, usage after it is refused", async () => {
-    const day = testDay();
-    setClock(day);
-    const { instanceId } = await createPayPerUseInstance(fake);
-    const h10 = day + 10 * HOUR_MS;
+    const { h10, instanceId } = await startDayWithInstance(fake());
     await ingest([{ instanceId, quantity: 2, time: h10 + 10 * MINUTE }], h10 + 11 * MINUTE);
     setClock(h10 + 20 * MINUTE);
     await callLifecycle({ activity: "updateInstanceStatus", instanceId, status: "FREEZE" });
@@ -240,9 +211,8 @@ describe("stopped instances", () => {
 
 describe("overlapping roll-ups", () => {
   it("never bill an event twice or lose one, whichever run wins each record", async () => {
-    const day = testDay();
-    setClock(day);
-    const instances = await Promise.all(Array.from({ length: 4 }, () => createPayPerUseInstance(fake)));
+    const { day } = startDay();
+    const instances = await Promise.all(Array.from({ length: 4 }, () => createPayPerUseInstance(fake())));
     const h = (n: number) => day + n * HOUR_MS;
     const events = instances.flatMap(({ instanceId }, i) =>
       Array.from({ length: 30 }, (_, k) => ({ instanceId, quantity: `${i + 1}.${k % 10}`, time: h(1) + k * 3 * MINUTE })),
