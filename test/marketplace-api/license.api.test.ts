@@ -1,25 +1,10 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { MarketplaceApiError } from "../../src/marketplace-api/errors";
+import { describe, expect, it, vi } from "vitest";
 import { LICENSE_PATHS, activateLicense, licenseHeartbeat, reportSoftwareUsage } from "../../src/marketplace-api/license.api";
 import { signAkSk } from "../../src/protocol/aksk-signer";
+import { NOW, answer, credentials, failure, restoreMocksAfterEach } from "../support/open-api";
 import { mockFetch } from "./fetch-mock";
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-const NOW = new Date(Date.UTC(2026, 5, 1, 10, 0, 0));
-const credentials = { ak: "TESTAK", sk: "test-sk", apiBase: "https://mkt.example.test" };
-const answer = (body: unknown, status = 200) => Response.json(body, { status });
-
-async function failure(promise: Promise<unknown>): Promise<MarketplaceApiError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MarketplaceApiError);
-  return error as MarketplaceApiError;
-}
+restoreMocksAfterEach();
 
 describe("activate (§2.4, L1)", () => {
   it("POSTs license and real_effect_time (UTC yyyyMMddHHmmss), AK/SK signed, and reads the JSON string in license_code_info", async () => {

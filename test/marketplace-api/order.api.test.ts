@@ -1,30 +1,16 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { MarketplaceApiError } from "../../src/marketplace-api/errors";
+import { describe, expect, it } from "vitest";
 import { QUERY_ORDER_PATH, queryOrder } from "../../src/marketplace-api/order.api";
+import { NOW, answer, credentials, failure, restoreMocksAfterEach } from "../support/open-api";
 import { mockFetch } from "./fetch-mock";
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+restoreMocksAfterEach();
 
-const NOW = new Date(Date.UTC(2026, 5, 1, 10, 0, 0));
-const credentials = { ak: "TESTAK", sk: "test-sk", apiBase: "https://mkt.example.test" };
-const answer = (body: unknown, status = 200) => Response.json(body, { status });
 const orderInfo = (expireTime: string) => ({
   orderId: "CS1",
   orderType: "NEW",
   orderLine: [{ orderLineId: "CS1-000001", chargingMode: "PERIOD", expireTime, productInfo: [{ productId: "P", skuCode: "S" }] }],
   somethingNew: true,
 });
-
-async function failure(promise: Promise<unknown>): Promise<MarketplaceApiError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MarketplaceApiError);
-  return error as MarketplaceApiError;
-}
 
 describe("query order through the shared client (§2.1)", () => {
   it("GET with the ids in the query, no body; CBC.0000 is success as well as MKT.0000", async () => {

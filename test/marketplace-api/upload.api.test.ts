@@ -1,26 +1,11 @@
 import { createHash } from "node:crypto";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { MarketplaceApiError } from "../../src/marketplace-api/errors";
+import { describe, expect, it, vi } from "vitest";
 import { buildUploadBody, uploadPath, uploadToEvent } from "../../src/marketplace-api/upload.api";
 import { signAkSk } from "../../src/protocol/aksk-signer";
+import { NOW, answer, credentials, failure, restoreMocksAfterEach } from "../support/open-api";
 import { mockFetch } from "./fetch-mock";
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-const NOW = new Date(Date.UTC(2026, 5, 1, 10, 0, 0));
-const credentials = { ak: "TESTAK", sk: "test-sk", apiBase: "https://mkt.example.test" };
-const answer = (body: unknown, status = 200) => Response.json(body, { status });
-
-async function failure(promise: Promise<unknown>): Promise<MarketplaceApiError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MarketplaceApiError);
-  return error as MarketplaceApiError;
-}
+restoreMocksAfterEach();
 
 describe("string / file upload (§2.2)", () => {
   it("CHARACTERS: one JSON part isvUpdateFileReq, exact bytes", () => {

@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { getSettings } from "../../src/env";
-import { MarketplaceApiError } from "../../src/marketplace-api/errors";
 import {
   MAX_RECORDS_PER_PUSH,
   USAGE_PUSH_PATHS,
@@ -13,15 +12,14 @@ import {
 } from "../../src/marketplace-api/usage.api";
 import { signAkSk } from "../../src/protocol/aksk-signer";
 import { canonicalUsageBody, verifyUsagePushHeaders } from "../../src/protocol/usage-push-signature";
+import { answer, credentials, failure, restoreMocksAfterEach } from "../support/open-api";
 import { failFetch, mockFetch } from "./fetch-mock";
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+restoreMocksAfterEach();
 
 const NOW = new Date(Date.UTC(2026, 5, 1, 10, 5, 0));
 const BEGIN = Date.UTC(2026, 5, 1, 9, 0, 0);
-const config: UsagePushConfig = { apiBase: "https://mkt.example.test", usagePushKey: "push-key", ak: "TESTAK", sk: "test-sk", api: "new" };
+const config: UsagePushConfig = { ...credentials, usagePushKey: "push-key", api: "new" };
 
 let serial = 0;
 function makeRecord(overrides: Partial<UsageRecordToPush> = {}): UsageRecordToPush {
@@ -36,17 +34,6 @@ function makeRecord(overrides: Partial<UsageRecordToPush> = {}): UsageRecordToPu
     productId: "00301-P-0--0",
     ...overrides,
   };
-}
-
-const answer = (body: unknown, status = 200) => Response.json(body, { status });
-
-async function failure(promise: Promise<unknown>): Promise<MarketplaceApiError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MarketplaceApiError);
-  return error as MarketplaceApiError;
 }
 
 describe("request shape", () => {
