@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MarketplaceApiError } from "../../src/marketplace-api/errors";
 import { activateLicense, licenseHeartbeat, reportSoftwareUsage } from "../../src/marketplace-api/license.api";
 import { queryOrder } from "../../src/marketplace-api/order.api";
 import { uploadToEvent } from "../../src/marketplace-api/upload.api";
@@ -17,6 +16,7 @@ import {
 import { formatOpenApiTime } from "../../src/protocol/time-formats";
 import { canonicalUsageBody, createUsagePushHeaders } from "../../src/protocol/usage-push-signature";
 import { type FakeMarketplace, startFakeMarketplace } from "../../tools/fake-marketplace/fake-marketplace";
+import { failure } from "../support/open-api";
 
 /**
  * Our open-API client against the local fake of the Marketplace, in plain Node. The fake checks signatures with its
@@ -72,15 +72,6 @@ async function rawPush(records: unknown[]): Promise<{ status: number; json: Reco
     body,
   });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-}
-
-async function failure(promise: Promise<unknown>): Promise<MarketplaceApiError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MarketplaceApiError);
-  return error as MarketplaceApiError;
 }
 
 /** A raw HTTP request with exactly these headers (fetch would not let us set Host). */
