@@ -1,11 +1,9 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
-import { verifyBodySign } from "../../src/protocol/body-sign";
 import { formatKitTimeStamp, formatV1TimeStamp } from "../../src/protocol/time-formats";
 import { createV1AuthToken, v1KitBodyParams } from "../../src/protocol/v1-auth-token";
-import { createV2Signature } from "../../src/protocol/v2-signature";
-import { type MarketplaceAnswer, uniqueId } from "./marketplace";
+import { type MarketplaceAnswer, readAnswer, rowCounts, signV2 } from "./marketplace";
 
 /*
  * Kit (V2 and V1) and V1 basic calls, signed exactly as the Marketplace signs them (spec §2.3, §5.1), and a way to
@@ -19,13 +17,7 @@ export async function sendWith(request: Request, overrides: EnvOverrides, key: s
   const ctx = createExecutionContext();
   const response = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrides } as Env, ctx);
   await waitOnExecutionContext(ctx);
-  const text = await response.text();
-  return {
-    status: response.status,
-    text,
-    json: JSON.parse(text),
-    bodySignValid: verifyBodySign(key, text, response.headers.get("Body-Sign")) && /^application\/json/.test(response.headers.get("content-type") ?? ""),
-  };
+  return readAnswer(response, key);
 }
 
 // ---- RSA key pair of the seller (kit applicationSync) -----------------------------------------------------------
@@ -69,15 +61,12 @@ export const kitNow = (ms = Date.now()) => formatKitTimeStamp(ms);
 
 /** POST /saas/produceAPI/v2/{name}, signature in x-sign / x-timestamp / x-nonce over the raw body (§2.3). */
 export function signedKitV2Request(name: string, body: string | object, options: KitSignOptions = {}): Request {
-  const raw = typeof body === "string" ? body : JSON.stringify(body);
-  const key = options.key ?? env.KIT_ACCESS_KEY;
-  const timestamp = String(options.timestamp ?? Date.now());
-  const nonce = options.nonce ?? uniqueId("KN");
+  const { raw, timestamp, nonce, signature } = signV2(body, options.key ?? env.KIT_ACCESS_KEY, options, "KN");
   return new Request(`https://gateway.test/saas/produceAPI/v2/${name}`, {
     method: "POST",
     headers: {
       "Content-Type": options.contentType ?? "application/json;charset=utf8",
-      "x-sign": createV2Signature(key, raw, timestamp, nonce),
+      "x-sign": signature,
       "x-timestamp": timestamp,
       "x-nonce": nonce,
     },
@@ -111,11 +100,6 @@ export function signedV1Get(params: Record<string, string>, options: { key?: str
 }
 
 /** Kit and V1 table row counts, to show that a refused call stored nothing. */
-export async function kitTableCounts(): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const table of ["kit_tenants", "kit_applications", "kit_users", "kit_orgs", "inbox", "nonces", "instances", "audit_events"]) {
-    const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>();
-    counts[table] = row?.n ?? -1;
-  }
-  return counts;
+export function kitTableCounts(): Promise<Record<string, number>> {
+  return rowCounts(["kit_tenants", "kit_applications", "kit_users", "kit_orgs", "inbox", "nonces", "instances", "audit_events"]);
 }

@@ -18,13 +18,27 @@ export interface SignOptions {
   path?: string;
 }
 
+/**
+ * The V2 signature (§2.3) over the raw body bytes, as the Marketplace makes it: the timestamp and nonce given or fresh
+ * ones (nonce `noncePrefix…`), the signature made from them unless one is given. Basic (query) and kit (x-* headers)
+ * calls differ only in where they carry it.
+ */
+export function signV2(
+  body: string | object,
+  key: string,
+  options: { timestamp?: number | string; nonce?: string; signature?: string },
+  noncePrefix: string,
+): { raw: string; timestamp: string; nonce: string; signature: string } {
+  const raw = typeof body === "string" ? body : JSON.stringify(body);
+  const timestamp = String(options.timestamp ?? Date.now());
+  const nonce = options.nonce ?? uniqueId(noncePrefix);
+  const signature = options.signature ?? createV2Signature(key, raw, timestamp, nonce);
+  return { raw, timestamp, nonce, signature };
+}
+
 /** A V2 basic call signed exactly as the Marketplace signs it: over the raw body bytes, params in the query. */
 export function signedV2Request(body: string | object, options: SignOptions = {}): Request {
-  const raw = typeof body === "string" ? body : JSON.stringify(body);
-  const key = options.key ?? env.SAAS_ACCESS_KEY;
-  const timestamp = String(options.timestamp ?? Date.now());
-  const nonce = options.nonce ?? uniqueId("N");
-  const signature = options.signature ?? createV2Signature(key, raw, timestamp, nonce);
+  const { raw, timestamp, nonce, signature } = signV2(body, options.key ?? env.SAAS_ACCESS_KEY, options, "N");
   const query = new URLSearchParams({ signature, timestamp, nonce });
   return new Request(`https://gateway.test${options.path ?? "/saas"}?${query}`, {
     method: "POST",
@@ -41,7 +55,11 @@ export interface MarketplaceAnswer {
 }
 
 export async function send(request: Request, key: string = env.SAAS_ACCESS_KEY): Promise<MarketplaceAnswer> {
-  const response = await exports.default.fetch(request);
+  return readAnswer(await exports.default.fetch(request), key);
+}
+
+/** The Worker's answer as the Marketplace reads it: JSON, with its Body-Sign checked against `key`. */
+export async function readAnswer(response: Response, key: string): Promise<MarketplaceAnswer> {
   const text = await response.text();
   return {
     status: response.status,
@@ -61,8 +79,12 @@ export function makeNewInstance(overrides: Record<string, unknown> = {}) {
 }
 
 /** Row counts of every lifecycle table: equal before and after means a call stored nothing. */
-export async function tableCounts(): Promise<Record<string, number>> {
-  const tables = ["instances", "orders", "inbox", "audit_events", "nonces"];
+export function tableCounts(): Promise<Record<string, number>> {
+  return rowCounts(["instances", "orders", "inbox", "audit_events", "nonces"]);
+}
+
+/** Row counts of the named tables, in D1. */
+export async function rowCounts(tables: readonly string[]): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const table of tables) {
     const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>();
