@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { InvalidRequestError } from "../../src/errors";
 import { splitInstanceIds } from "../../src/protocol/schemas/common";
 import {
   parseKitRequest,
@@ -8,21 +7,12 @@ import {
   parseV1BasicRequest,
   parseV2BasicRequest,
 } from "../../src/protocol/schemas/parse";
+import { invalidRequestMessage } from "../support/invalid-request";
 
 // ---- helpers --------------------------------------------------------------------------------------------------------
 
-/** The message of the InvalidRequestError (000002) that `fn` throws; fails the test otherwise. */
-function rejection(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof InvalidRequestError)) throw error;
-    expect(error.code).toBe("000002");
-    expect(error.message.length).toBeLessThanOrEqual(255);
-    return error.message;
-  }
-  throw new Error("expected an InvalidRequestError");
-}
+/** The message of the InvalidRequestError (000002) that `fn` throws, at most 255 characters; fails the test otherwise. */
+const rejection = (fn: () => unknown): string => invalidRequestMessage(fn, { maxLength: 255 });
 
 const uid = () => crypto.randomUUID().replaceAll("-", "").slice(0, 16).toUpperCase();
 const text = (length: number, ch = "x") => ch.repeat(length);

@@ -23,18 +23,7 @@ import {
   parseV1TimeStamp,
   parseV2ExpireTime,
 } from "../../src/protocol/time-formats";
-
-/** The InvalidRequestError message a parse throws; fails the test when it does not throw one. */
-function rejection(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof InvalidRequestError)) throw error;
-    expect(error.code).toBe("000002");
-    return error.message;
-  }
-  throw new Error("expected an InvalidRequestError");
-}
+import { invalidRequestMessage } from "../support/invalid-request";
 
 const HOUR = 3_600_000;
 
@@ -48,7 +37,7 @@ describe("V1 timeStamp: UTC yyyyMMddHHmmssSSS", () => {
 
   it("rejects wrong lengths and non-digits, naming the field and format", () => {
     for (const bad of ["2024053012000012", "202405301200001234", "20240530120000", "2024053012000012a", " 20240530120000123", "2024-05-30T12:00:00", ""]) {
-      expect(rejection(() => parseV1TimeStamp(bad, "timeStamp"))).toBe("timeStamp: expected UTC yyyyMMddHHmmssSSS");
+      expect(invalidRequestMessage(() => parseV1TimeStamp(bad, "timeStamp"))).toBe("timeStamp: expected UTC yyyyMMddHHmmssSSS");
     }
   });
 
@@ -66,7 +55,7 @@ describe("V1 timeStamp: UTC yyyyMMddHHmmssSSS", () => {
       "year 0099": "00990530120000000",
     };
     for (const [what, bad] of Object.entries(cases)) {
-      expect(rejection(() => parseV1TimeStamp(bad, "timeStamp")), what).toBe(
+      expect(invalidRequestMessage(() => parseV1TimeStamp(bad, "timeStamp")), what).toBe(
         "timeStamp: not a real date/time (UTC yyyyMMddHHmmssSSS)",
       );
     }
@@ -101,10 +90,10 @@ describe("kit timeStamp: UTC+8 yyyyMMddHHmmssSSS", () => {
   });
 
   it("rejects the same invalid values", () => {
-    expect(rejection(() => parseKitTimeStamp("20220230114117642", "currentSyncTime"))).toBe(
+    expect(invalidRequestMessage(() => parseKitTimeStamp("20220230114117642", "currentSyncTime"))).toBe(
       "currentSyncTime: not a real date/time (UTC+8 yyyyMMddHHmmssSSS)",
     );
-    expect(rejection(() => parseKitTimeStamp("2022042011411764", "timeStamp"))).toBe("timeStamp: expected UTC+8 yyyyMMddHHmmssSSS");
+    expect(invalidRequestMessage(() => parseKitTimeStamp("2022042011411764", "timeStamp"))).toBe("timeStamp: expected UTC+8 yyyyMMddHHmmssSSS");
   });
 });
 
@@ -122,10 +111,10 @@ describe("V2 expireTime and order/license times: UTC yyyyMMddHHmmss", () => {
 
   it("rejects 15/16/18 digits and impossible dates, naming the field", () => {
     for (const bad of ["202511212359591", "2025112123595912", "202511212359592561", "2025112123595", "20251121T235959"]) {
-      expect(rejection(() => parseV2ExpireTime(bad))).toBe("expireTime: expected UTC yyyyMMddHHmmss");
+      expect(invalidRequestMessage(() => parseV2ExpireTime(bad))).toBe("expireTime: expected UTC yyyyMMddHHmmss");
     }
-    expect(rejection(() => parseV2ExpireTime("20250230000000"))).toBe("expireTime: not a real date/time (UTC yyyyMMddHHmmss)");
-    expect(rejection(() => parseCompactUtc("20251121240000", "real_effect_time"))).toBe(
+    expect(invalidRequestMessage(() => parseV2ExpireTime("20250230000000"))).toBe("expireTime: not a real date/time (UTC yyyyMMddHHmmss)");
+    expect(invalidRequestMessage(() => parseCompactUtc("20251121240000", "real_effect_time"))).toBe(
       "real_effect_time: not a real date/time (UTC yyyyMMddHHmmss)",
     );
   });
@@ -141,9 +130,9 @@ describe("open-API time: UTC yyyyMMdd'T'HHmmss'Z'", () => {
 
   it("rejects other shapes and impossible values", () => {
     for (const bad of ["20220809091000", "20220809T091000", "20220809t091000z", "2022-08-09T09:10:00Z"]) {
-      expect(rejection(() => parseOpenApiTime(bad, "begin_time"))).toBe("begin_time: expected UTC yyyyMMddTHHmmssZ");
+      expect(invalidRequestMessage(() => parseOpenApiTime(bad, "begin_time"))).toBe("begin_time: expected UTC yyyyMMddTHHmmssZ");
     }
-    expect(rejection(() => parseOpenApiTime("20221309T091000Z", "begin_time"))).toBe(
+    expect(invalidRequestMessage(() => parseOpenApiTime("20221309T091000Z", "begin_time"))).toBe(
       "begin_time: not a real date/time (UTC yyyyMMddTHHmmssZ)",
     );
   });
@@ -169,12 +158,12 @@ describe("online-License time: \"2023-10-27 10:30:15 z\"", () => {
 
   it("rejects other zones, shapes and impossible values", () => {
     for (const bad of ["2023-10-27 10:30:15 CST", "2023/10/27 10:30:15 z", "20231027103015", "2023-10-27 10:30 z", "2023-10-27 10:30:15 z "]) {
-      expect(rejection(() => parseOnlineLicenseTime(bad, "effectiveTime")), bad).toBe("effectiveTime: expected UTC yyyy-MM-dd HH:mm:ss z");
+      expect(invalidRequestMessage(() => parseOnlineLicenseTime(bad, "effectiveTime")), bad).toBe("effectiveTime: expected UTC yyyy-MM-dd HH:mm:ss z");
     }
-    expect(rejection(() => parseOnlineLicenseTime("2023-02-29 10:30:15 z", "expireTime"))).toBe(
+    expect(invalidRequestMessage(() => parseOnlineLicenseTime("2023-02-29 10:30:15 z", "expireTime"))).toBe(
       "expireTime: not a real date/time (UTC yyyy-MM-dd HH:mm:ss z)",
     );
-    expect(rejection(() => parseOnlineLicenseTime("2023-10-27 10:30:15 +15:00", "expireTime"))).toBe(
+    expect(invalidRequestMessage(() => parseOnlineLicenseTime("2023-10-27 10:30:15 +15:00", "expireTime"))).toBe(
       "expireTime: not a real time zone offset (UTC yyyy-MM-dd HH:mm:ss z)",
     );
   });
@@ -191,10 +180,10 @@ describe("kit user entryDate: yyyy-MM-d", () => {
   });
 
   it("rejects impossible dates and other shapes", () => {
-    expect(rejection(() => parseEntryDate("2023-02-30"))).toBe("entryDate: not a real date/time (yyyy-MM-d)");
-    expect(rejection(() => parseEntryDate("2023-13-1"))).toBe("entryDate: not a real date/time (yyyy-MM-d)");
+    expect(invalidRequestMessage(() => parseEntryDate("2023-02-30"))).toBe("entryDate: not a real date/time (yyyy-MM-d)");
+    expect(invalidRequestMessage(() => parseEntryDate("2023-13-1"))).toBe("entryDate: not a real date/time (yyyy-MM-d)");
     for (const bad of ["2023-001-5", "23-1-5", "2023/1/5", "2023-01-05 00:00:00"]) {
-      expect(rejection(() => parseEntryDate(bad)), bad).toBe("entryDate: expected yyyy-MM-d");
+      expect(invalidRequestMessage(() => parseEntryDate(bad)), bad).toBe("entryDate: expected yyyy-MM-d");
     }
   });
 });
@@ -204,7 +193,7 @@ describe("queryInstance statisticalTime: UTC yyyyMMddHHmmssSSS", () => {
     const ms = Date.UTC(2024, 5, 1, 0, 0, 0, 0);
     expect(formatStatisticalTime(ms)).toBe("20240601000000000");
     expect(parseStatisticalTime("20240601000000000")).toBe(ms);
-    expect(rejection(() => parseStatisticalTime("20240631000000000"))).toBe(
+    expect(invalidRequestMessage(() => parseStatisticalTime("20240631000000000"))).toBe(
       "statisticalTime: not a real date/time (UTC yyyyMMddHHmmssSSS)",
     );
   });
@@ -219,7 +208,7 @@ describe("generic entry points", () => {
   });
 
   it("a non-string value is rejected, not thrown as a TypeError", () => {
-    expect(rejection(() => parseV1TimeStamp(20240530120000123 as unknown as string, "timeStamp"))).toBe(
+    expect(invalidRequestMessage(() => parseV1TimeStamp(20240530120000123 as unknown as string, "timeStamp"))).toBe(
       "timeStamp: expected UTC yyyyMMddHHmmssSSS",
     );
   });
