@@ -1,7 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { LICENSE_PATHS, activateLicense, licenseHeartbeat, reportSoftwareUsage } from "../../src/marketplace-api/license.api";
-import { signAkSk } from "../../src/protocol/aksk-signer";
-import { NOW, answer, credentials, failure, restoreMocksAfterEach } from "../support/open-api";
+import { NOW, answer, credentials, expectedAuthorization, failure, restoreMocksAfterEach } from "../support/open-api";
 import { mockFetch } from "./fetch-mock";
 
 restoreMocksAfterEach();
@@ -16,8 +15,7 @@ describe("activate (§2.4, L1)", () => {
     if (!request) throw new Error("no request");
     expect(request.url.pathname).toBe(LICENSE_PATHS.activate);
     expect(JSON.parse(request.text)).toEqual({ license: "LIC-1", real_effect_time: "20260531235958" });
-    const expected = signAkSk({ method: "POST", url: request.url, headers: { "Content-Type": "application/json" }, body: request.body, ak: "TESTAK", sk: "test-sk", sdkDate: NOW });
-    expect(request.headers.get("authorization")).toBe(expected.authorization);
+    expect(request.headers.get("authorization")).toBe(expectedAuthorization(request, "application/json", NOW));
   });
 
   it("tolerates license_code_info as an object, missing, or unreadable: the activation still succeeded", async () => {

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import { buildUploadBody, uploadPath, uploadToEvent } from "../../src/marketplace-api/upload.api";
-import { signAkSk } from "../../src/protocol/aksk-signer";
-import { NOW, answer, credentials, failure, restoreMocksAfterEach } from "../support/open-api";
+import { NOW, answer, credentials, expectedAuthorization, failure, restoreMocksAfterEach } from "../support/open-api";
 import { mockFetch } from "./fetch-mock";
 
 restoreMocksAfterEach();
@@ -39,16 +38,7 @@ describe("string / file upload (§2.2)", () => {
     expect(uploadPath("evt/1")).toBe(request.url.pathname);
     expect(request.headers.get("content-type")).toBe("multipart/form-data; boundary=B0UNDARY");
     expect(request.body).toEqual(buildUploadBody({ type: "CHARACTERS", characters: "x" }, "B0UNDARY").body);
-    const expected = signAkSk({
-      method: "POST",
-      url: request.url,
-      headers: { "Content-Type": "multipart/form-data; boundary=B0UNDARY" },
-      body: request.body,
-      ak: "TESTAK",
-      sk: "test-sk",
-      sdkDate: NOW,
-    });
-    expect(request.headers.get("authorization")).toBe(expected.authorization);
+    expect(request.headers.get("authorization")).toBe(expectedAuthorization(request, "multipart/form-data; boundary=B0UNDARY", NOW));
   });
 
   it("MKT.0000 counts as success too; 91381036 (inner error) is retryable, 91381033 and CBC.0101 final", async () => {

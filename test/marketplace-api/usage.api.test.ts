@@ -10,9 +10,8 @@ import {
   pushUsage,
   usagePushConfigOf,
 } from "../../src/marketplace-api/usage.api";
-import { signAkSk } from "../../src/protocol/aksk-signer";
 import { canonicalUsageBody, verifyUsagePushHeaders } from "../../src/protocol/usage-push-signature";
-import { answer, credentials, failure, restoreMocksAfterEach } from "../support/open-api";
+import { answer, credentials, expectedAuthorization, failure, restoreMocksAfterEach } from "../support/open-api";
 import { failFetch, mockFetch } from "./fetch-mock";
 
 restoreMocksAfterEach();
@@ -86,16 +85,7 @@ describe("request shape", () => {
       record_time: "20260601T100100Z",
       usage_value: "3.25",
     });
-    const expected = signAkSk({
-      method: "POST",
-      url: request.url,
-      headers: { "Content-Type": "application/json" },
-      body: request.body,
-      ak: "TESTAK",
-      sk: "test-sk",
-      sdkDate: NOW,
-    });
-    expect(request.headers.get("authorization")).toBe(expected.authorization);
+    expect(request.headers.get("authorization")).toBe(expectedAuthorization(request, "application/json", NOW));
     expect(request.headers.get("x-sdk-date")).toBe("20260601T100500Z");
   });
 
