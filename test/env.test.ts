@@ -1,9 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { parseSettings } from "../src/env";
 import { GatewayError } from "../src/errors";
-import worker from "../src/index";
+import { fetchWith } from "./support/kit";
 import { makeNewInstance, signedV2Request, tableCounts } from "./support/marketplace";
 
 function problemOf(raw: Record<string, unknown>): string | undefined {
@@ -39,17 +38,15 @@ describe("settings", () => {
 
   it("a bad setting fails the first request with 000005 and a logged error naming it, storing nothing", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    const broken = { ...env, DATA_KEY: "not-base64-of-32-bytes" };
+    const broken = { DATA_KEY: "not-base64-of-32-bytes" };
     const before = await tableCounts();
-    const ctx = createExecutionContext();
-    const response = await worker.fetch(signedV2Request(makeNewInstance()), broken, ctx);
-    await waitOnExecutionContext(ctx);
+    const response = await fetchWith(signedV2Request(makeNewInstance()), broken);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ resultCode: "000005", resultMsg: "gateway is misconfigured" });
     expect(errors.mock.calls.map((call) => String(call[0])).join("\n")).toMatch(/"event":"settings.invalid".*setting DATA_KEY/);
     expect(await tableCounts()).toEqual(before);
 
-    const health = await worker.fetch(new Request("https://gateway.test/healthz"), broken, createExecutionContext());
+    const health = await fetchWith(new Request("https://gateway.test/healthz"), broken);
     expect(await health.json()).toMatchObject({ status: "degraded", settings: expect.stringContaining("DATA_KEY") });
     errors.mockRestore();
   });

@@ -13,11 +13,15 @@ import { type MarketplaceAnswer, readAnswer, rowCounts, signV2 } from "./marketp
 export type EnvOverrides = Partial<Record<keyof Cloudflare.Env, string>>;
 
 /** Calls the Worker's own fetch with `overrides` laid over the test bindings. */
-export async function sendWith(request: Request, overrides: EnvOverrides, key: string): Promise<MarketplaceAnswer> {
+export async function fetchWith(request: Request, overrides: EnvOverrides): Promise<Response> {
   const ctx = createExecutionContext();
   const response = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrides } as Env, ctx);
   await waitOnExecutionContext(ctx);
-  return readAnswer(response, key);
+  return response;
+}
+
+export async function sendWith(request: Request, overrides: EnvOverrides, key: string): Promise<MarketplaceAnswer> {
+  return readAnswer(await fetchWith(request, overrides), key);
 }
 
 // ---- RSA key pair of the seller (kit applicationSync) -----------------------------------------------------------
