@@ -77,19 +77,15 @@ function checked(text: unknown, label: string, read: (text: string) => Parts | u
 const DIGITS_17 = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{3})$/;
 const DIGITS_14_OR_17 = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{3})?$/;
 
+/** Year to second from capture groups 1–6, the order every date-time pattern here uses. */
+function dateTimeParts(m: RegExpExecArray, millis: number): Parts {
+  return { year: num(m[1]), month: num(m[2]), day: num(m[3]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]), millis };
+}
+
 function compactParts(re: RegExp) {
   return (text: string): Parts | undefined => {
     const m = re.exec(text);
-    if (!m) return undefined;
-    return {
-      year: num(m[1]),
-      month: num(m[2]),
-      day: num(m[3]),
-      hour: num(m[4]),
-      minute: num(m[5]),
-      second: num(m[6]),
-      millis: num(m[7]),
-    };
+    return m ? dateTimeParts(m, num(m[7])) : undefined;
   };
 }
 
@@ -124,9 +120,7 @@ export const OPEN_API_TIME: TimeFormat = {
   check: (text) =>
     checked(text, "UTC yyyyMMddTHHmmssZ", (t) => {
       const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(t);
-      return m
-        ? { year: num(m[1]), month: num(m[2]), day: num(m[3]), hour: num(m[4]), minute: num(m[5]), second: num(m[6]) }
-        : undefined;
+      return m ? dateTimeParts(m, 0) : undefined;
     }),
   format: (epochMs) => {
     const p = utcPartsOf(epochMs);
@@ -158,15 +152,7 @@ export const ONLINE_LICENSE_TIME: TimeFormat = {
     const offsetMinutes = num(m[11]);
     if (offsetHours > 14 || offsetMinutes > 59) return { ok: false, problem: `not a real time zone offset (${label})` };
     const offsetMs = (m[9] === "-" ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
-    const parts = {
-      year: num(m[1]),
-      month: num(m[2]),
-      day: num(m[3]),
-      hour: num(m[4]),
-      minute: num(m[5]),
-      second: num(m[6]),
-      millis: m[7] === undefined ? 0 : Number(m[7].padEnd(3, "0")),
-    };
+    const parts = dateTimeParts(m, m[7] === undefined ? 0 : Number(m[7].padEnd(3, "0")));
     return checked(text, label, () => parts, offsetMs);
   },
   format: (epochMs) => {
