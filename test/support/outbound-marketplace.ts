@@ -1,6 +1,8 @@
 // Runs in Node (vitest.config.ts hands it to Miniflare as the Worker's outbound service): every fetch the Worker or
 // its Durable Objects make during tests lands here instead of the network. Tests steer it through /__control.
 
+import { type FakeMarketplace, startFakeMarketplace } from "../../tools/fake-marketplace/fake-marketplace.ts";
+
 // One state for every test file of the run (files run in parallel): controls are keyed by order id, never global.
 interface OutboundState {
   /** Answer the next N query-order calls for these order ids with HTTP 500. */
@@ -30,8 +32,80 @@ function defaultOrder(orderId: string, orderLineId: string) {
   };
 }
 
+/*
+ * End-to-end tests (test/e2e) reach a real tools/fake-marketplace server, each through its own key: the test starts
+ * one with POST /__e2e/<key>/start, and every request to /__e2e/<key>/<path> (open API and the fake's /__control
+ * API alike) is forwarded to it as <path>, body bytes and headers unchanged, so the fake verifies the signatures
+ * itself. The fake's clock is the test's simulated one, set with POST /__e2e/<key>/clock. Per key besides the fake:
+ *   outage: while set, usage pushes get a 502 page without reaching the fake (the Marketplace unreachable for hours);
+ *   rejections: every record a usage-push answer listed in abnormal_usage_data, as the Worker received it.
+ * A connection the fake cuts (drop-after-accept) makes the forwarding fetch throw, which Miniflare answers the Worker
+ * with HTTP 500 and a text body: as retryable for the usage push as the lost connection itself.
+ * GET /__e2e-env gives the test the E2E_* environment variables (the Workers runtime has no process.env), and
+ * POST /__e2e/<key>/report prints a test's figures on the terminal, where a passing test's own output is silenced.
+ */
+interface E2eFake {
+  fake: FakeMarketplace;
+  clock: number;
+  outage: boolean;
+  rejections: Array<{ meteringSn: string; code: string; callAt: number }>;
+}
+
+const e2eFakes = new Map<string, E2eFake>();
+const E2E_PATH = /^\/__e2e\/([A-Za-z0-9-]{1,64})(\/.*)$/;
+
+async function e2eRequest(key: string, rest: string, url: URL, request: Request): Promise<Response> {
+  const entry = e2eFakes.get(key);
+  if (rest === "/start" && request.method === "POST") {
+    if (entry) return Response.json({ error: `fake ${key} already started` }, { status: 409 });
+    const options = (await request.json()) as { usagePushKey: string; credentials: Record<string, string>; now: number };
+    const started: E2eFake = { fake: await startFakeMarketplace({ usagePushKey: options.usagePushKey, credentials: options.credentials, now: () => started.clock }), clock: options.now, outage: false, rejections: [] };
+    e2eFakes.set(key, started);
+    return Response.json({ ok: true });
+  }
+  if (!entry) return Response.json({ error: `no fake ${key}` }, { status: 404 });
+  if (rest === "/stop" && request.method === "POST") {
+    e2eFakes.delete(key);
+    await entry.fake.close();
+    return Response.json({ ok: true });
+  }
+  if (rest === "/clock" && request.method === "POST") {
+    const body = (await request.json()) as { now?: number; outage?: boolean };
+    if (typeof body.now === "number") entry.clock = body.now;
+    if (typeof body.outage === "boolean") entry.outage = body.outage;
+    return Response.json({ ok: true });
+  }
+  if (rest === "/rejections" && request.method === "GET") return Response.json(entry.rejections);
+  if (rest === "/report" && request.method === "POST") {
+    process.stdout.write(`\n${await request.text()}\n`);
+    return Response.json({ ok: true });
+  }
+  // Read in full before any answer: answering while the Worker still streams the body breaks the connection.
+  const body = request.method === "GET" ? undefined : new Uint8Array(await request.arrayBuffer());
+  const isPush = rest.endsWith("/isv/usage-data");
+  if (isPush && entry.outage) return new Response("<html><body>502 Bad Gateway</body></html>", { status: 502, headers: { "Content-Type": "text/html" } });
+  const headers = new Headers(request.headers);
+  headers.delete("host");
+  headers.delete("content-length");
+  // Throws when the fake cuts the connection; Miniflare then answers the Worker 500 with a text body.
+  const answer = await fetch(entry.fake.url + rest + url.search, { method: request.method, headers, body });
+  const text = await answer.text();
+  if (isPush) {
+    try {
+      const json = JSON.parse(text) as { abnormal_usage_data?: Array<{ metering_sn?: string; error_code?: string }> };
+      for (const item of json.abnormal_usage_data ?? []) entry.rejections.push({ meteringSn: String(item.metering_sn), code: String(item.error_code), callAt: entry.clock });
+    } catch {
+      // Not JSON (an injected HTML 500): nothing to note.
+    }
+  }
+  return new Response(text, { status: answer.status, headers: { "Content-Type": answer.headers.get("content-type") ?? "application/json" } });
+}
+
 export async function outboundMarketplace(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  if (url.pathname === "/__e2e-env") return Response.json(Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("E2E_"))));
+  const e2e = E2E_PATH.exec(url.pathname);
+  if (e2e?.[1] && e2e[2]) return e2eRequest(e2e[1], e2e[2], url, request);
   if (url.pathname === "/__control" && request.method === "POST") {
     const control = (await request.json()) as Partial<OutboundState>;
     if (control.failOrders) Object.assign(state.failOrders, control.failOrders);
