@@ -341,7 +341,13 @@ interface Verdict {
   reason: string;
 }
 
-function recordVerdict(record: Record<string, unknown>, state: FakeState, now: number, batchKeys: Set<string>, checkAge: boolean): Verdict | null {
+/** instance + begin + end of every stored record: built once per call, then extended by the call's own records. */
+function storedPeriodKeys(state: FakeState): Set<string> {
+  return new Set(state.records.map((r) => `${r.instanceId}|${r.beginTime}|${r.endTime}`));
+}
+
+/** `seenKeys`: storedPeriodKeys plus the records of this call checked so far (a pass adds its own key). */
+function recordVerdict(record: Record<string, unknown>, state: FakeState, now: number, seenKeys: Set<string>, checkAge: boolean): Verdict | null {
   const instanceId = String(record.instance_id);
   if (state.knownInstances && !state.knownInstances.has(instanceId)) return { code: "001", reason: "instance does not exist" };
   const recordTime = parseOpenApiTime(record.record_time);
@@ -353,10 +359,10 @@ function recordVerdict(record: Record<string, unknown>, state: FakeState, now: n
   if (!usageValueOk(record.usage_value)) return { code: "003", reason: "usage value abnormal" };
   if (checkAge && begin < now - MAX_BEGIN_AGE_MS) return { code: "007", reason: "record time expired (begin older than 21 days)" };
   const key = `${instanceId}|${String(record.begin_time)}|${String(record.end_time)}`;
-  if (batchKeys.has(key) || state.records.some((r) => `${r.instanceId}|${r.beginTime}|${r.endTime}` === key)) {
+  if (seenKeys.has(key)) {
     return { code: "010", reason: "duplicate record (same instance, begin and end)" };
   }
-  batchKeys.add(key);
+  seenKeys.add(key);
   return null;
 }
 
@@ -405,7 +411,7 @@ function pushNew(state: FakeState, parsed: unknown, now: number, callId: number,
   }
   const storedSns = new Set(state.records.map((r) => r.meteringSn));
   const batchSns = new Set<string>();
-  const batchKeys = new Set<string>();
+  const seenKeys = storedPeriodKeys(state);
   const abnormal: { metering_sn: string; error_code: string; error_msg: string }[] = [];
   const accepted: Record<string, unknown>[] = [];
   records.forEach((record, index) => {
@@ -415,7 +421,7 @@ function pushNew(state: FakeState, parsed: unknown, now: number, callId: number,
     if (sn === "" || sn.length > 64) verdict = { code: "004", reason: "missing record unique ID (metering_sn)" };
     else if (storedSns.has(sn) || batchSns.has(sn)) verdict = { code: "005", reason: "duplicate record unique ID (metering_sn)" };
     else if (partial && chosen.has(index)) verdict = { code: partial.code, reason: "injected failure" };
-    else verdict = recordVerdict(record, state, now, batchKeys, true);
+    else verdict = recordVerdict(record, state, now, seenKeys, true);
     if (sn !== "") batchSns.add(sn);
     if (verdict) abnormal.push({ metering_sn: sn, error_code: verdict.code, error_msg: verdict.reason });
     else accepted.push(record);
@@ -438,9 +444,9 @@ function pushOld(state: FakeState, parsed: unknown, now: number, callId: number)
   if (records.some((r) => (parseOpenApiTime(r.begin_time) ?? now) < now - MAX_BEGIN_AGE_MS)) {
     return usageError(500, "MKT.9004", "record begin time must be within 21 days");
   }
-  const batchKeys = new Set<string>();
+  const seenKeys = storedPeriodKeys(state);
   for (const record of records) {
-    const verdict = recordVerdict(record, state, now, batchKeys, false);
+    const verdict = recordVerdict(record, state, now, seenKeys, false);
     if (verdict) state.asyncRejected.push({ record, code: verdict.code, reason: verdict.reason });
     else store(state, "old", callId, record, now);
   }
