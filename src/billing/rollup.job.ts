@@ -243,7 +243,8 @@ export async function rollupJob(env: Env, now: number): Promise<JobCounts> {
   for (let i = 0; i < plan.records.length; i += RECORDS_PER_BATCH) {
     const chunk = plan.records.slice(i, i + RECORDS_PER_BATCH);
     const token = `${runId}:${i / RECORDS_PER_BATCH}`;
-    const results = await env.DB.batch(writeStatements(env.DB, chunk, token, maxSeq, now));
+    // Through drizzle's client rather than env.DB, so the opt-in D1 query log (src/db/query-log.ts) sees it too.
+    const results = await db.$client.batch(writeStatements(db.$client, chunk, token, maxSeq, now));
     const summary = (results[5]?.results[0] as { records: number; corrections: number; events: number } | undefined) ?? { records: 0, corrections: 0, events: 0 };
     counts.records += summary.records;
     counts.corrections += summary.corrections;
