@@ -251,6 +251,8 @@ export async function rollupJob(env: Env, now: number): Promise<JobCounts> {
     counts.eventsRolled += summary.events;
     counts.notWritten += chunk.length - summary.records;
   }
-  if (counts.deferredInstances > 0 || counts.unknownInstances > 0) log("warn", "usage.rollup_leftovers", counts);
+  // Usage deferred to the next closed period is routine; usage of an instance we do not know is not.
+  if (counts.unknownInstances > 0) log("warn", "usage.rollup_unknown_instances", counts);
+  else if (counts.deferredInstances > 0) log("info", "usage.rollup_deferred", counts);
   return counts;
 }
