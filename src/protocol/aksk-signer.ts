@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { hmacSha256 } from "./hmac";
+import { compareCodeUnits } from "./canonical-json";
 
 /**
  * APIG AK/SK signature (SDK-HMAC-SHA256) for our calls to the Marketplace's open APIs, spec marketplace-open-apis.md
@@ -101,10 +102,6 @@ export function canonicalUri(pathname: string): string {
     .map((segment) => percentEncodeBytes(segmentBytes(segment)))
     .join("/");
   return encoded.endsWith("/") ? encoded : `${encoded}/`;
-}
-
-function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

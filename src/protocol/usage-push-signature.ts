@@ -1,3 +1,4 @@
+import { canonicalJson } from "./canonical-json";
 import { type Bytes, hmacSha256, safeEqual } from "./hmac";
 
 /**
@@ -68,15 +69,6 @@ export function verifyUsagePushHeaders(key: string, body: Bytes, headers: Header
   return safeEqual(createUsagePushSignature(key, body, ts, nonce), signature);
 }
 
-function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function isPlainObject(value: object): value is Record<string, unknown> {
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-}
-
 /**
  * THE reading of "此处body按自然排序后参与签名" (§1.3: the body takes part in the signature "after natural sorting";
  * the official demo is truncated in every copy, spec §7 open question 1). Our reading, in this one place:
@@ -85,40 +77,8 @@ function isPlainObject(value: object): value is Record<string, unknown> {
  *   - compact JSON, no whitespace; strings escaped as JSON.stringify does, non-ASCII left as is (UTF-8 on the wire);
  *   - we sign exactly these bytes and send exactly these bytes, so whatever the Marketplace re-sorts, it finds the
  *     order already sorted.
- * JSON.stringify alone cannot do this: engines put integer-like keys first in numeric order whatever the insertion
- * order. Values JSON cannot carry faithfully (NaN, Infinity, bigint, Dates, class instances, cycles) are refused
- * rather than silently changed; a property whose value is undefined is left out, as JSON.stringify does.
+ * The serialisation itself is canonicalJson (values JSON cannot carry faithfully are refused).
  */
 export function canonicalUsageBody(value: unknown): string {
-  return serialise(value, []);
-}
-
-function serialise(value: unknown, ancestors: object[]): string {
-  if (value === null) return "null";
-  switch (typeof value) {
-    case "boolean":
-      return value ? "true" : "false";
-    case "string":
-      return JSON.stringify(value);
-    case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`cannot sign a non-finite number (${value})`);
-      return JSON.stringify(value);
-    case "object": {
-      if (ancestors.includes(value)) throw new TypeError("cannot sign a cyclic structure");
-      const inner = [...ancestors, value];
-      if (Array.isArray(value)) {
-        // Array.from visits holes (as undefined, refused below) where map would skip them and emit `1,,2`.
-        const items: unknown[] = value;
-        return `[${Array.from(items, (item) => serialise(item, inner)).join(",")}]`;
-      }
-      if (!isPlainObject(value)) throw new TypeError(`cannot sign a ${value.constructor?.name ?? "non-plain"} object`);
-      const members = Object.keys(value)
-        .filter((name) => value[name] !== undefined)
-        .sort(compareCodeUnits)
-        .map((name) => `${JSON.stringify(name)}:${serialise(value[name], inner)}`);
-      return `{${members.join(",")}}`;
-    }
-    default:
-      throw new TypeError(`cannot sign a value of type ${typeof value}`);
-  }
+  return canonicalJson(value);
 }

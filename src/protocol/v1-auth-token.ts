@@ -1,5 +1,6 @@
 import { AuthError } from "../errors";
 import { hmacSha256, safeEqual } from "./hmac";
+import { compareCodeUnits } from "./canonical-json";
 
 /**
  * V1 `authToken`, spec saas-production-interface.md §5.1:
@@ -15,11 +16,6 @@ export function createV1AuthToken(accessKey: string, params: Record<string, stri
     .map((name) => `${name}=${params[name]}`)
     .join("&");
   return hmacSha256(accessKey + timeStamp, message).toString("base64");
-}
-
-// Java's String.compareTo: by UTF-16 code unit, which is what the Marketplace's TreeMap does.
-function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Parameters of a V1 GET call, URL-decoded (URLSearchParams decodes `+` as a space, as a servlet does). */
