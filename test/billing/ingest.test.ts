@@ -3,15 +3,17 @@ import { describe, expect, it } from "vitest";
 import { MAX_EVENTS_PER_BATCH } from "../../src/billing/usage-ingest";
 import { HOUR_MS } from "../../src/billing/periods";
 import {
-  MINUTE,
   callLifecycle,
   createPayPerUseInstance,
   createUnknownModeInstance,
   eventId,
   ingest,
+  MINUTE,
   setClock,
-} from "./support";
-import { startDay, startDayWithInstance, useFakeMarketplace } from "../support/billing";
+  startDay,
+  startDayWithInstance,
+  useFakeMarketplace,
+} from "../support/billing";
 
 const fake = useFakeMarketplace();
 

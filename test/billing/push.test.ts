@@ -8,16 +8,17 @@ import { MAX_RECORDS_PER_PUSH, pushUsage } from "../../src/marketplace-api/usage
 import { formatOpenApiTime } from "../../src/protocol/time-formats";
 import { verifyUsagePushHeaders } from "../../src/protocol/usage-push-signature";
 import {
-  MINUTE,
   accepted,
   ingest,
   insertSyntheticRecords,
+  MINUTE,
   partialFailure,
   recordBySn,
   recordsOf,
+  startDayWithInstance,
   testDay,
-} from "./support";
-import { startDayWithInstance, useFakeMarketplace } from "../support/billing";
+  useFakeMarketplace,
+} from "../support/billing";
 
 const fake = useFakeMarketplace();
 

@@ -9,15 +9,17 @@ import worker from "../../src/index";
 import { formatCompactUtc } from "../../src/protocol/time-formats";
 import { instanceRow } from "../support/marketplace";
 import {
-  MINUTE,
   callLifecycle,
   createPayPerUseInstance,
   ingest,
+  MINUTE,
   partialFailure,
   recordsOf,
   setClock,
-} from "./support";
-import { startDay, startDayWithInstance, useFakeMarketplace } from "../support/billing";
+  startDay,
+  startDayWithInstance,
+  useFakeMarketplace,
+} from "../support/billing";
 
 const fake = useFakeMarketplace();
 

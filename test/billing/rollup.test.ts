@@ -4,16 +4,18 @@ import { DAY_MS, HOUR_MS, meteringSnOf } from "../../src/billing/periods";
 import { rollupJob } from "../../src/billing/rollup.job";
 import { ingestUsage } from "../../src/billing/usage-ingest";
 import {
-  MINUTE,
   callLifecycle,
   createPayPerUseInstance,
   eventId,
   ingest,
+  MINUTE,
   recordsOf,
   setClock,
+  startDay,
+  startDayWithInstance,
   testDay,
-} from "./support";
-import { startDay, startDayWithInstance, useFakeMarketplace } from "../support/billing";
+  useFakeMarketplace,
+} from "../support/billing";
 
 const fake = useFakeMarketplace();
 
