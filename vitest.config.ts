@@ -17,7 +17,11 @@ export const TEST_SECRETS = {
   KIT_RSA_PRIVATE_KEY: "",
   ADMIN_TOKEN: "test-admin-token",
   SELLER_API_TOKEN: "test-seller-api-token",
+  SELLER_WEBHOOK_SECRET: "whsec_dGVzdC13ZWJob29rLXNlY3JldC0zMi1ieXRlcy1sb25nIQ==",
 };
+
+/** Webhooks go to the outbound test service's fake seller backend (test/support/outbound-marketplace.ts). */
+const TEST_WEBHOOK_URL = "http://127.0.0.1:9/__seller/webhook";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
@@ -32,14 +36,37 @@ export default defineConfig(async () => {
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
                 outboundService: outboundMarketplace,
-                bindings: { ...TEST_SECRETS, TEST_MIGRATIONS: migrations, MARKETPLACE_API_BASE: "http://127.0.0.1:9" },
+                bindings: { ...TEST_SECRETS, TEST_MIGRATIONS: migrations, MARKETPLACE_API_BASE: "http://127.0.0.1:9", SELLER_WEBHOOK_URL: TEST_WEBHOOK_URL },
               },
             }),
           ],
           test: {
             name: "workers",
             include: ["test/**/*.test.ts"],
-            exclude: ["test/node/**"],
+            exclude: ["test/node/**", "test/webhook-mode/**"],
+            setupFiles: ["./test/setup/apply-migrations.ts"],
+          },
+        },
+        {
+          // The same Worker with PROVISIONING_MODE=webhook: the seller's backend provisions each purchase.
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                outboundService: outboundMarketplace,
+                bindings: {
+                  ...TEST_SECRETS,
+                  TEST_MIGRATIONS: migrations,
+                  MARKETPLACE_API_BASE: "http://127.0.0.1:9",
+                  SELLER_WEBHOOK_URL: TEST_WEBHOOK_URL,
+                  PROVISIONING_MODE: "webhook",
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "workers-webhook",
+            include: ["test/webhook-mode/**/*.test.ts"],
             setupFiles: ["./test/setup/apply-migrations.ts"],
           },
         },

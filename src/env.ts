@@ -24,6 +24,14 @@ const httpsOrLocalUrl = z
   })
   .transform((value) => value.replace(/\/+$/, ""));
 
+/** Standard Webhooks secrets: `whsec_` + base64 of the key bytes; 24–64 bytes as seller-contract.md requires. */
+function isWebhookSecret(value: string): boolean {
+  const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value);
+  if (!match?.[1]) return false;
+  const bytes = Buffer.from(match[1], "base64");
+  return bytes.length >= 24 && bytes.length <= 64 && bytes.toString("base64").replace(/=+$/, "") === match[1].replace(/=+$/, "");
+}
+
 const dataKey = secret.refine(
   (value) => {
     try {
@@ -60,7 +68,11 @@ export const RawSettings = z.object({
     .refine((value) => value.includes("{instanceId}"), { message: "must contain {instanceId}" })
     .default("https://app.example.com/t/{instanceId}"),
   PROVISIONING_MODE: z.enum(["builtin", "webhook"]).default("builtin"),
-  PROVISIONING_WEBHOOK_URL: z.string().trim().optional(),
+  /** The seller backend that receives events (seller-contract.md); empty = no webhook, the feed still works. */
+  SELLER_WEBHOOK_URL: httpsOrLocalUrl.optional(),
+  SELLER_WEBHOOK_SECRET: optionalSecret.refine((value) => value === undefined || isWebhookSecret(value), {
+    message: "must be whsec_ + base64 of 24 to 64 random bytes (Standard Webhooks format)",
+  }),
   SIGNATURE_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   ENABLE_V1: boolFlag.default(true),
   /** V1 "敏感信息加密算法" chosen when the product was listed (spec §5.2): "1" AES-256 (default), "2" AES-128. */
@@ -92,7 +104,9 @@ function toSettings(raw: z.infer<typeof RawSettings>) {
     adminToken: raw.ADMIN_TOKEN,
     sellerApiToken: raw.SELLER_API_TOKEN,
     frontendUrlTemplate: raw.FRONTEND_URL_TEMPLATE,
-    provisioning: { mode: raw.PROVISIONING_MODE, webhookUrl: raw.PROVISIONING_WEBHOOK_URL || undefined },
+    provisioning: { mode: raw.PROVISIONING_MODE },
+    sellerWebhook:
+      raw.SELLER_WEBHOOK_URL && raw.SELLER_WEBHOOK_SECRET ? { url: raw.SELLER_WEBHOOK_URL, secret: raw.SELLER_WEBHOOK_SECRET } : undefined,
     signatureToleranceMs: raw.SIGNATURE_TOLERANCE_SECONDS * 1000,
     enableV1: raw.ENABLE_V1,
     v1EncryptType: raw.V1_ENCRYPT_TYPE,
@@ -119,11 +133,14 @@ export function parseSettings(env: object): Settings {
     const setting = String(issue?.path[0] ?? "unknown");
     throw new ConfigurationError(setting, issue?.code === "invalid_type" ? "is missing" : (issue?.message ?? "is invalid"));
   }
-  const settings = toSettings(result.data);
-  if (settings.provisioning.mode === "webhook" && !settings.provisioning.webhookUrl) {
-    throw new ConfigurationError("PROVISIONING_WEBHOOK_URL", "is required when PROVISIONING_MODE is webhook");
+  const raw = result.data;
+  if (raw.SELLER_WEBHOOK_URL && !raw.SELLER_WEBHOOK_SECRET) {
+    throw new ConfigurationError("SELLER_WEBHOOK_SECRET", "is required when SELLER_WEBHOOK_URL is set");
   }
-  return settings;
+  if (raw.PROVISIONING_MODE === "webhook" && !raw.SELLER_WEBHOOK_URL) {
+    throw new ConfigurationError("SELLER_WEBHOOK_URL", "is required when PROVISIONING_MODE is webhook");
+  }
+  return toSettings(raw);
 }
 
 const cache = new WeakMap<object, Settings>();

@@ -5,5 +5,6 @@ declare namespace Cloudflare {
     // Optional secrets (wrangler types lists only the required ones); vitest.config.ts sets them.
     KIT_ACCESS_KEY: string;
     KIT_RSA_PRIVATE_KEY: string;
+    SELLER_WEBHOOK_SECRET: string;
   }
 }

@@ -44,6 +44,8 @@ export interface OrderTruth {
   chargingMode: string | null;
   periodType: string | null;
   periodNumber: number | null;
+  /** The line's linear quantity (users, seats…: `linearValue`); null when the product has none. */
+  quantity: number | null;
   expireAt: number | null;
   customerId: string | null;
   customerName: string | null;
@@ -55,11 +57,12 @@ export async function queryOrder(
   orderId: string,
   orderLineId: string | null,
   now: Date = new Date(),
+  timeoutMs?: number,
 ): Promise<OrderTruth> {
   const api = "queryOrder";
   const query: Record<string, string> = { orderId };
   if (orderLineId) query.orderLineId = orderLineId;
-  const { status, json } = await callOpenApi(credentials, { api, method: "GET", path: QUERY_ORDER_PATH, query }, now);
+  const { status, json } = await callOpenApi(credentials, { api, method: "GET", path: QUERY_ORDER_PATH, query, ...(timeoutMs ? { timeoutMs } : {}) }, now);
   if (!SUCCESS_CODES.has(resultOf(json).code)) throw failureOf(api, status, json);
   const parsed = OrderInfo.safeParse(json.orderInfo);
   if (!parsed.success) {
@@ -84,9 +87,16 @@ export async function queryOrder(
     chargingMode: line?.chargingMode ?? null,
     periodType: line?.periodType ?? null,
     periodNumber: line?.periodNumber ?? null,
+    quantity: quantityOf(product?.linearValue),
     expireAt,
     customerId: info.buyerInfo?.customerId ?? null,
     customerName: info.buyerInfo?.customerName ?? null,
     snapshot: info,
   };
+}
+
+function quantityOf(linearValue: number | string | undefined): number | null {
+  if (linearValue === undefined) return null;
+  const value = Number(linearValue);
+  return Number.isSafeInteger(value) && value >= 0 ? value : null;
 }

@@ -4,6 +4,13 @@ import { epochMs, timestamps } from "./common";
 export const INSTANCE_STATUSES = ["provisioning", "active", "frozen", "released", "failed"] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
+/**
+ * Why a frozen instance is frozen, which decides what lifts it: a Marketplace FREEZE only an UNFREEZE; an expiry
+ * freeze (V1 expireInstance, or the gateway's own expiry check) also a renewal that moves the expiry into the future.
+ */
+export const FROZEN_REASONS = ["marketplace", "expired-v1", "expired-gateway"] as const;
+export type FrozenReason = (typeof FROZEN_REASONS)[number];
+
 /** One row per purchased instance; written only by its InstanceActor. */
 export const instances = sqliteTable(
   "instances",
@@ -16,7 +23,16 @@ export const instances = sqliteTable(
     productId: text("product_id"),
     skuCode: text("sku_code"),
     chargingMode: text("charging_mode"),
+    periodType: text("period_type"),
+    periodNumber: integer("period_number"),
+    quantity: integer("quantity"),
+    customerId: text("customer_id"),
+    /** The buyer's account name as query order gives it: the seller's entitlement shows it (seller-contract.md). */
+    customerName: text("customer_name"),
+    /** Set once query order answered for this purchase: a real instance is provisioned only after it (order first). */
+    orderKnownAt: epochMs("order_known_at"),
     status: text("status", { enum: INSTANCE_STATUSES }).notNull(),
+    frozenReason: text("frozen_reason", { enum: FROZEN_REASONS }),
     isTest: integer("is_test", { mode: "boolean" }).notNull(),
     /** Bumped on every change; external calls re-check it before writing what they learned. */
     version: integer("version").notNull(),
@@ -32,12 +48,18 @@ export const instances = sqliteTable(
     frozenAt: epochMs("frozen_at"),
     releasedAt: epochMs("released_at"),
     failureReason: text("failure_reason"),
+    /** The Marketplace code a failed instance answers (000100–000107 from the seller's backend, else 000005). */
+    failureCode: text("failure_code"),
+    memo: text("memo"),
     ...timestamps,
   },
   (t) => [
     uniqueIndex("instances_create_key_uq").on(t.createKey),
     index("instances_status_expire_idx").on(t.status, t.expireAt),
     index("instances_order_idx").on(t.orderId),
+    // The seller API lists instances newest first, filtered by status / product / test flag.
+    index("instances_list_idx").on(t.isTest, t.status, t.createdAt, t.id),
+    index("instances_product_idx").on(t.productId, t.createdAt, t.id),
   ],
 );
 
