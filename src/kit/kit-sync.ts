@@ -16,7 +16,7 @@ import type {
   TenantSync,
 } from "../protocol/schemas/kit.schema";
 import { parseKitTimeStamp } from "../protocol/time-formats";
-import { type KitScope, type Statement, SyncRank, findDeleteFloors, kitStatements } from "./kit.repo";
+import { type KitScope, type Statement, SyncRank, findSyncFloors, kitStatements } from "./kit.repo";
 
 /** One verified, parsed kit sync as it crosses to the actor. It never carries a client secret in plain text. */
 export interface KitSyncCall {
@@ -167,13 +167,17 @@ function kitSyncWrites(db: Db, call: KitSyncCall): Promise<KitSyncWrites> {
   }
 }
 
-/** A later delete of the tenant (or, for users, of the app) was applied: the sync is older and stays out whole. */
-function heldBack(synced: KitSynced, what: string, floor: "tenant" | "application"): KitSyncWrites {
-  return { statements: [], message: `success: ${what} ignored, the ${floor} was deleted by a later sync`, applied: false, synced };
+/**
+ * A later delete of the tenant (for users: of the app), or for departments a later full sync, was applied: the sync
+ * is older and stays out whole. Its answer is the one it would get if applied: an answer depends on the request
+ * only, so a repeat is answered the same bytes whatever arrived in between.
+ */
+function heldBack(synced: KitSynced, message: string): KitSyncWrites {
+  return { statements: [], message, applied: false, synced };
 }
 
 /** True when a delete at `floor` is at least as recent as the sync (a tie goes to the delete). */
-const isHeldBy = (floor: number | null, syncedAt: number): floor is number => floor !== null && floor >= syncedAt;
+const isHeldBy = (floor: number | null, syncedAt: number): boolean => floor !== null && floor >= syncedAt;
 
 export function tenantSyncWrites(db: Db, r: TenantSync, now: number): KitSyncWrites {
   const scope = scopeOf(r);
@@ -215,8 +219,9 @@ export async function applicationSyncWrites(
     };
   }
   if (!sealedSecret) throw new Error("applicationSync add/modify reached the actor without its sealed secret");
-  const floors = await findDeleteFloors(db, scope);
-  if (isHeldBy(floors.tenant, syncedAt)) return heldBack(synced, `application ${FLAG_WORDS[r.flag]}`, "tenant");
+  const message = `success: application ${FLAG_WORDS[r.flag]}`;
+  const floors = await findSyncFloors(db, scope);
+  if (isHeldBy(floors.tenant, syncedAt)) return heldBack(synced, message);
   const row = {
     ...scope,
     appId: r.appId,
@@ -227,7 +232,7 @@ export async function applicationSyncWrites(
     createdAt: now,
     updatedAt: now,
   };
-  return { statements: [kitStatements.upsertApplication(db, row)], message: `success: application ${FLAG_WORDS[r.flag]}`, applied: true, synced };
+  return { statements: [kitStatements.upsertApplication(db, row)], message, applied: true, synced };
 }
 
 export async function authSyncWrites(db: Db, r: AuthSync, now: number): Promise<KitSyncWrites> {
@@ -245,15 +250,15 @@ export async function authSyncWrites(db: Db, r: AuthSync, now: number): Promise<
       synced,
     };
   }
-  const floors = await findDeleteFloors(db, scope, r.appId);
-  if (isHeldBy(floors.tenant, syncedAt)) return heldBack(synced, `${count} ${FLAG_WORDS[r.flag]}`, "tenant");
-  if (isHeldBy(floors.application, syncedAt)) return heldBack(synced, `${count} ${FLAG_WORDS[r.flag]}`, "application");
+  const message = `success: ${count} ${FLAG_WORDS[r.flag]}`;
+  const floors = await findSyncFloors(db, scope, { appId: r.appId });
+  if (isHeldBy(floors.tenant, syncedAt) || isHeldBy(floors.application, syncedAt)) return heldBack(synced, message);
   // Revoke keeps the user, unauthorized; add and modify (re-)authorize. All three upsert (§9: modify of unknown).
   const revoke = r.flag === 3;
   const rows = r.userList.map((user) => userRow(scope, r.appId, user, !revoke, syncedAt, now));
   return {
     statements: kitStatements.upsertUsers(db, rows, revoke ? SyncRank.revoke : SyncRank.change),
-    message: `success: ${count} ${FLAG_WORDS[r.flag]}`,
+    message,
     applied: true,
     synced,
   };
@@ -271,23 +276,30 @@ export async function singleOrgSyncWrites(db: Db, r: SingleOrgSync, syncRef: str
       synced,
     };
   }
-  const floors = await findDeleteFloors(db, scope);
-  if (isHeldBy(floors.tenant, syncedAt)) return heldBack(synced, `department ${FLAG_WORDS[r.flag]}`, "tenant");
+  const message = `success: department ${FLAG_WORDS[r.flag]}`;
+  const floors = await findSyncFloors(db, scope, { orgTree: true });
+  if (isHeldBy(floors.tenant, syncedAt) || isHeldBy(floors.orgTree, syncedAt)) return heldBack(synced, message);
   const row = orgRow(scope, r, syncRef, syncedAt, now);
-  return { statements: kitStatements.upsertOrgs(db, [row]), message: `success: department ${FLAG_WORDS[r.flag]}`, applied: true, synced };
+  return { statements: kitStatements.upsertOrgs(db, [row]), message, applied: true, synced };
 }
 
 export async function allOrgSyncWrites(db: Db, r: AllOrgSync, syncRef: string, now: number): Promise<KitSyncWrites> {
   const scope = scopeOf(r);
   const syncedAt = parseKitTimeStamp(r.timeStamp);
   const synced: KitSynced = { tenantId: r.tenantId, sync: "orgs", flag: null };
-  const floors = await findDeleteFloors(db, scope);
-  if (isHeldBy(floors.tenant, syncedAt)) return heldBack(synced, "department tree", "tenant");
+  const message = `success: ${r.orgInfoList.length} departments in the tree`;
+  const floors = await findSyncFloors(db, scope, { orgTree: true });
+  // An equal time is this very full sync again, or one it cannot be told from: the first one stands.
+  if (isHeldBy(floors.tenant, syncedAt) || isHeldBy(floors.orgTree, syncedAt)) return heldBack(synced, message);
   const rows = r.orgInfoList.map((org) => orgRow(scope, org, syncRef, syncedAt, now));
   // Upserts first, then removal of every older row this sync did not write: the tree changes in one transaction.
   return {
-    statements: [...kitStatements.upsertOrgs(db, rows), kitStatements.deleteOrgsNotFrom(db, scope, syncRef, syncedAt, now)],
-    message: `success: ${rows.length} departments in the tree`,
+    statements: [
+      ...kitStatements.upsertOrgs(db, rows),
+      kitStatements.deleteOrgsNotFrom(db, scope, syncRef, syncedAt, now),
+      kitStatements.recordOrgTree(db, scope, syncedAt, now),
+    ],
+    message,
     applied: true,
     synced,
   };

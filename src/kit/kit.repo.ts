@@ -7,6 +7,7 @@ import {
   type KitTenant,
   type KitUserRow,
   kitApplications,
+  kitOrgTrees,
   kitOrgs,
   kitTenants,
   kitUsers,
@@ -325,9 +326,29 @@ export const kitStatements = {
       .where(and(orgScope(scope), ne(kitOrgs.syncRef, syncRef), isNull(kitOrgs.deletedAt), lte(kitOrgs.syncedAt, syncedAt)));
   },
 
-  /** Tombstones recorded before `before`: past the window in which a late sync could still need them. */
+  /** Records a full sync's time for the tenant; an older one never lowers it. */
+  recordOrgTree(db: Db, scope: KitScope, syncedAt: number, now: number): Statement {
+    return db
+      .insert(kitOrgTrees)
+      .values({ ...scope, syncedAt, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({
+        target: [kitOrgTrees.instanceId, kitOrgTrees.isTest, kitOrgTrees.tenantId],
+        set: excluded({ syncedAt: kitOrgTrees.syncedAt, updatedAt: kitOrgTrees.updatedAt }),
+        setWhere: sql.raw("excluded.synced_at > kit_org_trees.synced_at"),
+      });
+  },
+
+  /**
+   * Tombstones recorded before `before`: past the window in which a late sync could still need them. A tenant's
+   * full-sync time goes with its tombstone, so it is deleted first, while the tombstone still names it.
+   */
   purgeTombstones(db: Db, before: number): Statement[] {
     return [
+      db
+        .delete(kitOrgTrees)
+        .where(
+          sql`(${kitOrgTrees.instanceId}, ${kitOrgTrees.isTest}, ${kitOrgTrees.tenantId}) IN (SELECT instance_id, is_test, tenant_id FROM kit_tenants WHERE deleted_at < ${before})`,
+        ),
       db.delete(kitUsers).where(lt(kitUsers.deletedAt, before)),
       db.delete(kitOrgs).where(lt(kitOrgs.deletedAt, before)),
       db.delete(kitApplications).where(lt(kitApplications.deletedAt, before)),
@@ -358,14 +379,19 @@ export async function purgeKitTombstones(db: Db, now: number): Promise<number> {
   return results.reduce((sum, result) => sum + result.meta.changes, 0);
 }
 
-/** The delete times that hold a sync back: its tenant's, and for users their app's (see `deletedSyncAt`). */
-export interface DeleteFloors {
+/**
+ * The times that hold a sync back whole: the latest delete of its tenant, for users of their app (see
+ * `deletedSyncAt`), and for departments the latest full sync of the tree.
+ */
+export interface SyncFloors {
   tenant: number | null;
   application: number | null;
+  orgTree: number | null;
 }
 
-export async function findDeleteFloors(db: Db, scope: KitScope, appId?: string): Promise<DeleteFloors> {
-  const [tenant, application] = await Promise.all([
+export async function findSyncFloors(db: Db, scope: KitScope, of: { appId?: string; orgTree?: boolean } = {}): Promise<SyncFloors> {
+  const { appId, orgTree } = of;
+  const [tenant, application, tree] = await Promise.all([
     db.select({ at: kitTenants.deletedSyncAt }).from(kitTenants).where(tenantScope(scope)).get(),
     appId === undefined
       ? undefined
@@ -374,8 +400,15 @@ export async function findDeleteFloors(db: Db, scope: KitScope, appId?: string):
           .from(kitApplications)
           .where(and(appScope(scope), eq(kitApplications.appId, appId)))
           .get(),
+    orgTree
+      ? db
+          .select({ at: kitOrgTrees.syncedAt })
+          .from(kitOrgTrees)
+          .where(and(eq(kitOrgTrees.instanceId, scope.instanceId), eq(kitOrgTrees.isTest, scope.isTest), eq(kitOrgTrees.tenantId, scope.tenantId)))
+          .get()
+      : undefined,
   ]);
-  return { tenant: tenant?.at ?? null, application: application?.at ?? null };
+  return { tenant: tenant?.at ?? null, application: application?.at ?? null, orgTree: tree?.at ?? null };
 }
 
 // ---- reads (seller API) ------------------------------------------------------------------------------------------

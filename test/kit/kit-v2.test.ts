@@ -265,7 +265,8 @@ describe("department syncs", () => {
     expect(after.find((r) => r.org_code === "KEEP")).toMatchObject({ org_name: "Kept, renamed", parent_code: null });
     expect(after.find((r) => r.org_code === "N5")).toMatchObject({ parent_code: "N0" });
 
-    const asString = await kit("allOrgSync", { ...full, orgInfoList: JSON.stringify([{ orgCode: "ONLY", orgName: "Only" }]) });
+    // A later full sync: full syncs apply in the order of their times (docs/kit-rules.md).
+    const asString = await kit("allOrgSync", { ...full, orgInfoList: JSON.stringify([{ orgCode: "ONLY", orgName: "Only" }]), timeStamp: kitNow() });
     expect(asString.json.resultCode).toBe("000000");
     expect((await kitRows("kit_orgs", s)).map((r) => r.org_code)).toEqual(["ONLY"]);
 

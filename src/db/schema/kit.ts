@@ -138,6 +138,20 @@ export const kitOrgs = sqliteTable(
   ],
 );
 
+/**
+ * The time of the latest full department sync applied per tenant. A full sync states the whole tree at its time, so
+ * a department add or an older full sync from before it is stale, even for a department this gateway never saw.
+ */
+export const kitOrgTrees = sqliteTable(
+  "kit_org_trees",
+  {
+    ...scope,
+    syncedAt: epochMs("synced_at").notNull(),
+    ...timestamps,
+  },
+  (t) => [primaryKey({ name: "kit_org_trees_pk", columns: [t.instanceId, t.isTest, t.tenantId] })],
+);
+
 export type KitTenant = typeof kitTenants.$inferSelect;
 export type KitApplication = typeof kitApplications.$inferSelect;
 export type KitUserRow = typeof kitUsers.$inferSelect;
