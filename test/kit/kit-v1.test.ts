@@ -16,8 +16,9 @@ function newScope() {
   return { instanceId: uniqueId("I").toLowerCase(), tenantId: uniqueId("T") };
 }
 
+/** Live rows: a delete leaves a tombstone, which is not data. */
 async function count(table: string, instanceId: string): Promise<number> {
-  const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE instance_id = ?`).bind(instanceId).first<{ n: number }>();
+  const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE instance_id = ? AND deleted_at IS NULL`).bind(instanceId).first<{ n: number }>();
   return row?.n ?? -1;
 }
 

@@ -2,7 +2,23 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_AUTH_SYNC_USERS } from "../../src/protocol/schemas/kit.schema";
 import { uniqueId } from "../support/marketplace";
-import { type SellerRsaKey, kitNow, kitTableCounts, makeSellerRsaKey, sendWith, signedKitV2Request } from "../support/kit";
+import {
+  type KitTestScope,
+  type SellerRsaKey,
+  authBody,
+  kitNow,
+  kitRows,
+  kitTableCounts,
+  kitUser,
+  makeSellerRsaKey,
+  newKitScope,
+  orgBody,
+  sellerGet,
+  sendSeller,
+  sendWith,
+  signedKitV2Request,
+  tenantBody,
+} from "../support/kit";
 
 let rsa: SellerRsaKey;
 beforeAll(async () => {
@@ -14,95 +30,14 @@ function kit(name: string, body: string | object, options: Parameters<typeof sig
   return sendWith(signedKitV2Request(name, body, options), { KIT_RSA_PRIVATE_KEY: rsa.pem }, options.key ?? env.KIT_ACCESS_KEY);
 }
 
-interface Scope {
-  instanceId: string;
-  tenantId: string;
-}
-
-function newScope(): Scope {
-  return { instanceId: uniqueId("I").toLowerCase(), tenantId: uniqueId("T") };
-}
-
-const tenantBody = (s: Scope, overrides: Record<string, unknown> = {}) => ({
-  instanceId: s.instanceId,
-  orderId: uniqueId("CS"),
-  tenantId: s.tenantId,
-  tenantCode: `code-${s.tenantId}`,
-  name: "Example Co.",
-  domainName: "https://example.auth.example.com",
-  flag: 1,
-  testFlag: 0,
-  timeStamp: kitNow(),
-  ...overrides,
-});
-
-const user = (userName: string, overrides: Record<string, unknown> = {}) => ({
-  userName,
-  name: `Name ${userName}`,
-  position: "engineer",
-  orgCode: "ORG-1",
-  role: "user",
-  enable: "true",
-  employeeCode: `E-${userName}`,
-  mobile: "13800000000",
-  email: `${userName}@example.com`,
-  extension: { entryDate: "2024-05-7", employeeType: "1", workPlace: "Shenzhen" },
-  ...overrides,
-});
-
-const authBody = (s: Scope, users: unknown, flag: number, overrides: Record<string, unknown> = {}) => ({
-  instanceId: s.instanceId,
-  tenantId: s.tenantId,
-  appId: "app-1",
-  userList: users,
-  currentSyncTime: kitNow(),
-  flag,
-  testFlag: 0,
-  timeStamp: kitNow(),
-  ...overrides,
-});
-
-const orgBody = (s: Scope, orgCode: string, flag: number, overrides: Record<string, unknown> = {}) => ({
-  instanceId: s.instanceId,
-  tenantId: s.tenantId,
-  orgCode,
-  orgName: `Dept ${orgCode}`,
-  parentCode: "",
-  flag,
-  testFlag: 0,
-  timeStamp: kitNow(),
-  ...overrides,
-});
-
-async function rows(table: string, s: Scope): Promise<Record<string, unknown>[]> {
-  const result = await env.DB.prepare(`SELECT * FROM ${table} WHERE instance_id = ? AND tenant_id = ? ORDER BY 4`)
-    .bind(s.instanceId, s.tenantId)
-    .all<Record<string, unknown>>();
-  return result.results;
-}
-
-function seller(path: string, token = env.SELLER_API_TOKEN) {
-  return sendSeller(new Request(`https://gateway.test${path}`, { headers: { Authorization: `Bearer ${token}` } }));
-}
-
-async function sendSeller(request: Request) {
-  const response = await sendRaw(request);
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-}
-
-async function sendRaw(request: Request): Promise<Response> {
-  const { exports } = await import("cloudflare:workers");
-  return exports.default.fetch(request);
-}
-
 describe("tenantSync", () => {
   it("adds, repeats without duplicating, modifies name/domain, deletes, and deletes again", async () => {
-    const s = newScope();
+    const s = newKitScope();
     const added = await kit("tenantSync", tenantBody(s));
     expect(added.status).toBe(200);
     expect(added.bodySignValid).toBe(true);
     expect(added.json).toMatchObject({ resultCode: "000000" });
-    expect(await rows("kit_tenants", s)).toHaveLength(1);
+    expect(await kitRows("kit_tenants", s)).toHaveLength(1);
 
     const before = await kitTableCounts();
     const repeat = await kit("tenantSync", tenantBody(s));
@@ -112,23 +47,23 @@ describe("tenantSync", () => {
 
     const modified = await kit("tenantSync", tenantBody(s, { flag: 2, name: "Renamed Co.", domainName: "https://new.example.com", tenantCode: "ignored" }));
     expect(modified.json.resultCode).toBe("000000");
-    const [row] = await rows("kit_tenants", s);
+    const [row] = await kitRows("kit_tenants", s);
     expect(row).toMatchObject({ name: "Renamed Co.", domain_name: "https://new.example.com", tenant_code: `code-${s.tenantId}` });
 
     expect((await kit("tenantSync", tenantBody(s, { flag: 0 }))).json.resultCode).toBe("000000");
-    expect(await rows("kit_tenants", s)).toHaveLength(0);
+    expect(await kitRows("kit_tenants", s)).toHaveLength(0);
     expect((await kit("tenantSync", tenantBody(s, { flag: 0 }))).json.resultCode).toBe("000000");
   });
 
   it("treats a modify of an unknown tenant as an upsert", async () => {
-    const s = newScope();
+    const s = newKitScope();
     const answer = await kit("tenantSync", tenantBody(s, { flag: 2 }));
     expect(answer.json.resultCode).toBe("000000");
-    expect(await rows("kit_tenants", s)).toMatchObject([{ tenant_code: `code-${s.tenantId}`, name: "Example Co." }]);
+    expect(await kitRows("kit_tenants", s)).toMatchObject([{ tenant_code: `code-${s.tenantId}`, name: "Example Co." }]);
   });
 
   it("accepts flag and testFlag as digit strings and records the call in the inbox", async () => {
-    const s = newScope();
+    const s = newKitScope();
     const answer = await kit("tenantSync", tenantBody(s, { flag: "1", testFlag: "0" }));
     expect(answer.json.resultCode).toBe("000000");
     const inbox = await env.DB.prepare("SELECT * FROM inbox WHERE instance_id = ? AND activity = 'tenantSync'").bind(s.instanceId).all();
@@ -139,23 +74,23 @@ describe("tenantSync", () => {
     const s = { instanceId: "", tenantId: uniqueId("T") };
     const answer = await kit("tenantSync", tenantBody(s, { instanceId: "" }));
     expect(answer.json.resultCode).toBe("000000");
-    expect(await rows("kit_tenants", s)).toHaveLength(1);
+    expect(await kitRows("kit_tenants", s)).toHaveLength(1);
     const missing = await kit("tenantSync", (({ instanceId: _omit, ...rest }) => rest)(tenantBody(s)));
     expect(missing.json.resultCode).toBe("000000");
-    expect(await rows("kit_tenants", s)).toHaveLength(1);
+    expect(await kitRows("kit_tenants", s)).toHaveLength(1);
   });
 
   it("keeps debug data (testFlag 1) apart: a debug delete never touches the real tenant", async () => {
-    const s = newScope();
+    const s = newKitScope();
     await kit("tenantSync", tenantBody(s));
     expect((await kit("tenantSync", tenantBody(s, { testFlag: 1 }))).json.resultCode).toBe("000000");
     expect((await kit("tenantSync", tenantBody(s, { testFlag: 1, flag: 0 }))).json.resultCode).toBe("000000");
-    expect(await rows("kit_tenants", s)).toMatchObject([{ is_test: 0 }]);
+    expect(await kitRows("kit_tenants", s)).toMatchObject([{ is_test: 0 }]);
   });
 });
 
 describe("applicationSync", () => {
-  const appBody = async (s: Scope, flag: number, secret = "client-secret-1", hash: "SHA-256" | "SHA-1" = "SHA-256") => ({
+  const appBody = async (s: KitTestScope, flag: number, secret = "client-secret-1", hash: "SHA-256" | "SHA-1" = "SHA-256") => ({
     instanceId: s.instanceId,
     tenantId: s.tenantId,
     appId: "app-1",
@@ -167,19 +102,20 @@ describe("applicationSync", () => {
   });
 
   it("decrypts the RSA-OAEP secret, stores it sealed, never in the inbox, and serves it to the seller's app", async () => {
-    const s = newScope();
+    const s = newKitScope();
     await kit("tenantSync", tenantBody(s));
     const answer = await kit("applicationSync", await appBody(s, 1, "s3cr3t-value"));
     expect(answer.json).toMatchObject({ resultCode: "000000" });
-    const [row] = await rows("kit_applications", s);
+    const [row] = await kitRows("kit_applications", s);
     expect(row).toMatchObject({ client_id: "client-1", oaep_variant: "SHA-256/MGF1-SHA-256" });
     expect(String(row?.client_secret_sealed)).toMatch(/^v1\./);
     const inbox = await env.DB.prepare("SELECT request FROM inbox WHERE instance_id = ? AND activity = 'applicationSync'").bind(s.instanceId).first<{ request: string }>();
-    expect(inbox?.request).toContain('"clientSecret":"[redacted]"');
+    // The inbox keeps identifiers only: not even the redacted placeholder of the secret.
+    expect(inbox?.request).not.toContain("clientSecret");
     const dump = JSON.stringify(await env.DB.prepare("SELECT * FROM kit_applications").all());
     expect(dump).not.toContain("s3cr3t-value");
 
-    const tenant = await seller(`/api/v1/instances/${s.instanceId}/tenant`);
+    const tenant = await sellerGet(`/api/v1/instances/${s.instanceId}/tenant`);
     expect(tenant.status).toBe(200);
     expect(tenant.json).toMatchObject({
       instanceId: s.instanceId,
@@ -188,23 +124,23 @@ describe("applicationSync", () => {
   });
 
   it("records the SHA-1 variant, modifies, deletes with the app's users, and deletes again", async () => {
-    const s = newScope();
+    const s = newKitScope();
     expect((await kit("applicationSync", await appBody(s, 1, "first", "SHA-1"))).json.resultCode).toBe("000000");
-    expect(await rows("kit_applications", s)).toMatchObject([{ oaep_variant: "SHA-1/MGF1-SHA-1" }]);
+    expect(await kitRows("kit_applications", s)).toMatchObject([{ oaep_variant: "SHA-1/MGF1-SHA-1" }]);
     expect((await kit("applicationSync", await appBody(s, 2, "second"))).json.resultCode).toBe("000000");
-    const tenant = await seller(`/api/v1/instances/${s.instanceId}/tenant`);
+    const tenant = await sellerGet(`/api/v1/instances/${s.instanceId}/tenant`);
     expect(JSON.stringify(tenant.json)).toContain('"clientSecret":"second"');
-    await kit("authSync", authBody(s, [user("u1")], 1));
-    expect(await rows("kit_users", s)).toHaveLength(1);
+    await kit("authSync", authBody(s, [kitUser("u1")], 1));
+    expect(await kitRows("kit_users", s)).toHaveLength(1);
     const deleted = await kit("applicationSync", { ...(await appBody(s, 0)), clientSecret: "not-even-base64!" });
     expect(deleted.json.resultCode).toBe("000000");
-    expect(await rows("kit_applications", s)).toHaveLength(0);
-    expect(await rows("kit_users", s)).toHaveLength(0);
+    expect(await kitRows("kit_applications", s)).toHaveLength(0);
+    expect(await kitRows("kit_users", s)).toHaveLength(0);
     expect((await kit("applicationSync", await appBody(s, 0))).json.resultCode).toBe("000000");
   });
 
   it("refuses a clientSecret that does not decrypt with 000002, storing nothing", async () => {
-    const s = newScope();
+    const s = newKitScope();
     const other = await makeSellerRsaKey();
     const before = await kitTableCounts();
     const wrongKey = await kit("applicationSync", { ...(await appBody(s, 1)), clientSecret: await other.encrypt("x") });
@@ -221,14 +157,14 @@ describe("applicationSync", () => {
 
 describe("authSync", () => {
   it("adds users from an array or a JSON string, repeats without duplicates, modifies, revokes and deletes", async () => {
-    const s = newScope();
-    const added = await kit("authSync", authBody(s, [user("alice"), user("bob", { role: "admin", enable: false })], 1));
+    const s = newKitScope();
+    const added = await kit("authSync", authBody(s, [kitUser("alice"), kitUser("bob", { role: "admin", enable: false })], 1));
     expect(added.json.resultCode).toBe("000000");
-    expect(await rows("kit_users", s)).toHaveLength(2);
+    expect(await kitRows("kit_users", s)).toHaveLength(2);
 
-    const asString = await kit("authSync", authBody(s, JSON.stringify([user("alice"), user("carol")]), 1));
+    const asString = await kit("authSync", authBody(s, JSON.stringify([kitUser("alice"), kitUser("carol")]), 1));
     expect(asString.json.resultCode).toBe("000000");
-    const all = await rows("kit_users", s);
+    const all = await kitRows("kit_users", s);
     expect(all.map((r) => r.user_name).sort()).toEqual(["alice", "bob", "carol"]);
     const bob = all.find((r) => r.user_name === "bob");
     expect(bob).toMatchObject({ role: "admin", enabled: 0, authorized: 1 });
@@ -242,38 +178,38 @@ describe("authSync", () => {
       workPlace: "Shenzhen",
     });
 
-    await kit("authSync", authBody(s, [user("alice", { name: "Alice Renamed", orgCode: "ORG-2" }), user("dave")], 2));
-    const afterModify = await rows("kit_users", s);
+    await kit("authSync", authBody(s, [kitUser("alice", { name: "Alice Renamed", orgCode: "ORG-2" }), kitUser("dave")], 2));
+    const afterModify = await kitRows("kit_users", s);
     expect(afterModify.find((r) => r.user_name === "alice")).toMatchObject({ name: "Alice Renamed", org_code: "ORG-2" });
     expect(afterModify.map((r) => r.user_name)).toContain("dave");
 
-    await kit("authSync", authBody(s, [user("bob"), user("nobody-yet")], 3));
-    const afterRevoke = await rows("kit_users", s);
+    await kit("authSync", authBody(s, [kitUser("bob"), kitUser("nobody-yet")], 3));
+    const afterRevoke = await kitRows("kit_users", s);
     expect(afterRevoke.find((r) => r.user_name === "bob")).toMatchObject({ authorized: 0 });
     expect(afterRevoke.find((r) => r.user_name === "nobody-yet")).toMatchObject({ authorized: 0 });
     // A later add grants access again.
-    await kit("authSync", authBody(s, [user("bob")], 1));
-    expect((await rows("kit_users", s)).find((r) => r.user_name === "bob")).toMatchObject({ authorized: 1 });
+    await kit("authSync", authBody(s, [kitUser("bob")], 1));
+    expect((await kitRows("kit_users", s)).find((r) => r.user_name === "bob")).toMatchObject({ authorized: 1 });
 
-    const deleted = await kit("authSync", authBody(s, [user("alice"), user("ghost")], 0));
+    const deleted = await kit("authSync", authBody(s, [kitUser("alice"), kitUser("ghost")], 0));
     expect(deleted.json.resultCode).toBe("000000");
-    expect((await rows("kit_users", s)).map((r) => r.user_name).sort()).toEqual(["bob", "carol", "dave", "nobody-yet"]);
-    expect((await kit("authSync", authBody(s, [user("alice")], 0))).json.resultCode).toBe("000000");
+    expect((await kitRows("kit_users", s)).map((r) => r.user_name).sort()).toEqual(["bob", "carol", "dave", "nobody-yet"]);
+    expect((await kit("authSync", authBody(s, [kitUser("alice")], 0))).json.resultCode).toBe("000000");
   });
 
   it("takes 500 users in one call and pages them through the seller API", async () => {
-    const s = newScope();
-    const users = Array.from({ length: MAX_AUTH_SYNC_USERS }, (_, i) => user(`user${String(i).padStart(3, "0")}`));
+    const s = newKitScope();
+    const users = Array.from({ length: MAX_AUTH_SYNC_USERS }, (_, i) => kitUser(`user${String(i).padStart(3, "0")}`));
     const answer = await kit("authSync", authBody(s, users, 1));
     expect(answer.json.resultCode).toBe("000000");
-    expect(await rows("kit_users", s)).toHaveLength(500);
+    expect(await kitRows("kit_users", s)).toHaveLength(500);
 
     const seen: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
       const query: string = cursor ? `?limit=200&cursor=${cursor}` : "?limit=200";
-      const page = await seller(`/api/v1/instances/${s.instanceId}/users${query}`);
+      const page = await sellerGet(`/api/v1/instances/${s.instanceId}/users${query}`);
       expect(page.status).toBe(200);
       const list = page.json.users as Array<{ userName: string; email: string; authorized: boolean }>;
       seen.push(...list.map((u) => u.userName));
@@ -285,15 +221,15 @@ describe("authSync", () => {
   });
 
   it("refuses 501 users, an unknown flag, a malformed userList and a bad user, each with 000002 and nothing stored", async () => {
-    const s = newScope();
+    const s = newKitScope();
     const before = await kitTableCounts();
-    const tooMany = await kit("authSync", authBody(s, Array.from({ length: 501 }, (_, i) => user(`u${i}`)), 1));
+    const tooMany = await kit("authSync", authBody(s, Array.from({ length: 501 }, (_, i) => kitUser(`u${i}`)), 1));
     expect(tooMany.json).toEqual({ resultCode: "000002", resultMsg: "userList: too many items (max 500)" });
-    const badFlag = await kit("authSync", authBody(s, [user("a")], 7));
+    const badFlag = await kit("authSync", authBody(s, [kitUser("a")], 7));
     expect(badFlag.json).toEqual({ resultCode: "000002", resultMsg: "flag: must be one of 0|1|2|3" });
     const notJson = await kit("authSync", authBody(s, "[{not json", 1));
     expect(notJson.json).toEqual({ resultCode: "000002", resultMsg: "userList: not valid JSON" });
-    const badRole = await kit("authSync", authBody(s, [user("a", { role: "root" })], 1));
+    const badRole = await kit("authSync", authBody(s, [kitUser("a", { role: "root" })], 1));
     expect(badRole.json).toEqual({ resultCode: "000002", resultMsg: 'userList[0].role: must be "user" or "admin"' });
     const after = await kitTableCounts();
     expect({ ...after, nonces: 0 }).toEqual({ ...before, nonces: 0 });
@@ -302,58 +238,59 @@ describe("authSync", () => {
 
 describe("department syncs", () => {
   it("adds, modifies and deletes single departments; deleting an unknown one succeeds", async () => {
-    const s = newScope();
+    const s = newKitScope();
     expect((await kit("singleOrgSync", orgBody(s, "D1", 1))).json.resultCode).toBe("000000");
     expect((await kit("singleOrgSync", orgBody(s, "D2", 1, { parentCode: "D1" }))).json.resultCode).toBe("000000");
     expect((await kit("singleOrgSync", orgBody(s, "D1", 1))).json.resultCode).toBe("000000");
-    expect(await rows("kit_orgs", s)).toHaveLength(2);
+    expect(await kitRows("kit_orgs", s)).toHaveLength(2);
     await kit("singleOrgSync", orgBody(s, "D2", 2, { orgName: "Moved", parentCode: "" }));
-    expect((await rows("kit_orgs", s)).find((r) => r.org_code === "D2")).toMatchObject({ org_name: "Moved", parent_code: null });
+    expect((await kitRows("kit_orgs", s)).find((r) => r.org_code === "D2")).toMatchObject({ org_name: "Moved", parent_code: null });
     await kit("singleOrgSync", orgBody(s, "D3", 2));
-    expect(await rows("kit_orgs", s)).toHaveLength(3);
+    expect(await kitRows("kit_orgs", s)).toHaveLength(3);
     expect((await kit("singleOrgSync", orgBody(s, "D1", 0))).json.resultCode).toBe("000000");
     expect((await kit("singleOrgSync", orgBody(s, "nope", 0))).json.resultCode).toBe("000000");
-    expect((await rows("kit_orgs", s)).map((r) => r.org_code).sort()).toEqual(["D2", "D3"]);
+    expect((await kitRows("kit_orgs", s)).map((r) => r.org_code).sort()).toEqual(["D2", "D3"]);
   });
 
   it("replaces the tree on a full sync, removing stale departments, from an array or a JSON string", async () => {
-    const s = newScope();
+    const s = newKitScope();
     for (const code of ["OLD1", "OLD2", "KEEP"]) await kit("singleOrgSync", orgBody(s, code, 1));
     const tree = Array.from({ length: 30 }, (_, i) => ({ orgCode: `N${i}`, orgName: `New ${i}`, parentCode: i === 0 ? "" : "N0" }));
     const full = { instanceId: s.instanceId, tenantId: s.tenantId, orgInfoList: [...tree, { orgCode: "KEEP", orgName: "Kept, renamed" }], testFlag: 0, timeStamp: kitNow() };
     const answer = await kit("allOrgSync", full);
     expect(answer.json.resultCode).toBe("000000");
-    const after = await rows("kit_orgs", s);
+    const after = await kitRows("kit_orgs", s);
     expect(after).toHaveLength(31);
     expect(after.map((r) => r.org_code)).not.toContain("OLD1");
     expect(after.find((r) => r.org_code === "KEEP")).toMatchObject({ org_name: "Kept, renamed", parent_code: null });
     expect(after.find((r) => r.org_code === "N5")).toMatchObject({ parent_code: "N0" });
 
-    const asString = await kit("allOrgSync", { ...full, orgInfoList: JSON.stringify([{ orgCode: "ONLY", orgName: "Only" }]) });
+    // A later full sync: full syncs apply in the order of their times (docs/kit-rules.md).
+    const asString = await kit("allOrgSync", { ...full, orgInfoList: JSON.stringify([{ orgCode: "ONLY", orgName: "Only" }]), timeStamp: kitNow() });
     expect(asString.json.resultCode).toBe("000000");
-    expect((await rows("kit_orgs", s)).map((r) => r.org_code)).toEqual(["ONLY"]);
+    expect((await kitRows("kit_orgs", s)).map((r) => r.org_code)).toEqual(["ONLY"]);
 
-    const orgs = await seller(`/api/v1/instances/${s.instanceId}/orgs`);
+    const orgs = await sellerGet(`/api/v1/instances/${s.instanceId}/orgs`);
     expect(orgs.json).toMatchObject({ orgs: [{ tenantId: s.tenantId, orgCode: "ONLY", orgName: "Only", parentCode: null }], nextCursor: null });
   });
 });
 
 describe("serialisation", () => {
   it("applies 20 concurrent syncs on one tenant, every one of them", async () => {
-    const s = newScope();
+    const s = newKitScope();
     await kit("tenantSync", tenantBody(s));
     const calls = Array.from({ length: 20 }, (_, i) => {
       if (i % 4 === 0) return kit("singleOrgSync", orgBody(s, `C${i}`, 1));
-      if (i % 4 === 1) return kit("authSync", authBody(s, [user(`c${i}a`), user(`c${i}b`)], 1));
+      if (i % 4 === 1) return kit("authSync", authBody(s, [kitUser(`c${i}a`), kitUser(`c${i}b`)], 1));
       if (i % 4 === 2) return kit("tenantSync", tenantBody(s, { flag: 2, name: `Name ${i}` }));
-      return kit("authSync", authBody(s, [user("shared", { name: `Shared ${i}` })], 2));
+      return kit("authSync", authBody(s, [kitUser("shared", { name: `Shared ${i}` })], 2));
     });
     const answers = await Promise.all(calls);
     expect(answers.map((a) => a.json.resultCode)).toEqual(Array(20).fill("000000"));
     expect(answers.every((a) => a.bodySignValid)).toBe(true);
-    expect(await rows("kit_orgs", s)).toHaveLength(5);
-    expect(await rows("kit_users", s)).toHaveLength(11);
-    expect(await rows("kit_tenants", s)).toHaveLength(1);
+    expect(await kitRows("kit_orgs", s)).toHaveLength(5);
+    expect(await kitRows("kit_users", s)).toHaveLength(11);
+    expect(await kitRows("kit_tenants", s)).toHaveLength(1);
     const inbox = await env.DB.prepare("SELECT COUNT(*) AS n FROM inbox WHERE instance_id = ?").bind(s.instanceId).first<{ n: number }>();
     expect(inbox?.n).toBe(21);
   });
@@ -361,7 +298,7 @@ describe("serialisation", () => {
 
 describe("bad input", () => {
   it("answers each refusal with its code and message, signed, storing nothing", async () => {
-    const s = newScope();
+    const s = newKitScope();
     const body = tenantBody(s);
     const before = await kitTableCounts();
 
@@ -398,11 +335,11 @@ describe("bad input", () => {
   });
 
   it("refuses the seller API without the token", async () => {
-    const s = newScope();
-    expect((await seller(`/api/v1/instances/${s.instanceId}/users`, "wrong")).status).toBe(401);
+    const s = newKitScope();
+    expect((await sellerGet(`/api/v1/instances/${s.instanceId}/users`, "wrong")).status).toBe(401);
     expect((await sendSeller(new Request(`https://gateway.test/api/v1/instances/${s.instanceId}/orgs`))).status).toBe(401);
-    expect((await seller(`/api/v1/instances/${s.instanceId}/tenant`)).status).toBe(404);
-    expect((await seller(`/api/v1/instances/${s.instanceId}/users?limit=0`)).status).toBe(400);
-    expect((await seller(`/api/v1/instances/${s.instanceId}/users?cursor=abc`)).status).toBe(400);
+    expect((await sellerGet(`/api/v1/instances/${s.instanceId}/tenant`)).status).toBe(404);
+    expect((await sellerGet(`/api/v1/instances/${s.instanceId}/users?limit=0`)).status).toBe(400);
+    expect((await sellerGet(`/api/v1/instances/${s.instanceId}/users?cursor=abc`)).status).toBe(400);
   });
 });

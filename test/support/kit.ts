@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import worker from "../../src/index";
 import { formatKitTimeStamp, formatV1TimeStamp } from "../../src/protocol/time-formats";
 import { createV1AuthToken, v1KitBodyParams } from "../../src/protocol/v1-auth-token";
-import { type MarketplaceAnswer, readAnswer, rowCounts, signV2 } from "./marketplace";
+import { type MarketplaceAnswer, readAnswer, rowCounts, signV2, uniqueId } from "./marketplace";
 
 /*
  * Kit (V2 and V1) and V1 basic calls, signed exactly as the Marketplace signs them (spec §2.3, §5.1), and a way to
@@ -60,8 +60,23 @@ export interface KitSignOptions {
   contentType?: string;
 }
 
-/** UTC+8 yyyyMMddHHmmssSSS, the kit's `timeStamp` (§6). */
-export const kitNow = (ms = Date.now()) => formatKitTimeStamp(ms);
+let lastKitTime = 0;
+
+/**
+ * UTC+8 yyyyMMddHHmmssSSS, the kit's `timeStamp` (§6). Without an argument each call is at least 1 ms after the one
+ * before: syncs are ordered by these times (docs/kit-rules.md), and workerd's clock stands still between I/O, so two
+ * syncs sent one after the other would otherwise often share a time.
+ */
+export function kitNow(ms?: number): string {
+  if (ms !== undefined) return formatKitTimeStamp(ms);
+  lastKitTime = Math.max(Date.now(), lastKitTime + 1);
+  return formatKitTimeStamp(lastKitTime);
+}
+
+/** A fixed past moment plus `seconds`: for tests that send syncs out of order on purpose. */
+export function kitTimeAt(base: number, seconds: number): string {
+  return formatKitTimeStamp(base + seconds * 1000);
+}
 
 /** POST /saas/produceAPI/v2/{name}, signature in x-sign / x-timestamp / x-nonce over the raw body (§2.3). */
 export function signedKitV2Request(name: string, body: string | object, options: KitSignOptions = {}): Request {
@@ -76,6 +91,98 @@ export function signedKitV2Request(name: string, body: string | object, options:
     },
     body: raw,
   });
+}
+
+// ---- kit bodies, stored rows and the seller API -------------------------------------------------------------
+
+export interface KitTestScope {
+  instanceId: string;
+  tenantId: string;
+}
+
+export function newKitScope(): KitTestScope {
+  return { instanceId: uniqueId("I").toLowerCase(), tenantId: uniqueId("T") };
+}
+
+export const tenantBody = (s: KitTestScope, overrides: Record<string, unknown> = {}) => ({
+  instanceId: s.instanceId,
+  orderId: uniqueId("CS"),
+  tenantId: s.tenantId,
+  tenantCode: `code-${s.tenantId}`,
+  name: "Example Co.",
+  domainName: "https://example.auth.example.com",
+  flag: 1,
+  testFlag: 0,
+  timeStamp: kitNow(),
+  ...overrides,
+});
+
+export const kitUser = (userName: string, overrides: Record<string, unknown> = {}) => ({
+  userName,
+  name: `Name ${userName}`,
+  position: "engineer",
+  orgCode: "ORG-1",
+  role: "user",
+  enable: "true",
+  employeeCode: `E-${userName}`,
+  mobile: "13800000000",
+  email: `${userName}@example.com`,
+  extension: { entryDate: "2024-05-7", employeeType: "1", workPlace: "Shenzhen" },
+  ...overrides,
+});
+
+export const authBody = (s: KitTestScope, users: unknown, flag: number, overrides: Record<string, unknown> = {}) => ({
+  instanceId: s.instanceId,
+  tenantId: s.tenantId,
+  appId: "app-1",
+  userList: users,
+  currentSyncTime: kitNow(),
+  flag,
+  testFlag: 0,
+  timeStamp: kitNow(),
+  ...overrides,
+});
+
+export const orgBody = (s: KitTestScope, orgCode: string, flag: number, overrides: Record<string, unknown> = {}) => ({
+  instanceId: s.instanceId,
+  tenantId: s.tenantId,
+  orgCode,
+  orgName: `Dept ${orgCode}`,
+  parentCode: "",
+  flag,
+  testFlag: 0,
+  timeStamp: kitNow(),
+  ...overrides,
+});
+
+/** Live rows of a kit table in one scope (tombstones left out), in key order. */
+export async function kitRows(table: string, s: KitTestScope): Promise<Record<string, unknown>[]> {
+  const result = await env.DB.prepare(`SELECT * FROM ${table} WHERE instance_id = ? AND tenant_id = ? AND deleted_at IS NULL ORDER BY 4, 5`)
+    .bind(s.instanceId, s.tenantId)
+    .all<Record<string, unknown>>();
+  return result.results;
+}
+
+/** Tombstones (rows of deleted entities) of a kit table in one scope. */
+export async function kitTombstones(table: string, s: KitTestScope): Promise<Record<string, unknown>[]> {
+  const result = await env.DB.prepare(`SELECT * FROM ${table} WHERE instance_id = ? AND tenant_id = ? AND deleted_at IS NOT NULL ORDER BY 4, 5`)
+    .bind(s.instanceId, s.tenantId)
+    .all<Record<string, unknown>>();
+  return result.results;
+}
+
+export function sellerGet(path: string, token = env.SELLER_API_TOKEN) {
+  return sendSeller(new Request(`https://gateway.test${path}`, { headers: { Authorization: `Bearer ${token}` } }));
+}
+
+export async function sendSeller(request: Request) {
+  const response = await sendRaw(request);
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+export async function sendRaw(request: Request): Promise<Response> {
+  const { exports } = await import("cloudflare:workers");
+  return exports.default.fetch(request);
 }
 
 // ---- kit V1 -----------------------------------------------------------------------------------------------------
