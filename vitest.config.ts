@@ -1,10 +1,11 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { hermeticWorker } from "./test/support/hermetic-worker.ts";
 import { outboundMarketplace } from "./test/support/outbound-marketplace.ts";
 
-// Secrets for the Workers runtime under test. Development values only; the suite never reads .dev.vars, so it
-// behaves the same on a clean clone.
+// Secrets for the Workers runtime under test. Development values only; the suite never reads .dev.vars (see
+// hermeticWorker), so it behaves the same on a clean clone and beside any local settings.
 export const TEST_SECRETS = {
   SAAS_ACCESS_KEY: "test-saas-access-key",
   KIT_ACCESS_KEY: "test-kit-access-key",
@@ -21,6 +22,9 @@ export const TEST_SECRETS = {
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  // Not `wrangler: { configPath }`: the plugin then reads .dev.vars, and a local setting there (say V1_ENCRYPT_TYPE)
+  // silently changes what the tests see.
+  const { main, workerOptions } = hermeticWorker(path.join(import.meta.dirname, "wrangler.toml"));
   return {
     test: {
       // Structured logs of passing tests are noise; a failing test still shows its own.
@@ -29,10 +33,11 @@ export default defineConfig(async () => {
         {
           plugins: [
             cloudflareTest({
-              wrangler: { configPath: "./wrangler.toml" },
+              main,
               miniflare: {
+                ...workerOptions,
                 outboundService: outboundMarketplace,
-                bindings: { ...TEST_SECRETS, TEST_MIGRATIONS: migrations, MARKETPLACE_API_BASE: "http://127.0.0.1:9" },
+                bindings: { ...workerOptions.bindings, ...TEST_SECRETS, TEST_MIGRATIONS: migrations, MARKETPLACE_API_BASE: "http://127.0.0.1:9" },
               },
             }),
           ],
