@@ -37,7 +37,7 @@ export default defineConfig(async () => {
               miniflare: {
                 ...workerOptions,
                 outboundService: outboundMarketplace,
-                bindings: { ...workerOptions.bindings, ...TEST_SECRETS, TEST_MIGRATIONS: migrations, MARKETPLACE_API_BASE: "http://127.0.0.1:9" },
+                bindings: { ...(workerOptions.bindings ?? {}), ...TEST_SECRETS, TEST_MIGRATIONS: migrations, MARKETPLACE_API_BASE: "http://127.0.0.1:9" },
               },
             }),
           ],

@@ -1,7 +1,7 @@
 import type { IRequest } from "itty-router";
 import { getDb } from "../db/client";
 import { d1ReplayStore } from "../db/nonce.repo";
-import type { Settings } from "../env";
+import type { KeyKind, Settings } from "../env";
 import { AuthError } from "../errors";
 import { decodeUtf8, parseJsonObject, readRawBody, requireJsonContentType } from "../protocol/inbound";
 import { type SignedRequestParts, verifyV2Signature } from "../protocol/v2-signature";
@@ -20,7 +20,7 @@ export interface MarketplaceEndpoint<T> {
   /** For logs: "v2-basic", "kit-v2:tenantSync", … */
   name: string;
   /** Which of the four keys verifies the call and signs its answer (spec README point 3). */
-  key: (settings: Settings) => string;
+  key: KeyKind;
   signatureParts: (request: Request, url: URL) => SignedRequestParts;
   /** zod parsing; throws InvalidRequestError (000002). */
   parse: (json: Record<string, unknown>) => T;

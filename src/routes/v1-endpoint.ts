@@ -1,5 +1,5 @@
 import type { IRequest } from "itty-router";
-import type { Settings } from "../env";
+import type { KeyKind, Settings } from "../env";
 import { AuthError, GatewayError } from "../errors";
 import { KIT_MAX_BODY_BYTES } from "../kit/kit.handler";
 import { decodeUtf8, parseJsonObject, readRawBody, requireJsonContentType } from "../protocol/inbound";
@@ -28,7 +28,7 @@ export interface V1VerifiedCall {
 export interface V1Endpoint<T> {
   /** For logs: "v1-basic", "kit-v1:tenantSync", … */
   name: string;
-  key: (settings: Settings) => string;
+  key: KeyKind;
   /** Reads what the token signs; for a POST this is where size, content type and JSON are checked. */
   read: (request: IRequest) => Promise<V1SignedInput>;
   /** V1 basic `timeStamp` is UTC, the kit's is UTC+8 (spec README point 6). */

@@ -16,8 +16,8 @@ chmodSync(path.join(bin, "wrangler"), 0o755);
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
 
 function devArguments(extraEnv: Record<string, string>): string[] {
-  const env: Record<string, string | undefined> = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}`, ...extraEnv };
-  if (!("PORT" in extraEnv)) delete env.PORT;
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}`, ...extraEnv };
+  if (!("PORT" in extraEnv)) Reflect.deleteProperty(env, "PORT");
   return execFileSync("sh", ["-c", scripts.dev ?? ""], { env, encoding: "utf8" }).trim().split("\n");
 }
 

@@ -23,7 +23,10 @@ export function hermeticWorker(configPath: string): HermeticWorker {
   const previous = process.env.CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV;
   process.env.CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV = "false";
   try {
-    const { main, workerOptions } = unstable_getMiniflareWorkerOptions(configPath, undefined, { envFiles: [NO_ENV_FILE] });
+    // `envFiles` is honoured by wrangler 4.155 but missing from its types; test/node/hermetic-tests.test.ts fails
+    // if a wrangler update stops honouring it.
+    const options: Parameters<typeof unstable_getMiniflareWorkerOptions>[2] & { envFiles: string[] } = { envFiles: [NO_ENV_FILE] };
+    const { main, workerOptions } = unstable_getMiniflareWorkerOptions(configPath, undefined, options);
     if (!main) throw new Error(`${configPath} names no main module`);
     return { main, workerOptions };
   } finally {
