@@ -1,10 +1,11 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { hermeticWorker } from "./test/support/hermetic-worker.ts";
 import { outboundMarketplace } from "./test/support/outbound-marketplace.ts";
 
-// Secrets for the Workers runtime under test. Development values only; the suite never reads .dev.vars, so it
-// behaves the same on a clean clone.
+// Secrets for the Workers runtime under test. Development values only; the suite never reads .dev.vars (see
+// hermeticWorker), so it behaves the same on a clean clone and beside any local settings.
 export const TEST_SECRETS = {
   SAAS_ACCESS_KEY: "test-saas-access-key",
   KIT_ACCESS_KEY: "test-kit-access-key",
@@ -25,6 +26,9 @@ const TEST_WEBHOOK_URL = "http://127.0.0.1:9/__seller/webhook";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  // Not `wrangler: { configPath }`: the plugin then reads .dev.vars, and a local setting there (say V1_ENCRYPT_TYPE)
+  // silently changes what the tests see.
+  const { main, workerOptions } = hermeticWorker(path.join(import.meta.dirname, "wrangler.toml"));
   return {
     test: {
       // Structured logs of passing tests are noise; a failing test still shows its own.
@@ -33,10 +37,11 @@ export default defineConfig(async () => {
         {
           plugins: [
             cloudflareTest({
-              wrangler: { configPath: "./wrangler.toml" },
+              main,
               miniflare: {
+                ...workerOptions,
                 outboundService: outboundMarketplace,
-                bindings: { ...TEST_SECRETS, TEST_MIGRATIONS: migrations, MARKETPLACE_API_BASE: "http://127.0.0.1:9", SELLER_WEBHOOK_URL: TEST_WEBHOOK_URL },
+                bindings: { ...(workerOptions.bindings ?? {}), ...TEST_SECRETS, TEST_MIGRATIONS: migrations, MARKETPLACE_API_BASE: "http://127.0.0.1:9", SELLER_WEBHOOK_URL: TEST_WEBHOOK_URL },
               },
             }),
           ],
@@ -51,10 +56,12 @@ export default defineConfig(async () => {
           // The same Worker with PROVISIONING_MODE=webhook: the seller's backend provisions each purchase.
           plugins: [
             cloudflareTest({
-              wrangler: { configPath: "./wrangler.toml" },
+              main,
               miniflare: {
+                ...workerOptions,
                 outboundService: outboundMarketplace,
                 bindings: {
+                  ...(workerOptions.bindings ?? {}),
                   ...TEST_SECRETS,
                   TEST_MIGRATIONS: migrations,
                   MARKETPLACE_API_BASE: "http://127.0.0.1:9",

@@ -89,14 +89,39 @@ export const RawSettings = z.object({
 
 export type Settings = ReturnType<typeof toSettings>;
 
+/** The interface types a key is bound to (spec §2.5), plus the key that signs the new usage push. */
+export type KeyKind = "saas" | "kit" | "license" | "general" | "usagePush";
+
+const KEY_SETTINGS = {
+  saas: "SAAS_ACCESS_KEY",
+  kit: "KIT_ACCESS_KEY",
+  license: "LICENSE_ACCESS_KEY",
+  general: "GENERAL_ACCESS_KEY",
+  usagePush: "USAGE_PUSH_KEY",
+} as const satisfies Record<KeyKind, keyof z.infer<typeof RawSettings>>;
+
+/**
+ * The one fallback rule for keys (spec README point 3): an interface's own key when set (not blank), else
+ * SAAS_ACCESS_KEY. Works on parsed settings and on raw bindings alike, so a callback can still sign its answer
+ * with its own key when some other setting is broken (callback-shell.ts).
+ */
+export function keyFor(kind: KeyKind, values: object): string | undefined {
+  const lookup = values as Record<string, unknown>;
+  return nonBlank(lookup[KEY_SETTINGS[kind]]) ?? nonBlank(lookup[KEY_SETTINGS.saas]);
+}
+
+function nonBlank(value: unknown): string | undefined {
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
+}
+
 function toSettings(raw: z.infer<typeof RawSettings>) {
   return {
     keys: {
       saas: raw.SAAS_ACCESS_KEY,
-      kit: raw.KIT_ACCESS_KEY ?? raw.SAAS_ACCESS_KEY,
-      license: raw.LICENSE_ACCESS_KEY ?? raw.SAAS_ACCESS_KEY,
-      general: raw.GENERAL_ACCESS_KEY ?? raw.SAAS_ACCESS_KEY,
-      usagePush: raw.USAGE_PUSH_KEY ?? raw.SAAS_ACCESS_KEY,
+      kit: keyFor("kit", raw) ?? raw.SAAS_ACCESS_KEY,
+      license: keyFor("license", raw) ?? raw.SAAS_ACCESS_KEY,
+      general: keyFor("general", raw) ?? raw.SAAS_ACCESS_KEY,
+      usagePush: keyFor("usagePush", raw) ?? raw.SAAS_ACCESS_KEY,
     },
     marketplace: { ak: raw.MARKETPLACE_AK, sk: raw.MARKETPLACE_SK, apiBase: raw.MARKETPLACE_API_BASE },
     dataKey: raw.DATA_KEY,
@@ -141,6 +166,17 @@ export function parseSettings(env: object): Settings {
     throw new ConfigurationError("SELLER_WEBHOOK_URL", "is required when PROVISIONING_MODE is webhook");
   }
   return toSettings(raw);
+}
+
+/** What is wrong with the settings, by name and rule (never a value); undefined when they parse. */
+export function settingsProblem(env: object): { setting: string; problem: string } | undefined {
+  try {
+    getSettings(env);
+    return undefined;
+  } catch (error) {
+    if (error instanceof ConfigurationError) return { setting: error.setting, problem: error.problem };
+    return { setting: "unknown", problem: "could not be read" };
+  }
 }
 
 const cache = new WeakMap<object, Settings>();

@@ -35,7 +35,11 @@ export class InstanceNotFoundError extends GatewayError {
 }
 
 export class ConfigurationError extends GatewayError {
-  constructor(setting: string, problem: string) {
+  /** `setting` is a name and `problem` a rule it breaks: neither ever holds the setting's value. */
+  constructor(
+    readonly setting: string,
+    readonly problem: string,
+  ) {
     super(ResultCode.InternalError, "gateway is misconfigured", `setting ${setting}: ${problem}`, true);
   }
 }

@@ -46,8 +46,8 @@ describe("settings", () => {
     expect(errors.mock.calls.map((call) => String(call[0])).join("\n")).toMatch(/"event":"settings.invalid".*setting DATA_KEY/);
     expect(await tableCounts()).toEqual(before);
 
-    const health = await fetchWith(new Request("https://gateway.test/healthz"), broken);
-    expect(await health.json()).toMatchObject({ status: "degraded", settings: expect.stringContaining("DATA_KEY") });
+    const health = await fetchWith(new Request("https://gateway.test/admin/api/health", { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } }), broken);
+    expect(await health.json()).toMatchObject({ status: "degraded", settings: { setting: "DATA_KEY" } });
     errors.mockRestore();
   });
 });

@@ -5,6 +5,7 @@
 //
 //   node tools/simulator.mjs [--url http://127.0.0.1:8787/saas] [--key <SAAS_ACCESS_KEY>] [--real]
 //
+// Without --url it targets `npm run dev` on this machine: port $PORT when set (as `PORT=8788 npm run dev`), else 8787.
 // --key defaults to SAAS_ACCESS_KEY from .dev.vars (or .dev.vars.example). --real sends the cases without testFlag,
 // as a real purchase would (only against a development deployment). Exit code 1 when any check fails.
 // Its signing is written from the spec, independently of src/, so it checks the gateway rather than agreeing with it.
@@ -25,7 +26,7 @@ function devVar(name) {
   return undefined;
 }
 
-const url = argument("url", "http://127.0.0.1:8787/saas");
+const url = argument("url", `http://127.0.0.1:${process.env.PORT || "8787"}/saas`);
 const key = argument("key", devVar("SAAS_ACCESS_KEY"));
 const real = process.argv.includes("--real");
 if (!key) {

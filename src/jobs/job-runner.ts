@@ -1,5 +1,6 @@
 import { desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { ConfigurationError } from "../errors";
 import { type JobRun, jobRuns } from "../db/schema/jobs";
 import { log } from "../observability/log";
 
@@ -17,9 +18,12 @@ export async function runJob(db: Db, name: string, now: number, job: () => Promi
     log("info", "job.finished", { job: name, counts, ms: Date.now() - now });
     return counts;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    // A broken setting says which one (its name and the rule it breaks, never its value), in the log line and in the
+    // run the admin health API shows; the generic "gateway is misconfigured" would leave the operator guessing.
+    const setting = error instanceof ConfigurationError ? { setting: error.setting, problem: error.problem } : {};
+    const message = error instanceof ConfigurationError ? (error.detail ?? error.message) : error instanceof Error ? error.message : String(error);
     if (id !== undefined) await db.update(jobRuns).set({ finishedAt: Date.now(), status: "failed", error: message.slice(0, 1000) }).where(eq(jobRuns.id, id));
-    log("error", "job.failed", { job: name, error: message });
+    log("error", "job.failed", { job: name, error: message, ...setting });
     throw error;
   }
 }

@@ -1,5 +1,5 @@
-import { type Settings, getSettings } from "../env";
-import { type GatewayError, toGatewayError } from "../errors";
+import { type KeyKind, type Settings, getSettings, keyFor } from "../env";
+import { ConfigurationError, type GatewayError, toGatewayError } from "../errors";
 import { log } from "../observability/log";
 import { errorAnswer, signedAnswerText } from "../protocol/answer";
 import { ResultCode } from "../protocol/result-codes";
@@ -25,7 +25,7 @@ export interface CallbackContext {
 export async function answerCallback(
   name: string,
   env: Env,
-  keyOf: (settings: Settings) => string,
+  keyKind: KeyKind,
   work: (context: CallbackContext) => Promise<EndpointAnswer>,
 ): Promise<Response> {
   const receivedAt = Date.now();
@@ -33,9 +33,9 @@ export async function answerCallback(
   try {
     settings = getSettings(env);
   } catch (error) {
-    return misconfigured(name, toGatewayError(error));
+    return misconfigured(name, env, keyKind, toGatewayError(error));
   }
-  const key = keyOf(settings);
+  const key = settings.keys[keyKind];
   let activity: string | undefined;
   const noteActivity = (value: unknown) => {
     activity = typeof value === "string" ? value.slice(0, 40) : undefined;
@@ -58,8 +58,15 @@ export async function answerCallback(
   }
 }
 
-/** Without valid settings there may be no key to sign with: say so plainly, still as the spec's JSON shape. */
-function misconfigured(name: string, failure: GatewayError): Response {
-  log("error", "settings.invalid", { endpoint: name, detail: failure.detail });
-  return Response.json({ resultCode: ResultCode.InternalError, resultMsg: failure.message }, { status: 200 });
+/**
+ * Broken settings still get the spec's answer: 000005, signed with the interface's own key whenever that key is
+ * there (the Marketplace's debugger flags a missing Body-Sign as a second, misleading fault). Only when the key itself
+ * is missing is the answer unsigned: there is nothing to sign with.
+ */
+function misconfigured(name: string, env: Env, keyKind: KeyKind, failure: GatewayError): Response {
+  const setting = failure instanceof ConfigurationError ? failure.setting : undefined;
+  log("error", "settings.invalid", { endpoint: name, setting, detail: failure.detail });
+  const body = { resultCode: ResultCode.InternalError, resultMsg: failure.message };
+  const key = keyFor(keyKind, env);
+  return key ? signedAnswerText(JSON.stringify(body), key) : Response.json(body, { status: 200 });
 }

@@ -1,31 +1,17 @@
 import { getDb } from "../db/client";
-import { getSettings } from "../env";
-import { toGatewayError } from "../errors";
-import { lastRun } from "../jobs/job-runner";
-import { SCHEDULE } from "../jobs/schedule";
+import { settingsProblem } from "../env";
+import { jobHealth } from "../jobs/job-health";
+import { GATEWAY_VERSION } from "../version";
 
-/** A job counts as stalled when it has not started for twice its interval (plus slack for cron jitter). */
-const STALL_FACTOR = 2;
-
-/** Liveness, whether the settings parse (never their values), and the last run of every cron job. */
+/**
+ * GET /healthz is public, so it tells only what a monitor needs: up or degraded (503), the version, and per job
+ * "ok" or "late". Why (which setting, which error) is behind ADMIN_TOKEN at GET /admin/api/health.
+ */
 export async function health(env: Env, now = Date.now()): Promise<Response> {
-  let settings = "ok";
-  try {
-    getSettings(env);
-  } catch (error) {
-    settings = toGatewayError(error).detail ?? "invalid";
-  }
-  const db = getDb(env);
-  const jobs: Record<string, unknown> = {};
-  let stalled = false;
-  for (const entry of Object.values(SCHEDULE).flat()) {
-    const run = await lastRun(db, entry.name);
-    const isStalled = run !== undefined && now - run.startedAt > STALL_FACTOR * entry.everyMs + 60_000;
-    stalled ||= isStalled || run?.status === "failed";
-    jobs[entry.name] = run
-      ? { lastStartedAt: new Date(run.startedAt).toISOString(), status: run.status, stalled: isStalled, ...(run.error ? { error: run.error } : {}) }
-      : { lastStartedAt: null, status: "never run" };
-  }
-  const status = settings !== "ok" ? "degraded" : stalled ? "degraded" : "ok";
-  return Response.json({ status, settings, jobs }, { status: 200 });
+  const jobs = await jobHealth(getDb(env), now);
+  const degraded = settingsProblem(env) !== undefined || jobs.some((job) => job.state === "late");
+  return Response.json(
+    { status: degraded ? "degraded" : "ok", version: GATEWAY_VERSION, jobs: Object.fromEntries(jobs.map((job) => [job.name, job.state])) },
+    { status: degraded ? 503 : 200, headers: { "Cache-Control": "no-store" } },
+  );
 }

@@ -16,7 +16,7 @@ export function kitV2Route(request: IRequest, env: Env): Promise<Response> {
   const name = String(request.params.name ?? "");
   return marketplaceEndpoint({
     name: `kit-v2:${name.slice(0, 40)}`,
-    key: (settings) => settings.keys.kit,
+    key: "kit",
     signatureParts: (req) => kitSignatureParts(req.headers),
     maxBodyBytes: KIT_MAX_BODY_BYTES,
     parse: (json) => parseKitRequest(name, "v2", json),
@@ -29,7 +29,7 @@ export function kitV1Route(request: IRequest, env: Env): Promise<Response> {
   const name = String(request.params.name ?? "");
   return v1Endpoint({
     name: `kit-v1:${name.slice(0, 40)}`,
-    key: (settings) => settings.keys.kit,
+    key: "kit",
     read: v1KitInput,
     timeStampFormat: KIT_TIMESTAMP,
     parse: (input) => parseKitRequest(name, "v1", input.json),

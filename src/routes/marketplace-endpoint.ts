@@ -1,9 +1,11 @@
 import type { IRequest } from "itty-router";
+import { inboxDigestKey } from "../crypto/inbox-digest-key";
 import { getDb } from "../db/client";
 import { d1ReplayStore } from "../db/nonce.repo";
-import type { Settings } from "../env";
+import type { KeyKind, Settings } from "../env";
 import { AuthError } from "../errors";
 import { decodeUtf8, parseJsonObject, readRawBody, requireJsonContentType } from "../protocol/inbound";
+import { withoutPersonalFields } from "../protocol/personal-fields";
 import { type SignedRequestParts, verifyV2Signature } from "../protocol/v2-signature";
 import { type EndpointAnswer, answerCallback } from "./callback-shell";
 
@@ -11,6 +13,7 @@ export type { EndpointAnswer } from "./callback-shell";
 
 export interface VerifiedCall {
   json: Record<string, unknown>;
+  /** What the inbox records: the body without personal fields, with a keyed digest of it as received. */
   text: string;
   receivedAt: number;
   settings: Settings;
@@ -20,7 +23,7 @@ export interface MarketplaceEndpoint<T> {
   /** For logs: "v2-basic", "kit-v2:tenantSync", … */
   name: string;
   /** Which of the four keys verifies the call and signs its answer (spec README point 3). */
-  key: (settings: Settings) => string;
+  key: KeyKind;
   signatureParts: (request: Request, url: URL) => SignedRequestParts;
   /** zod parsing; throws InvalidRequestError (000002). */
   parse: (json: Record<string, unknown>) => T;
@@ -53,6 +56,7 @@ export function marketplaceEndpoint<T>(endpoint: MarketplaceEndpoint<T>) {
       const parsed = endpoint.parse(json);
       const fresh = await d1ReplayStore(getDb(env), receivedAt).remember(nonce, nonceExpiresAtMs);
       if (!fresh) throw new AuthError("nonce was already used (replay)");
-      return endpoint.handle(env, parsed, { json, text, receivedAt, settings });
+      const recorded = withoutPersonalFields(json, bytes, inboxDigestKey(settings.dataKey));
+      return endpoint.handle(env, parsed, { json, text: recorded, receivedAt, settings });
     });
 }

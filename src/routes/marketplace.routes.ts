@@ -6,7 +6,7 @@ import { marketplaceEndpoint } from "./marketplace-endpoint";
 /** POST /saas: the V2 basic production interface (spec saas-production-interface.md §3). */
 export const v2BasicEndpoint = marketplaceEndpoint({
   name: "v2-basic",
-  key: (settings) => settings.keys.saas,
+  key: "saas",
   signatureParts: (_request, url) => basicSignatureParts(url),
   parse: parseV2BasicRequest,
   handle: (env, request, call) => handleV2Basic(env, call.settings, { request, requestText: call.text, receivedAt: call.receivedAt }),

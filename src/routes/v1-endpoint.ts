@@ -1,8 +1,10 @@
 import type { IRequest } from "itty-router";
-import type { Settings } from "../env";
+import type { KeyKind, Settings } from "../env";
 import { AuthError, GatewayError } from "../errors";
+import { inboxDigestKey } from "../crypto/inbox-digest-key";
 import { KIT_MAX_BODY_BYTES } from "../dialects/kit";
 import { decodeUtf8, parseJsonObject, readRawBody, requireJsonContentType } from "../protocol/inbound";
+import { withoutPersonalFields } from "../protocol/personal-fields";
 import { ResultCode } from "../protocol/result-codes";
 import type { TimeFormat } from "../protocol/time-formats";
 import { v1KitBodyParams, v1QueryParams, verifyV1AuthToken } from "../protocol/v1-auth-token";
@@ -28,9 +30,9 @@ export interface V1VerifiedCall {
 export interface V1Endpoint<T> {
   /** For logs: "v1-basic", "kit-v1:tenantSync", … */
   name: string;
-  key: (settings: Settings) => string;
+  key: KeyKind;
   /** Reads what the token signs; for a POST this is where size, content type and JSON are checked. */
-  read: (request: IRequest) => Promise<V1SignedInput>;
+  read: (request: IRequest, settings: Settings) => Promise<V1SignedInput>;
   /** V1 basic `timeStamp` is UTC, the kit's is UTC+8 (spec README point 6). */
   timeStampFormat: TimeFormat;
   /** zod parsing; throws InvalidRequestError (000002). */
@@ -58,7 +60,7 @@ export function v1Endpoint<T>(endpoint: V1Endpoint<T>) {
     answerCallback(endpoint.name, env, endpoint.key, async ({ settings, key, receivedAt, noteActivity }) => {
       // Checked first, so a disabled V1 reads nothing and stores nothing.
       if (!settings.enableV1) throw new V1DisabledError();
-      const input = await endpoint.read(request);
+      const input = await endpoint.read(request, settings);
       noteActivity(input.params.activity);
       verifyV1AuthToken(key, input.params, input.authToken);
       checkTimeStampAge(input.params.timeStamp ?? "", endpoint.timeStampFormat, receivedAt, settings);
@@ -80,12 +82,14 @@ function checkTimeStampAge(timeStamp: string, format: TimeFormat, now: number, s
 }
 
 /** GET /saas/v1: the decoded query parameters (authToken among them, excluded from the signed message). */
-export async function v1GetInput(request: IRequest): Promise<V1SignedInput> {
-  const params = v1QueryParams(new URL(request.url));
+export async function v1GetInput(request: IRequest, settings: Settings): Promise<V1SignedInput> {
+  const url = new URL(request.url);
+  const params = v1QueryParams(url);
   const authToken = params.authToken ?? null;
-  // The record keeps what defines the call; the buyer's contact is ciphertext under our key, so it stays out.
-  const { authToken: _token, mobilePhone: _phone, email: _email, ...kept } = params;
-  return { params, authToken, text: JSON.stringify(kept) };
+  // The record keeps what defines the call, without the token and the buyer's personal fields; its digest covers the
+  // query as received, token included, so it can be matched to the Marketplace's own record of the call.
+  const { authToken: _token, ...kept } = params;
+  return { params, authToken, text: withoutPersonalFields(kept, url.search.replace(/^\?/, ""), inboxDigestKey(settings.dataKey)) };
 }
 
 /** POST /saas/v1/produceAPI/{name}: authToken in a header, the signed fields are the body's top-level fields. */

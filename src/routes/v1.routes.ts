@@ -6,7 +6,7 @@ import { v1Endpoint, v1GetInput } from "./v1-endpoint";
 /** GET /saas/v1: the V1 legacy basic interface (spec saas-production-interface.md §5), key SAAS_ACCESS_KEY. */
 export const v1BasicEndpoint = v1Endpoint({
   name: "v1-basic",
-  key: (settings) => settings.keys.saas,
+  key: "saas",
   read: v1GetInput,
   timeStampFormat: V1_TIMESTAMP,
   parse: (input) => parseV1BasicRequest(input.params),

@@ -161,7 +161,8 @@ describe("scheduling", () => {
     ]);
     expect(JSON.parse(runs.results[1]?.counts ?? "{}")).toMatchObject({ accepted: 1 });
 
-    const health = (await (await exports.default.fetch("http://gateway.test/healthz")).json()) as { jobs: Record<string, { status: string }> };
-    expect(health.jobs).toMatchObject({ usageRollup: { status: "ok" }, usagePush: { status: "ok" }, usageReconcile: { status: "ok" } });
+    const health = await exports.default.fetch("http://gateway.test/admin/api/health", { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } });
+    const details = (await health.json()) as { jobs: Record<string, { lastRun: { status: string } | null }> };
+    expect(details.jobs).toMatchObject({ usageRollup: { lastRun: { status: "ok" } }, usagePush: { lastRun: { status: "ok" } }, usageReconcile: { lastRun: { status: "ok" } } });
   });
 });

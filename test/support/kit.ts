@@ -2,8 +2,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
 import { formatKitTimeStamp, formatV1TimeStamp } from "../../src/protocol/time-formats";
-import { createV1AuthToken, v1KitBodyParams } from "../../src/protocol/v1-auth-token";
 import { type MarketplaceAnswer, readAnswer, rowCounts, signV2, uniqueId } from "./marketplace";
+import { specV1AuthToken, specV1KitParams } from "./spec-signatures";
 
 /*
  * Kit (V2 and V1) and V1 basic calls, signed exactly as the Marketplace signs them (spec §2.3, §5.1), and a way to
@@ -192,7 +192,7 @@ export function signedKitV1Request(name: string, body: Record<string, unknown>, 
   const key = options.key ?? env.KIT_ACCESS_KEY;
   return new Request(`https://gateway.test/saas/v1/produceAPI/${name}`, {
     method: "POST",
-    headers: { "Content-Type": "application/json;charset=utf8", authToken: createV1AuthToken(key, v1KitBodyParams(body)) },
+    headers: { "Content-Type": "application/json;charset=utf8", authToken: specV1AuthToken(key, specV1KitParams(body)) },
     body: options.raw ?? JSON.stringify(body),
   });
 }
@@ -206,7 +206,7 @@ export const v1Now = (ms = Date.now()) => formatV1TimeStamp(ms);
 export function signedV1Get(params: Record<string, string>, options: { key?: string } = {}): Request {
   const key = options.key ?? env.SAAS_ACCESS_KEY;
   const all = { timeStamp: v1Now(), ...params };
-  const query = new URLSearchParams({ ...all, authToken: createV1AuthToken(key, all) });
+  const query = new URLSearchParams({ ...all, authToken: specV1AuthToken(key, all) });
   return new Request(`https://gateway.test/saas/v1?${query}`, { method: "GET" });
 }
 

@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
-import { verifyBodySign } from "../../src/protocol/body-sign";
 import { createV2Signature } from "../../src/protocol/v2-signature";
+import { specBodySign } from "./spec-signatures";
 
 let counter = 0;
 /** Unique per call and per test file run, like the Marketplace's random nonces. */
@@ -65,7 +65,8 @@ export async function readAnswer(response: Response, key: string): Promise<Marke
     status: response.status,
     text,
     json: JSON.parse(text),
-    bodySignValid: verifyBodySign(key, text, response.headers.get("Body-Sign")) && /^application\/json/.test(response.headers.get("content-type") ?? ""),
+    // Checked as the Marketplace's debugger would, with the spec's formula rather than the gateway's own code.
+    bodySignValid: response.headers.get("Body-Sign") === specBodySign(key, text) && /^application\/json/.test(response.headers.get("content-type") ?? ""),
   };
 }
 

@@ -81,6 +81,8 @@ export const usageRecords = sqliteTable(
     lastError: text("last_error"),
     /** The roll-up batch that wrote the row; only that batch may attach events to it. */
     rollupToken: text("rollup_token").notNull(),
+    /** When the clean-up had deleted every event of this accepted record (60 days after acceptance); null before. */
+    eventsPurgedAt: epochMs("events_purged_at"),
     ...timestamps,
   },
   (t) => [
@@ -88,6 +90,8 @@ export const usageRecords = sqliteTable(
     index("usage_records_due_idx").on(t.state, t.nextAttemptAt),
     index("usage_records_deadline_idx").on(t.state, t.deadline),
     index("usage_records_rollup_idx").on(t.rollupToken),
+    // The clean-up's work list: accepted records whose events are still there, oldest acceptance first.
+    index("usage_records_purge_idx").on(t.state, t.resolvedAt).where(sql`events_purged_at IS NULL`),
   ],
 );
 

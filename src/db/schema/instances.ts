@@ -124,6 +124,8 @@ export const inbox = sqliteTable(
     uniqueIndex("inbox_idempotency_key_uq").on(t.idempotencyKey),
     index("inbox_instance_idx").on(t.instanceId, t.receivedAt),
     index("inbox_received_idx").on(t.receivedAt),
+    // Clean-up deletes per interface (V1 rows may have to stay): without it, kept rows would be rescanned every run.
+    index("inbox_interface_received_idx").on(t.interface, t.receivedAt),
   ],
 );
 

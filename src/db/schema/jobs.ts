@@ -13,7 +13,11 @@ export const jobRuns = sqliteTable(
     counts: text("counts", { mode: "json" }).$type<Record<string, number>>(),
     error: text("error"),
   },
-  (t) => [index("job_runs_job_started_idx").on(t.job, t.startedAt)],
+  (t) => [
+    index("job_runs_job_started_idx").on(t.job, t.startedAt),
+    // The daily clean-up deletes by age across all jobs.
+    index("job_runs_started_idx").on(t.startedAt),
+  ],
 );
 
 export type JobRun = typeof jobRuns.$inferSelect;
