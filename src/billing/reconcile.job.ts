@@ -27,28 +27,64 @@ const GAP_SLACK_MS = 10 * 60_000;
 
 export const EXPIRY_ACTIVITY = "expiryReconciliation";
 
-/** Re-runs the roll-up, then counts events still without a record although their period closed long ago. */
-async function fillGaps(env: Env, db: Db, now: number): Promise<{ recordsCreated: number; gapEvents: number; gapInstances: number }> {
+interface GapCounts {
+  recordsCreated: number;
+  gapEvents: number;
+  gapInstances: number;
+  /** Instances whose product is still unknown (no order truth yet) although their usage hour closed long ago. */
+  waitingForOrderInstances: number;
+  /** Instances whose order could never be fetched: their usage is not billed as pay-per-use. */
+  orderFetchFailedInstances: number;
+  orderFetchFailedEvents: number;
+}
+
+/**
+ * Re-runs the roll-up, then looks at events still without a record although their period closed long ago: each is
+ * a gap, or waits for a reason the roll-up keeps (no product yet, an order that could never be fetched), reported
+ * apart so the operator knows what to do.
+ */
+async function fillGaps(env: Env, db: Db, now: number): Promise<GapCounts> {
   const fixed = await rollupJob(env, now);
   const settings = getSettings(env);
   // Hourly is the shortest period: nothing younger than this can be a gap for any instance.
-  const rows = await db.all<{ instance_id: string; oldest: number; events: number; product_id: string | null }>(sql`
-    SELECT e.instance_id, MIN(e.event_time) AS oldest, COUNT(*) AS events, i.product_id
+  const rows = await db.all<{ instance_id: string; oldest: number; events: number; product_id: string | null; order_failed: number }>(sql`
+    SELECT e.instance_id, MIN(e.event_time) AS oldest, COUNT(*) AS events, i.product_id,
+      (EXISTS (SELECT 1 FROM orders o WHERE o.instance_id = e.instance_id AND o.fetch_state = 'failed')
+        AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.instance_id = e.instance_id AND o.fetch_state = 'fetched')) AS order_failed
     FROM usage_events e LEFT JOIN instances i ON i.id = e.instance_id
-    WHERE e.record_sn IS NULL AND e.event_time < ${now - HOUR_MS - ROLLUP_GRACE_MS - GAP_SLACK_MS}
+    WHERE e.record_sn IS NULL AND e.not_billed IS NULL AND e.event_time < ${now - HOUR_MS - ROLLUP_GRACE_MS - GAP_SLACK_MS}
     GROUP BY e.instance_id`);
-  let gapEvents = 0;
-  const gapInstances: string[] = [];
+  const counts: GapCounts = { recordsCreated: fixed.records ?? 0, gapEvents: 0, gapInstances: 0, waitingForOrderInstances: 0, orderFetchFailedInstances: 0, orderFetchFailedEvents: 0 };
+  const samples: Record<"gap" | "waiting" | "orderFailed", string[]> = { gap: [], waiting: [], orderFailed: [] };
   for (const row of rows) {
+    if (row.order_failed) {
+      counts.orderFetchFailedInstances += 1;
+      counts.orderFetchFailedEvents += row.events;
+      samples.orderFailed.push(row.instance_id);
+      continue;
+    }
+    if (row.product_id === null) {
+      // Hourly is the shortest period the product could have: past it, the order has been awaited too long.
+      counts.waitingForOrderInstances += 1;
+      samples.waiting.push(row.instance_id);
+      continue;
+    }
     const period = periodOf(settings, row.product_id);
     if (periodStart(period, row.oldest) + PERIOD_MS[period] + ROLLUP_GRACE_MS + GAP_SLACK_MS > now) continue;
-    gapEvents += row.events;
-    gapInstances.push(row.instance_id);
+    counts.gapEvents += row.events;
+    counts.gapInstances += 1;
+    samples.gap.push(row.instance_id);
   }
-  if (gapInstances.length > 0) {
-    log("warn", "usage.events_without_record", { instances: gapInstances.length, events: gapEvents, sample: gapInstances.slice(0, 10) });
+  if (counts.gapInstances > 0) {
+    log("warn", "usage.events_without_record", { instances: counts.gapInstances, events: counts.gapEvents, sample: samples.gap.slice(0, 10) });
   }
-  return { recordsCreated: fixed.records ?? 0, gapEvents, gapInstances: gapInstances.length };
+  if (counts.waitingForOrderInstances > 0) {
+    log("warn", "usage.waiting_for_order", { instances: counts.waitingForOrderInstances, sample: samples.waiting.slice(0, 10) });
+  }
+  if (counts.orderFetchFailedInstances > 0) {
+    log("warn", "usage.order_never_fetched", { instances: counts.orderFetchFailedInstances, events: counts.orderFetchFailedEvents, sample: samples.orderFailed.slice(0, 10) });
+  }
+  return counts;
 }
 
 async function recordHealth(db: Db, now: number): Promise<JobCounts> {
