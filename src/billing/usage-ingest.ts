@@ -144,16 +144,16 @@ function instanceProblem(
 ) {
   if (!instance) return { code: "unknown_instance" as const, error: "no such instance" };
   if (instance.isTest) return STATUS_PROBLEMS["debug-instance"];
-  // Unknown until query order answers; refusing then would drop real usage of a real pay-per-use instance.
-  if (instance.chargingMode !== null && !PAY_PER_USE_MODES.has(instance.chargingMode)) {
-    return { code: "not_pay_per_use" as const, error: `instance is not pay-per-use (chargingMode ${instance.chargingMode})` };
-  }
   // open-apis §2.3.5: begin_time must not precede the resource's start.
   if (eventTime < instance.createdAt) return STATUS_PROBLEMS["not-started"];
   // Judged by when the usage happened, not by the status now (issue 9 item 7): 10:30 usage reported after a 10:45
   // freeze is billable, usage after the freeze or release, or while frozen, is not.
   const notBillable = notBillableAt(instance, changes, eventTime);
   if (notBillable) return STATUS_PROBLEMS[notBillable];
+  // Unknown until query order answers; refusing then would drop real usage of a real pay-per-use instance.
+  if (instance.chargingMode !== null && !PAY_PER_USE_MODES.has(instance.chargingMode)) {
+    return { code: "not_pay_per_use" as const, error: `instance is not pay-per-use (chargingMode ${instance.chargingMode})` };
+  }
   const period = dailyBilled(instance.productId) ? "daily" : "hourly";
   const periodEnd = periodStart(period, eventTime) + PERIOD_MS[period];
   if (now >= periodEnd + PUSH_WINDOW_MS[period]) {

@@ -109,7 +109,6 @@ export const usageRecords = sqliteTable(
   },
   (t) => [
     uniqueIndex("usage_records_instance_period_uq").on(t.instanceId, t.periodBegin),
-    index("usage_records_due_idx").on(t.state, t.nextAttemptAt),
     // The push claim's order, so it reads the due records in deadline order and stops at its LIMIT (no temp b-tree).
     index("usage_records_claim_idx").on(t.deadline, t.meteringSn).where(sql`state IN ('pending', 'sent')`),
     index("usage_records_expiry_check_idx").on(t.deadline).where(sql`expiry_check = 'due'`),
