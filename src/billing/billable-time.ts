@@ -23,27 +23,21 @@ export interface StatusChange {
 
 export type BillableInstance = Pick<Instance, "status" | "isTest">;
 
-/** D1 binds at most 100 parameters per statement (cloudflare-platform §3.1); one more is the time bound. */
-const IDS_PER_QUERY = 99;
-
 /** Status changes after `since` of each instance, oldest first. An instance with none is absent from the map. */
 export async function statusChangesSince(db: Db, instanceIds: readonly string[], since: number): Promise<Map<string, StatusChange[]>> {
   const changes = new Map<string, StatusChange[]>();
-  for (let i = 0; i < instanceIds.length; i += IDS_PER_QUERY) {
-    const chunk = instanceIds.slice(i, i + IDS_PER_QUERY);
-    // `from_status IS NOT to_status` repeats the partial index's condition word for word, so SQLite may use it.
-    const rows = await db.all<{ instance_id: string; at: number; from_status: InstanceStatus | null; to_status: InstanceStatus | null }>(sql`
-      SELECT instance_id, at, from_status, to_status FROM audit_events
-      WHERE instance_id IN (${sql.join(
-        chunk.map((id) => sql`${id}`),
-        sql`, `,
-      )}) AND from_status IS NOT to_status AND at > ${since}
-      ORDER BY instance_id, seq`);
-    for (const row of rows) {
-      const list = changes.get(row.instance_id) ?? [];
-      list.push({ at: row.at, from: row.from_status, to: row.to_status });
-      changes.set(row.instance_id, list);
-    }
+  if (instanceIds.length === 0) return changes;
+  // One JSON parameter for any number of instances (D1 binds at most 100 parameters): one round trip per batch.
+  // `from_status IS NOT to_status` repeats the partial index's condition word for word, so SQLite may use it.
+  const rows = await db.all<{ instance_id: string; at: number; from_status: InstanceStatus | null; to_status: InstanceStatus | null }>(sql`
+    SELECT instance_id, at, from_status, to_status FROM audit_events
+    WHERE instance_id IN (SELECT value FROM json_each(${JSON.stringify(instanceIds)}))
+      AND from_status IS NOT to_status AND at > ${since}
+    ORDER BY instance_id, seq`);
+  for (const row of rows) {
+    const list = changes.get(row.instance_id) ?? [];
+    list.push({ at: row.at, from: row.from_status, to: row.to_status });
+    changes.set(row.instance_id, list);
   }
   return changes;
 }

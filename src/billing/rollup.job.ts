@@ -5,7 +5,7 @@ import { type Instance, instances } from "../db/schema/instances";
 import { type Settings, getSettings } from "../env";
 import type { JobCounts } from "../jobs/job-runner";
 import { log } from "../observability/log";
-import { type NotBillableSpan, type StatusChange, notBillableSpans, statusChangesSince } from "./billable-time";
+import { type NotBillableSpan, notBillableSpans, statusChangesSince } from "./billable-time";
 import { d1Statement } from "./d1-sql";
 import { PAY_PER_USE_MODES } from "./usage-ingest";
 import {
@@ -182,20 +182,13 @@ export function planInstance(
 
 /** Instances with a query-order row that failed for good and none that was fetched: their order is unknown for good. */
 async function ordersNeverFetched(db: Db, ids: readonly string[]): Promise<Set<string>> {
-  const failed = new Set<string>();
-  for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
-    const chunk = ids.slice(i, i + IDS_PER_QUERY);
-    const rows = await db.all<{ instance_id: string }>(sql`
-      SELECT instance_id FROM orders
-      WHERE instance_id IN (${sql.join(
-        chunk.map((id) => sql`${id}`),
-        sql`, `,
-      )})
-      GROUP BY instance_id
-      HAVING SUM(fetch_state = 'failed') > 0 AND SUM(fetch_state = 'fetched') = 0`);
-    for (const row of rows) failed.add(row.instance_id);
-  }
-  return failed;
+  if (ids.length === 0) return new Set();
+  const rows = await db.all<{ instance_id: string }>(sql`
+    SELECT instance_id FROM orders
+    WHERE instance_id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))
+    GROUP BY instance_id
+    HAVING SUM(fetch_state = 'failed') > 0 AND SUM(fetch_state = 'fetched') = 0`);
+  return new Set(rows.map((row) => row.instance_id));
 }
 
 /** Why an instance's events are not rolled up now (they wait), or null when they are. */
@@ -213,9 +206,11 @@ export async function planRollup(env: Env, db: Db, maxSeq: number, now: number):
   const hours = await unrolledHours(db, maxSeq);
   const ids = [...hours.keys()];
   const [known, latest, orderFailed] = await Promise.all([loadInstances(db, ids), latestRecords(db, ids), ordersNeverFetched(db, ids)]);
-  const oldestHour = Math.min(...[...hours.values()].flat());
+  // A loop, not Math.min(...all): a large backlog would exceed the engine's argument limit.
+  let oldestHour = Number.POSITIVE_INFINITY;
+  for (const list of hours.values()) for (const hour of list) oldestHour = Math.min(oldestHour, hour);
   // Once per run for every instance, not per event: only status changes after the oldest unrolled usage matter.
-  const changes = ids.length > 0 ? await statusChangesSince(db, [...known.keys()], oldestHour) : new Map<string, StatusChange[]>();
+  const changes = await statusChangesSince(db, [...known.keys()], oldestHour);
   const plan: RollupPlan = { records: [], notBillable: [], waitingForOrder: 0, orderFetchFailed: 0, notPayPerUse: 0, deferredInstances: 0, unknownInstances: 0 };
   for (const [instanceId, allHours] of hours) {
     const instance = known.get(instanceId);
@@ -294,8 +289,9 @@ async function markNotBillable(db: Db, spans: RollupPlan["notBillable"], maxSeq:
   let marked = 0;
   for (let i = 0; i < spans.length; i += RECORDS_PER_BATCH) {
     const rows = JSON.stringify(spans.slice(i, i + RECORDS_PER_BATCH));
+    // INDEXED BY: left to itself SQLite walks every unrolled event (usage_events_record_idx) for each span.
     const result = await db.run(sql`
-      UPDATE usage_events SET not_billed = json_extract(j.value, '$.reason')
+      UPDATE usage_events INDEXED BY usage_events_unrolled_idx SET not_billed = json_extract(j.value, '$.reason')
       FROM json_each(${rows}) AS j
       WHERE usage_events.instance_id = json_extract(j.value, '$.instanceId')
         AND usage_events.record_sn IS NULL AND usage_events.not_billed IS NULL

@@ -223,7 +223,7 @@ export async function ingestUsage(env: Env, body: unknown, now: number): Promise
   const instanceIds = [...new Set(fresh.map((c) => c.row.instanceId))];
   const instances = await instancesById(db, instanceIds);
   const oldest = Math.min(...fresh.map((c) => c.row.eventTime));
-  const changes = fresh.length > 0 ? await statusChangesSince(db, instanceIds.filter((id) => instances.has(id)), oldest) : new Map<string, StatusChange[]>();
+  const changes = await statusChangesSince(db, instanceIds.filter((id) => instances.has(id)), oldest);
   const valid: Candidate[] = [];
   for (const candidate of fresh) {
     const instanceId = candidate.row.instanceId;
