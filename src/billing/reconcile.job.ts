@@ -92,14 +92,25 @@ async function recordHealth(db: Db, now: number): Promise<JobCounts> {
   const atRisk = await db.get<{ n: number }>(sql`
     SELECT COUNT(*) AS n FROM usage_records
     WHERE state IN ('pending', 'sent') AND deadline > ${now} AND warn_at <= ${now}`);
-  const expired = await db.get<{ n: number; unconfirmed: number }>(sql`
-    SELECT COUNT(*) AS n, COALESCE(SUM(attempts > 0), 0) AS unconfirmed FROM usage_records
+  // Expired records that reached the Marketplace are settled by the push job's check after the deadline; those still
+  // awaiting it, and those it found not held, are what the operator looks at.
+  const expired = await db.get<{ n: number; unconfirmed: number; awaiting: number; not_held: number }>(sql`
+    SELECT COUNT(*) AS n, COALESCE(SUM(deliveries > 0), 0) AS unconfirmed,
+      COALESCE(SUM(expiry_check = 'due'), 0) AS awaiting, COALESCE(SUM(expiry_check = 'not-held'), 0) AS not_held
+    FROM usage_records
     WHERE state = 'expired' AND deadline > ${since}`);
   const rejected = await db.all<{ reject_code: string | null; n: number }>(sql`
     SELECT reject_code, COUNT(*) AS n FROM usage_records
     WHERE state = 'rejected' AND deadline > ${since}
     GROUP BY reject_code`);
-  const counts: JobCounts = { atRisk: atRisk?.n ?? 0, expired: expired?.n ?? 0, expiredUnconfirmed: expired?.unconfirmed ?? 0, rejected: 0 };
+  const counts: JobCounts = {
+    atRisk: atRisk?.n ?? 0,
+    expired: expired?.n ?? 0,
+    expiredUnconfirmed: expired?.unconfirmed ?? 0,
+    expiredAwaitingCheck: expired?.awaiting ?? 0,
+    expiredNotHeld: expired?.not_held ?? 0,
+    rejected: 0,
+  };
   for (const row of rejected) {
     counts.rejected = (counts.rejected ?? 0) + row.n;
     counts[`rejected:${row.reject_code ?? "unknown"}`] = row.n;
