@@ -9,22 +9,28 @@ import {
   type UsagePushConfig,
   type UsagePushResult,
   type UsageRecordToPush,
+  meaningOfDuplicate,
   pushUsage,
   usagePushConfigOf,
 } from "../marketplace-api/usage.api";
 import { log } from "../observability/log";
+import { d1Statement } from "./d1-sql";
 import { PUSH_SAFETY_MS } from "./periods";
+import { type NotAcceptedEnding, endNotAccepted } from "./record-endings";
 
 /**
  * Sends due usage records (issue 5, design.md "usage is a ledger"). Every 5 minutes:
- *   1. records that can no longer be sent in time become `expired`;
+ *   1. records that can no longer be sent in time become `expired`; those that may have reached the Marketplace are
+ *      checked once after the deadline (step 4);
  *   2. due records are claimed in batches of up to 1000 with one UPDATE … RETURNING that sets a lease, so two
  *      overlapping runs never hold the same record; the claim also counts the attempt and marks the record `sent`
  *      before the call, so a run that dies after sending leaves a record that is resent, with the same metering_sn,
- *      once the lease runs out (the Marketplace then answers 005, which for a record sent before means accepted);
+ *      once the lease runs out (the Marketplace then answers 005, which for a record delivered before means accepted,
+ *      meaningOfDuplicate in usage.api.ts);
  *   3. the Marketplace's answer moves each record to accepted / rejected (its record code kept) or back to waiting
  *      with backoff, never past its deadline. Every write is guarded by the lease, so a run that lost its lease
- *      changes nothing.
+ *      changes nothing. A record that ends not accepted goes through endNotAccepted (record-endings.ts);
+ *   4. expired records that may be held by the Marketplace are pushed once more: 005 says it held them (accepted).
  */
 
 /** Longer than a run's slowest batch (a split batch makes up to MAX_CALLS_PER_RUN calls of ≤ 8 s); equals the cron interval. */
@@ -50,10 +56,23 @@ export interface PushDeps {
   push: (config: UsagePushConfig, records: UsageRecordToPush[], now: Date) => Promise<UsagePushResult>;
 }
 
+/**
+ * What one call said about one record, before the duplicate rule is applied. `delivered`: the Marketplace may hold
+ * the record after this call (it answered about the record, or the call failed without an answer and may have
+ * arrived); false when the record was never sent (refused locally, call budget used up) or the whole call was
+ * refused, which stores nothing.
+ */
+type CallResult =
+  | { sn: string; kind: "taken" }
+  | { sn: string; kind: "refused"; code: string; message: string; delivered: boolean }
+  | { sn: string; kind: "wait"; error: string; next: number; delivered: boolean; configuration: boolean };
+
+/** The outcome after the duplicate rule (meaningOfDuplicate). */
 type Outcome =
-  | { sn: string; state: "accepted"; duplicate: boolean }
-  | { sn: string; state: "rejected"; code: string; message: string }
-  | { sn: string; state: "sent" | "pending"; error: string; next: number };
+  | { sn: string; kind: "taken" }
+  | { sn: string; kind: "duplicate-accepted"; code: string }
+  | { sn: string; kind: "refused"; code: string; message: string; delivered: boolean; conflict: boolean }
+  | { sn: string; kind: "wait"; error: string; next: number; delivered: boolean; configuration: boolean };
 
 /** What a claim returns: the columns a push and its outcome need. */
 interface ClaimedRecord {
@@ -65,6 +84,8 @@ interface ClaimedRecord {
   usageValue: string;
   /** Including the attempt being made now. */
   attempts: number;
+  /** Earlier calls that reached the Marketplace, not counting the one being made now. */
+  deliveries: number;
   deadline: number;
   createdAt: number;
 }
@@ -74,37 +95,10 @@ interface RunState {
   configurationErrors: number;
 }
 
-async function expireOverdue(db: Db, now: number): Promise<number> {
-  const rows = await db.all<{ metering_sn: string }>(sql`
-    UPDATE usage_records SET
-      state = 'expired',
-      reject_message = CASE WHEN attempts > 0
-        THEN 'sent ' || attempts || ' time(s), never confirmed before the deadline'
-        ELSE 'never sent before the deadline' END,
-      resolved_at = ${now}, lease_owner = NULL, lease_until = NULL, updated_at = ${now}
-    WHERE state IN ('pending', 'sent')
-      AND deadline <= ${now + PUSH_SAFETY_MS}
-      AND (lease_until IS NULL OR lease_until <= ${now})
-    RETURNING metering_sn`);
-  return rows.length;
-}
+const CLAIMED_COLUMNS = sql`metering_sn, instance_id, product_id, begin_time, end_time, usage_value, attempts, deliveries, deadline, created_at`;
 
-/** Atomic claim: the inner SELECT and the UPDATE are one statement, so a record leased here is invisible to other runs. */
-async function claimBatch(db: Db, runId: string, now: number, limit: number): Promise<ClaimedRecord[]> {
-  const rows = await db.all<Record<string, unknown>>(sql`
-    UPDATE usage_records SET
-      state = 'sent', attempts = attempts + 1, lease_owner = ${runId}, lease_until = ${now + LEASE_MS},
-      first_sent_at = COALESCE(first_sent_at, ${now}), last_sent_at = ${now}, updated_at = ${now}
-    WHERE metering_sn IN (
-      SELECT metering_sn FROM usage_records
-      WHERE state IN ('pending', 'sent')
-        AND next_attempt_at <= ${now}
-        AND deadline > ${now + PUSH_SAFETY_MS}
-        AND (lease_until IS NULL OR lease_until <= ${now})
-      ORDER BY deadline, metering_sn
-      LIMIT ${limit})
-    RETURNING metering_sn, instance_id, product_id, begin_time, end_time, usage_value, attempts, deadline, created_at`);
-  return rows.map((row): ClaimedRecord => ({
+function claimedRecord(row: Record<string, unknown>): ClaimedRecord {
+  return {
     meteringSn: String(row.metering_sn),
     instanceId: String(row.instance_id),
     productId: row.product_id === null ? null : String(row.product_id),
@@ -112,9 +106,77 @@ async function claimBatch(db: Db, runId: string, now: number, limit: number): Pr
     endTime: Number(row.end_time),
     usageValue: String(row.usage_value),
     attempts: Number(row.attempts),
+    deliveries: Number(row.deliveries),
     deadline: Number(row.deadline),
     createdAt: Number(row.created_at),
-  }));
+  };
+}
+
+/** Unconfirmed records whose deadline (less the safety margin) has come: they end `expired`, never sent again. */
+async function expireOverdue(db: Db, now: number): Promise<number> {
+  let expired = 0;
+  for (;;) {
+    // A lease still set on an unleased row means its run died with the call in flight: that call may have arrived.
+    const rows = await db.all<{ metering_sn: string; attempts: number; deliveries: number; in_doubt: number }>(sql`
+      SELECT metering_sn, attempts, deliveries, (lease_owner IS NOT NULL) AS in_doubt FROM usage_records
+      WHERE state IN ('pending', 'sent')
+        AND deadline <= ${now + PUSH_SAFETY_MS}
+        AND (lease_until IS NULL OR lease_until <= ${now})
+      ORDER BY deadline LIMIT ${MAX_RECORDS_PER_PUSH}`);
+    if (rows.length === 0) return expired;
+    const endings = rows.map((row): NotAcceptedEnding => {
+      const deliveries = row.deliveries + row.in_doubt;
+      return {
+        sn: row.metering_sn,
+        state: "expired",
+        code: null,
+        message:
+          deliveries > 0
+            ? `sent ${row.attempts} time(s), never confirmed before the deadline`
+            : row.attempts > 0
+              ? `claimed ${row.attempts} time(s), never reached the Marketplace before the deadline`
+              : "never sent before the deadline",
+        // Perhaps held by the Marketplace: one more push after the deadline tells (checkExpired).
+        expiryCheck: deliveries > 0 ? "due" : null,
+        deliveriesAdded: row.in_doubt,
+      };
+    });
+    const [result] = await db.$client.batch(endNotAccepted(db.$client, endings, { unleasedUnconfirmedAt: now }, now));
+    expired += result?.results.length ?? 0;
+    if (rows.length < MAX_RECORDS_PER_PUSH) return expired;
+  }
+}
+
+/**
+ * Atomic claim: the inner SELECT and the UPDATE are one statement, so a record leased here is invisible to other
+ * runs. The inner SELECT walks usage_records_claim_idx in (deadline, metering_sn) order and stops at its LIMIT, so
+ * its cost per record does not grow with the backlog (test/billing/push.test.ts checks the plan). INDEXED BY,
+ * because without table statistics SQLite picks the index on next_attempt_at and sorts the whole due backlog in a
+ * temporary b-tree (21 → 51 rows read per record from 10k to 40k due records); a missing index then fails loudly.
+ */
+export const CLAIM_ORDER_INDEX = "usage_records_claim_idx";
+
+async function claimBatch(db: Db, runId: string, now: number, limit: number): Promise<ClaimedRecord[]> {
+  const rows = await db.all<Record<string, unknown>>(claimQuery(runId, now, limit));
+  return rows.map(claimedRecord);
+}
+
+export function claimQuery(runId: string, now: number, limit: number) {
+  // deliveries: a lease that ran out unreleased belonged to a run that died with the call in flight (in doubt).
+  return sql`
+    UPDATE usage_records SET
+      state = 'sent', attempts = attempts + 1, deliveries = deliveries + (lease_owner IS NOT NULL),
+      lease_owner = ${runId}, lease_until = ${now + LEASE_MS},
+      first_sent_at = COALESCE(first_sent_at, ${now}), last_sent_at = ${now}, updated_at = ${now}
+    WHERE metering_sn IN (
+      SELECT metering_sn FROM usage_records INDEXED BY ${sql.raw(CLAIM_ORDER_INDEX)}
+      WHERE state IN ('pending', 'sent')
+        AND deadline > ${now + PUSH_SAFETY_MS}
+        AND next_attempt_at <= ${now}
+        AND (lease_until IS NULL OR lease_until <= ${now})
+      ORDER BY deadline, metering_sn
+      LIMIT ${limit})
+    RETURNING ${CLAIMED_COLUMNS}`;
 }
 
 function toPush(record: ClaimedRecord): UsageRecordToPush {
@@ -130,15 +192,21 @@ function toPush(record: ClaimedRecord): UsageRecordToPush {
   };
 }
 
-function waitOutcome(record: ClaimedRecord, state: "sent" | "pending", error: string, now: number, delay = retryDelay(record.attempts)): Outcome {
+function waitResult(
+  record: ClaimedRecord,
+  error: string,
+  now: number,
+  options: { delivered: boolean; configuration?: boolean; delay?: number },
+): CallResult {
+  const delay = options.delay ?? retryDelay(record.attempts);
   // The last retry still lands before the deadline; past it the record expires instead.
   const next = Math.max(now + 1, Math.min(now + delay, record.deadline - PUSH_SAFETY_MS - 1));
-  return { sn: record.meteringSn, state, error: error.slice(0, 500), next };
+  return { sn: record.meteringSn, kind: "wait", error: error.slice(0, 500), next, delivered: options.delivered, configuration: options.configuration ?? false };
 }
 
 /** Pushes one batch; splits it when a final call-level error must belong to one of its records. */
-async function pushBatch(deps: PushDeps, config: UsagePushConfig, records: ClaimedRecord[], now: number, run: RunState): Promise<Outcome[]> {
-  if (run.calls >= MAX_CALLS_PER_RUN) return records.map((r) => waitOutcome(r, "sent", "call budget of the run used up", now, 1));
+async function pushBatch(deps: PushDeps, config: UsagePushConfig, records: ClaimedRecord[], now: number, run: RunState): Promise<CallResult[]> {
+  if (run.calls >= MAX_CALLS_PER_RUN) return records.map((r) => waitResult(r, "call budget of the run used up", now, { delivered: false, delay: 1 }));
   run.calls += 1;
   let result: UsagePushResult;
   try {
@@ -147,12 +215,12 @@ async function pushBatch(deps: PushDeps, config: UsagePushConfig, records: Claim
     // Anything else (a bug, the isolate dying) propagates: the leases run out and the records are resent.
     if (!(error instanceof MarketplaceApiError)) throw error;
     if (error.retryable) {
-      // Perhaps applied before the answer was lost: `sent`, so a later 005 is read as accepted.
-      return records.map((r) => waitOutcome(r, "sent", error.message, now));
+      // Perhaps applied before the answer was lost: delivered, so a later 005 is read as accepted.
+      return records.map((r) => waitResult(r, error.message, now, { delivered: true }));
     }
     if (CONFIGURATION_CODES.has(error.code) || error.code.startsWith("APIGW.")) {
       run.configurationErrors += 1;
-      return records.map((r) => waitOutcome(r, "pending", error.message, now));
+      return records.map((r) => waitResult(r, error.message, now, { delivered: false, configuration: true }));
     }
     if (records.length > 1) {
       const half = Math.ceil(records.length / 2);
@@ -161,54 +229,178 @@ async function pushBatch(deps: PushDeps, config: UsagePushConfig, records: Claim
       return [...first, ...second];
     }
     const [only] = records;
-    return only ? [{ sn: only.meteringSn, state: "rejected", code: error.code, message: error.message.slice(0, 500) }] : [];
+    return only ? [{ sn: only.meteringSn, kind: "refused", code: error.code, message: error.message.slice(0, 500), delivered: false }] : [];
   }
   const byId = new Map(records.map((r) => [r.meteringSn, r]));
-  const outcomes: Outcome[] = result.accepted.map((sn) => ({ sn, state: "accepted", duplicate: false }));
+  const results: CallResult[] = result.accepted.filter((sn) => byId.has(sn)).map((sn) => ({ sn, kind: "taken" }));
   for (const rejection of result.rejected) {
-    const record = byId.get(rejection.meteringSn);
-    if (!record) continue;
-    const sentBefore = record.attempts > 1;
-    // 005 (same metering_sn) or 010 (same instance + begin + end) for a record we sent before: the Marketplace
-    // already holds it, so it is accepted (usage.api.ts, README point 10). For a first send they are real refusals.
-    const duplicate = rejection.code === RECORD_CODES.duplicateMeteringSn || rejection.code === RECORD_CODES.duplicateRecord;
-    if (duplicate && sentBefore) outcomes.push({ sn: record.meteringSn, state: "accepted", duplicate: true });
-    else outcomes.push({ sn: record.meteringSn, state: "rejected", code: rejection.code, message: rejection.message.slice(0, 500) });
+    if (!byId.has(rejection.meteringSn)) continue;
+    results.push({ sn: rejection.meteringSn, kind: "refused", code: rejection.code, message: rejection.message.slice(0, 500), delivered: rejection.refusedLocally !== true });
   }
-  const answered = new Set(outcomes.map((o) => o.sn));
+  const answered = new Set(results.map((o) => o.sn));
   for (const record of records) {
-    if (!answered.has(record.meteringSn)) outcomes.push(waitOutcome(record, "sent", "not named in the answer", now));
+    if (!answered.has(record.meteringSn)) results.push(waitResult(record, "not named in the answer", now, { delivered: true }));
   }
-  return outcomes;
+  return results;
 }
 
-/** One statement for all outcomes of a batch, only where this run still holds the lease. */
-async function recordOutcomes(db: Db, runId: string, outcomes: readonly Outcome[], now: number): Promise<number> {
+/** For 010 answers: our record of the same instance, begin and end that reached the Marketplace first. */
+async function samePeriodDelivered(db: Db, records: readonly ClaimedRecord[]): Promise<Map<string, string>> {
+  const first = new Map<string, string>();
+  if (records.length === 0) return first;
+  const keyOf = (r: { instanceId: string; beginTime: number; endTime: number }) => `${r.instanceId}|${r.beginTime}|${r.endTime}`;
+  const periods = JSON.stringify(records.map((r) => ({ i: r.instanceId, b: r.beginTime, e: r.endTime })));
+  const rows = await db.all<{ metering_sn: string; instance_id: string; begin_time: number; end_time: number }>(sql`
+    SELECT r.metering_sn, r.instance_id, r.begin_time, r.end_time
+    FROM json_each(${periods}) AS j
+    JOIN usage_records r ON r.instance_id = json_extract(j.value, '$.i')
+      AND r.begin_time = json_extract(j.value, '$.b') AND r.end_time = json_extract(j.value, '$.e')
+    WHERE r.deliveries > 0
+    ORDER BY r.first_sent_at, r.metering_sn`);
+  for (const row of rows) {
+    const key = keyOf({ instanceId: row.instance_id, beginTime: row.begin_time, endTime: row.end_time });
+    if (!first.has(key)) first.set(key, row.metering_sn);
+  }
+  const bySn = new Map<string, string>();
+  for (const record of records) {
+    const sn = first.get(keyOf(record));
+    if (sn) bySn.set(record.meteringSn, sn);
+  }
+  return bySn;
+}
+
+/** Applies the one duplicate rule (meaningOfDuplicate) to a call's results, with what the ledger knows. */
+async function judge(db: Db, records: readonly ClaimedRecord[], results: readonly CallResult[]): Promise<Outcome[]> {
+  const byId = new Map(records.map((r) => [r.meteringSn, r]));
+  const duplicatePeriod = results.filter((r) => r.kind === "refused" && r.code === RECORD_CODES.duplicateRecord).map((r) => byId.get(r.sn));
+  const samePeriod = await samePeriodDelivered(db, duplicatePeriod.filter((r): r is ClaimedRecord => r !== undefined));
+  return results.map((result): Outcome => {
+    if (result.kind !== "refused") return result;
+    const record = byId.get(result.sn);
+    const meaning = meaningOfDuplicate(
+      { meteringSn: result.sn, code: result.code },
+      { snDelivered: (record?.deliveries ?? 0) > 0, samePeriodSn: samePeriod.get(result.sn) ?? null },
+    );
+    if (meaning === "accepted") return { sn: result.sn, kind: "duplicate-accepted", code: result.code };
+    return { ...result, conflict: meaning === "conflict" };
+  });
+}
+
+/**
+ * One D1 batch for all outcomes of a call, only where this run still holds the lease: accepted and waiting records
+ * in one statement, records that end not accepted through endNotAccepted. `mode` says whether these are first
+ * pushes within the deadline or the one check after it (checkExpired).
+ */
+async function recordOutcomes(db: Db, runId: string, outcomes: readonly Outcome[], mode: "push" | "expiry-check", now: number): Promise<number> {
   if (outcomes.length === 0) return 0;
-  const rows = JSON.stringify(
-    outcomes.map((o) => ({
-      sn: o.sn,
-      state: o.state,
-      code: o.state === "rejected" ? o.code : null,
-      message: o.state === "rejected" ? o.message : null,
-      error: o.state === "sent" || o.state === "pending" ? o.error : null,
-      next: o.state === "sent" || o.state === "pending" ? o.next : null,
-      resolved: o.state === "accepted" || o.state === "rejected" ? now : null,
-    })),
-  );
-  const updated = await db.all<{ metering_sn: string }>(sql`
-    UPDATE usage_records SET
-      state = json_extract(j.value, '$.state'),
-      reject_code = json_extract(j.value, '$.code'),
-      reject_message = json_extract(j.value, '$.message'),
-      last_error = json_extract(j.value, '$.error'),
-      next_attempt_at = COALESCE(json_extract(j.value, '$.next'), usage_records.next_attempt_at),
-      resolved_at = json_extract(j.value, '$.resolved'),
-      lease_owner = NULL, lease_until = NULL, updated_at = ${now}
-    FROM json_each(${rows}) AS j
-    WHERE usage_records.metering_sn = json_extract(j.value, '$.sn') AND usage_records.lease_owner = ${runId}
-    RETURNING usage_records.metering_sn`);
-  return updated.length;
+  const kept: Array<Record<string, string | number | null>> = [];
+  const endings: NotAcceptedEnding[] = [];
+  for (const o of outcomes) {
+    if (o.kind === "taken" || o.kind === "duplicate-accepted") {
+      const held = o.kind === "duplicate-accepted";
+      kept.push({
+        sn: o.sn,
+        state: "accepted",
+        add: held ? 0 : 1,
+        expiryCheck: mode === "expiry-check" ? (held ? "held" : "taken-late") : null,
+        message: mode === "expiry-check" ? (held ? `held by the Marketplace: confirmed by ${o.code} after the deadline` : "taken by the Marketplace only after the deadline") : null,
+        error: null,
+        next: null,
+        resolved: now,
+      });
+    } else if (o.kind === "refused") {
+      const message = o.conflict ? `conflict: ${o.code} for a record the Marketplace cannot hold from us (${o.message})`.slice(0, 500) : o.message;
+      endings.push(
+        mode === "push"
+          ? { sn: o.sn, state: "rejected", code: o.code, message, expiryCheck: null, deliveriesAdded: o.delivered ? 1 : 0 }
+          : { sn: o.sn, state: "expired", code: o.code, message: `not held by the Marketplace at the deadline: ${message}`.slice(0, 500), expiryCheck: "not-held", deliveriesAdded: 0 },
+      );
+    } else {
+      // After the deadline a record is never pushed again except for its one check: it stays expired and due.
+      kept.push({ sn: o.sn, state: mode === "push" ? null : "expired", add: mode === "push" && o.delivered ? 1 : 0, expiryCheck: null, message: null, error: o.error, next: mode === "push" ? o.next : null, resolved: null });
+    }
+  }
+  const rows = JSON.stringify(kept);
+  const statements = [
+    d1Statement(
+      db.$client,
+      sql`
+        UPDATE usage_records SET
+          state = COALESCE(json_extract(j.value, '$.state'),
+            CASE WHEN usage_records.deliveries + json_extract(j.value, '$.add') > 0 THEN 'sent' ELSE 'pending' END),
+          deliveries = usage_records.deliveries + json_extract(j.value, '$.add'),
+          expiry_check = COALESCE(json_extract(j.value, '$.expiryCheck'), usage_records.expiry_check),
+          reject_code = CASE WHEN json_extract(j.value, '$.resolved') IS NULL THEN usage_records.reject_code END,
+          reject_message = CASE WHEN json_extract(j.value, '$.resolved') IS NULL THEN usage_records.reject_message
+            ELSE json_extract(j.value, '$.message') END,
+          last_error = json_extract(j.value, '$.error'),
+          next_attempt_at = COALESCE(json_extract(j.value, '$.next'), usage_records.next_attempt_at),
+          resolved_at = COALESCE(json_extract(j.value, '$.resolved'), usage_records.resolved_at),
+          lease_owner = NULL, lease_until = NULL, updated_at = ${now}
+        FROM json_each(${rows}) AS j
+        WHERE usage_records.metering_sn = json_extract(j.value, '$.sn') AND usage_records.lease_owner = ${runId}
+        RETURNING usage_records.metering_sn`,
+    ),
+    ...(endings.length > 0 ? endNotAccepted(db.$client, endings, { leaseOwner: runId }, now) : []),
+  ];
+  const results = await db.$client.batch(statements);
+  return results.reduce((n, r) => n + r.results.length, 0);
+}
+
+/** How long after the deadline an expired record's one check may still wait for an answer. */
+export const EXPIRY_CHECK_WINDOW_MS = 24 * 3_600_000;
+
+/**
+ * Records that expired while sent but unconfirmed (issue 9 item 10): one more push of the same metering_sn tells
+ * whether the Marketplace held it (005: accepted after all) or not (any other answer: it stays expired, `not-held`,
+ * with the answer's code). A call that gets no answer is asked again next run, for at most EXPIRY_CHECK_WINDOW_MS.
+ */
+interface PushCounts extends JobCounts {
+  expired: number;
+  claimed: number;
+  calls: number;
+  accepted: number;
+  confirmedByDuplicate: number;
+  rejected: number;
+  /** Rejected because a duplicate answer cannot be ours (meaningOfDuplicate): reported. */
+  conflicts: number;
+  waiting: number;
+  leaseLost: number;
+  atRisk: number;
+  /** Post-deadline checks of expired records: held (accepted after all), taken only now, not held. */
+  expiredHeld: number;
+  expiredTakenLate: number;
+  expiredNotHeld: number;
+}
+
+async function checkExpired(db: Db, deps: PushDeps, config: UsagePushConfig, runId: string, now: number, run: RunState, counts: PushCounts): Promise<void> {
+  while (run.calls < MAX_CALLS_PER_RUN) {
+    const rows = await db.all<Record<string, unknown>>(sql`
+      UPDATE usage_records SET lease_owner = ${runId}, lease_until = ${now + LEASE_MS}, updated_at = ${now}
+      WHERE metering_sn IN (
+        SELECT metering_sn FROM usage_records
+        WHERE expiry_check = 'due' AND (lease_until IS NULL OR lease_until <= ${now})
+        ORDER BY deadline LIMIT ${MAX_RECORDS_PER_PUSH})
+      RETURNING ${CLAIMED_COLUMNS}`);
+    if (rows.length === 0) return;
+    const batch = rows.map(claimedRecord);
+    const byId = new Map(batch.map((r) => [r.meteringSn, r]));
+    const outcomes = (await judge(db, batch, await pushBatch(deps, config, batch, now, run))).map((o): Outcome => {
+      const record = byId.get(o.sn);
+      // No answer within the window: the Marketplace never said it held it.
+      if (o.kind === "wait" && record && now >= record.deadline + EXPIRY_CHECK_WINDOW_MS) {
+        return { sn: o.sn, kind: "refused", code: "NO_ANSWER", message: `no answer to the check after the deadline: ${o.error}`, delivered: false, conflict: false };
+      }
+      return o;
+    });
+    await recordOutcomes(db, runId, outcomes, "expiry-check", now);
+    for (const o of outcomes) {
+      if (o.kind === "duplicate-accepted") counts.expiredHeld += 1;
+      else if (o.kind === "taken") counts.expiredTakenLate += 1;
+      else if (o.kind === "refused") counts.expiredNotHeld += 1;
+    }
+    if (outcomes.every((o) => o.kind === "wait")) return;
+  }
 }
 
 /** Unconfirmed records past 75% of their push window: the operator still has time to act. */
@@ -226,33 +418,55 @@ export function makePushJob(deps: PushDeps = { push: pushUsage }): Job {
     const config = usagePushConfigOf(getSettings(env));
     const runId = `push:${crypto.randomUUID()}`;
     const run: RunState = { calls: 0, configurationErrors: 0 };
-    const counts = { expired: await expireOverdue(db, now), claimed: 0, calls: 0, accepted: 0, confirmedByDuplicate: 0, rejected: 0, waiting: 0, leaseLost: 0, atRisk: 0 };
+    const counts: PushCounts = {
+      expired: await expireOverdue(db, now),
+      claimed: 0,
+      calls: 0,
+      accepted: 0,
+      confirmedByDuplicate: 0,
+      rejected: 0,
+      conflicts: 0,
+      waiting: 0,
+      leaseLost: 0,
+      atRisk: 0,
+      expiredHeld: 0,
+      expiredTakenLate: 0,
+      expiredNotHeld: 0,
+    };
+    const conflicts: string[] = [];
     while (run.calls < MAX_CALLS_PER_RUN) {
       const batch = await claimBatch(db, runId, now, MAX_RECORDS_PER_PUSH);
       if (batch.length === 0) break;
       counts.claimed += batch.length;
-      const outcomes = await pushBatch(deps, config, batch, now, run);
-      const written = await recordOutcomes(db, runId, outcomes, now);
+      const outcomes = await judge(db, batch, await pushBatch(deps, config, batch, now, run));
+      const written = await recordOutcomes(db, runId, outcomes, "push", now);
       counts.leaseLost += outcomes.length - written;
       for (const outcome of outcomes) {
-        if (outcome.state === "accepted") {
+        if (outcome.kind === "taken" || outcome.kind === "duplicate-accepted") {
           counts.accepted += 1;
-          if (outcome.duplicate) counts.confirmedByDuplicate += 1;
-        } else if (outcome.state === "rejected") {
+          if (outcome.kind === "duplicate-accepted") counts.confirmedByDuplicate += 1;
+        } else if (outcome.kind === "refused") {
           counts.rejected += 1;
+          if (outcome.conflict) {
+            counts.conflicts += 1;
+            conflicts.push(outcome.sn);
+          }
         } else {
           counts.waiting += 1;
         }
       }
       // A batch that did not go through will not go through again in this run: stop rather than spin.
-      if (outcomes.every((o) => o.state === "sent" || o.state === "pending")) break;
+      if (outcomes.every((o) => o.kind === "wait")) break;
     }
+    await checkExpired(db, deps, config, runId, now, run, counts);
     counts.calls = run.calls;
     const risk = await atRisk(db, now);
     counts.atRisk = risk.count;
     if (risk.count > 0) log("warn", "usage.deadline_at_risk", { records: risk.count, sample: risk.sample });
     if (run.configurationErrors > 0) log("error", "usage.push_misconfigured", { calls: run.configurationErrors });
     if (counts.leaseLost > 0) log("warn", "usage.push_lease_lost", { records: counts.leaseLost });
+    if (conflicts.length > 0) log("warn", "usage.push_duplicate_conflict", { records: conflicts.length, sample: conflicts.slice(0, 10) });
+    if (counts.expiredNotHeld > 0) log("warn", "usage.expired_not_held", { records: counts.expiredNotHeld });
     return counts;
   };
 }

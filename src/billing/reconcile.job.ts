@@ -27,28 +27,64 @@ const GAP_SLACK_MS = 10 * 60_000;
 
 export const EXPIRY_ACTIVITY = "expiryReconciliation";
 
-/** Re-runs the roll-up, then counts events still without a record although their period closed long ago. */
-async function fillGaps(env: Env, db: Db, now: number): Promise<{ recordsCreated: number; gapEvents: number; gapInstances: number }> {
+interface GapCounts {
+  recordsCreated: number;
+  gapEvents: number;
+  gapInstances: number;
+  /** Instances whose product is still unknown (no order truth yet) although their usage hour closed long ago. */
+  waitingForOrderInstances: number;
+  /** Instances whose order could never be fetched: their usage is not billed as pay-per-use. */
+  orderFetchFailedInstances: number;
+  orderFetchFailedEvents: number;
+}
+
+/**
+ * Re-runs the roll-up, then looks at events still without a record although their period closed long ago: each is
+ * a gap, or waits for a reason the roll-up keeps (no product yet, an order that could never be fetched), reported
+ * apart so the operator knows what to do.
+ */
+async function fillGaps(env: Env, db: Db, now: number): Promise<GapCounts> {
   const fixed = await rollupJob(env, now);
   const settings = getSettings(env);
   // Hourly is the shortest period: nothing younger than this can be a gap for any instance.
-  const rows = await db.all<{ instance_id: string; oldest: number; events: number; product_id: string | null }>(sql`
-    SELECT e.instance_id, MIN(e.event_time) AS oldest, COUNT(*) AS events, i.product_id
+  const rows = await db.all<{ instance_id: string; oldest: number; events: number; product_id: string | null; order_failed: number }>(sql`
+    SELECT e.instance_id, MIN(e.event_time) AS oldest, COUNT(*) AS events, i.product_id,
+      (EXISTS (SELECT 1 FROM orders o WHERE o.instance_id = e.instance_id AND o.fetch_state = 'failed')
+        AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.instance_id = e.instance_id AND o.fetch_state = 'fetched')) AS order_failed
     FROM usage_events e LEFT JOIN instances i ON i.id = e.instance_id
-    WHERE e.record_sn IS NULL AND e.event_time < ${now - HOUR_MS - ROLLUP_GRACE_MS - GAP_SLACK_MS}
+    WHERE e.record_sn IS NULL AND e.not_billed IS NULL AND e.event_time < ${now - HOUR_MS - ROLLUP_GRACE_MS - GAP_SLACK_MS}
     GROUP BY e.instance_id`);
-  let gapEvents = 0;
-  const gapInstances: string[] = [];
+  const counts: GapCounts = { recordsCreated: fixed.records ?? 0, gapEvents: 0, gapInstances: 0, waitingForOrderInstances: 0, orderFetchFailedInstances: 0, orderFetchFailedEvents: 0 };
+  const samples: Record<"gap" | "waiting" | "orderFailed", string[]> = { gap: [], waiting: [], orderFailed: [] };
   for (const row of rows) {
+    if (row.order_failed) {
+      counts.orderFetchFailedInstances += 1;
+      counts.orderFetchFailedEvents += row.events;
+      samples.orderFailed.push(row.instance_id);
+      continue;
+    }
+    if (row.product_id === null) {
+      // Hourly is the shortest period the product could have: past it, the order has been awaited too long.
+      counts.waitingForOrderInstances += 1;
+      samples.waiting.push(row.instance_id);
+      continue;
+    }
     const period = periodOf(settings, row.product_id);
     if (periodStart(period, row.oldest) + PERIOD_MS[period] + ROLLUP_GRACE_MS + GAP_SLACK_MS > now) continue;
-    gapEvents += row.events;
-    gapInstances.push(row.instance_id);
+    counts.gapEvents += row.events;
+    counts.gapInstances += 1;
+    samples.gap.push(row.instance_id);
   }
-  if (gapInstances.length > 0) {
-    log("warn", "usage.events_without_record", { instances: gapInstances.length, events: gapEvents, sample: gapInstances.slice(0, 10) });
+  if (counts.gapInstances > 0) {
+    log("warn", "usage.events_without_record", { instances: counts.gapInstances, events: counts.gapEvents, sample: samples.gap.slice(0, 10) });
   }
-  return { recordsCreated: fixed.records ?? 0, gapEvents, gapInstances: gapInstances.length };
+  if (counts.waitingForOrderInstances > 0) {
+    log("warn", "usage.waiting_for_order", { instances: counts.waitingForOrderInstances, sample: samples.waiting.slice(0, 10) });
+  }
+  if (counts.orderFetchFailedInstances > 0) {
+    log("warn", "usage.order_never_fetched", { instances: counts.orderFetchFailedInstances, events: counts.orderFetchFailedEvents, sample: samples.orderFailed.slice(0, 10) });
+  }
+  return counts;
 }
 
 async function recordHealth(db: Db, now: number): Promise<JobCounts> {
@@ -56,14 +92,25 @@ async function recordHealth(db: Db, now: number): Promise<JobCounts> {
   const atRisk = await db.get<{ n: number }>(sql`
     SELECT COUNT(*) AS n FROM usage_records
     WHERE state IN ('pending', 'sent') AND deadline > ${now} AND warn_at <= ${now}`);
-  const expired = await db.get<{ n: number; unconfirmed: number }>(sql`
-    SELECT COUNT(*) AS n, COALESCE(SUM(attempts > 0), 0) AS unconfirmed FROM usage_records
+  // Expired records that reached the Marketplace are settled by the push job's check after the deadline; those still
+  // awaiting it, and those it found not held, are what the operator looks at.
+  const expired = await db.get<{ n: number; unconfirmed: number; awaiting: number; not_held: number }>(sql`
+    SELECT COUNT(*) AS n, COALESCE(SUM(deliveries > 0), 0) AS unconfirmed,
+      COALESCE(SUM(expiry_check = 'due'), 0) AS awaiting, COALESCE(SUM(expiry_check = 'not-held'), 0) AS not_held
+    FROM usage_records
     WHERE state = 'expired' AND deadline > ${since}`);
   const rejected = await db.all<{ reject_code: string | null; n: number }>(sql`
     SELECT reject_code, COUNT(*) AS n FROM usage_records
     WHERE state = 'rejected' AND deadline > ${since}
     GROUP BY reject_code`);
-  const counts: JobCounts = { atRisk: atRisk?.n ?? 0, expired: expired?.n ?? 0, expiredUnconfirmed: expired?.unconfirmed ?? 0, rejected: 0 };
+  const counts: JobCounts = {
+    atRisk: atRisk?.n ?? 0,
+    expired: expired?.n ?? 0,
+    expiredUnconfirmed: expired?.unconfirmed ?? 0,
+    expiredAwaitingCheck: expired?.awaiting ?? 0,
+    expiredNotHeld: expired?.not_held ?? 0,
+    rejected: 0,
+  };
   for (const row of rejected) {
     counts.rejected = (counts.rejected ?? 0) + row.n;
     counts[`rejected:${row.reject_code ?? "unknown"}`] = row.n;

@@ -5,7 +5,9 @@ import { type Instance, instances } from "../db/schema/instances";
 import { type Settings, getSettings } from "../env";
 import type { JobCounts } from "../jobs/job-runner";
 import { log } from "../observability/log";
+import { type NotBillableSpan, notBillableSpans, statusChangesSince } from "./billable-time";
 import { d1Statement } from "./d1-sql";
+import { PAY_PER_USE_MODES } from "./usage-ingest";
 import {
   HOUR_MS,
   PERIOD_MS,
@@ -28,8 +30,10 @@ import {
  *     edit of a record the Marketplace may already hold. Without usage of its own in a later closed period, the
  *     latest closed period gets a record of late usage only. So per instance, records are made in period order and
  *     each covers the event times [end of the previous record of this run (or 0), end of its period).
- *   - a released instance's last period ends at its release (the final partial hour); a frozen or released instance
- *     accrues nothing new because ingestion refuses its events.
+ *   - a released instance's last period ends at its release (the final partial hour); usage from when the instance was
+ *     frozen, released or failed (billable-time.ts), and all usage of debug instances, is marked not billed first;
+ *   - an instance whose product is not known yet, whose order could never be fetched, or that order truth says is not
+ *     pay-per-use is not rolled up at all: its events wait, and reconciliation reports them.
  *
  * Crash and concurrency safety: a record and the marking of its events are one D1 batch (one transaction). The
  * value is not computed beforehand but summed, in that batch, from exactly the events the batch marked, so a record
@@ -67,6 +71,14 @@ interface LatestRecord {
 
 export interface RollupPlan {
   records: PlannedRecord[];
+  /** Spans in which an instance with unrolled events was not billable: their events are marked, never billed. */
+  notBillable: Array<NotBillableSpan & { instanceId: string }>;
+  /** Instances whose product (and so billing period) is not known yet: their events wait for query order. */
+  waitingForOrder: number;
+  /** Instances whose order could never be fetched: not billed as pay-per-use; their events wait, reported. */
+  orderFetchFailed: number;
+  /** Instances whose order truth says they are not pay-per-use: their events wait, reported. */
+  notPayPerUse: number;
   /** Instances with late usage and no period to put it in yet (their latest closed period already has a record). */
   deferredInstances: number;
   /** Events of instances we do not know: cannot happen through ingestion; reported, never billed. */
@@ -78,7 +90,7 @@ async function unrolledHours(db: Db, maxSeq: number): Promise<Map<string, number
   const rows = await db.all<{ instance_id: string; hour: number }>(sql`
     SELECT instance_id, event_time / ${HOUR_MS} AS hour
     FROM usage_events
-    WHERE record_sn IS NULL AND seq <= ${maxSeq}
+    WHERE record_sn IS NULL AND not_billed IS NULL AND seq <= ${maxSeq}
     GROUP BY instance_id, hour`);
   const hours = new Map<string, number[]>();
   for (const row of rows) {
@@ -168,16 +180,54 @@ export function planInstance(
   return { records, deferred: false };
 }
 
+/** Instances with a query-order row that failed for good and none that was fetched: their order is unknown for good. */
+async function ordersNeverFetched(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.all<{ instance_id: string }>(sql`
+    SELECT instance_id FROM orders
+    WHERE instance_id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))
+    GROUP BY instance_id
+    HAVING SUM(fetch_state = 'failed') > 0 AND SUM(fetch_state = 'fetched') = 0`);
+  return new Set(rows.map((row) => row.instance_id));
+}
+
+/** Why an instance's events are not rolled up now (they wait), or null when they are. */
+function waitReason(instance: Instance, orderFailed: boolean): "waitingForOrder" | "orderFetchFailed" | "notPayPerUse" | null {
+  if (orderFailed) return "orderFetchFailed";
+  // The billing period (hourly or daily) follows from the product: rolling up before it is known could bill a
+  // daily product hourly (issue 9 item 8).
+  if (instance.productId === null) return "waitingForOrder";
+  if (instance.chargingMode !== null && !PAY_PER_USE_MODES.has(instance.chargingMode)) return "notPayPerUse";
+  return null;
+}
+
 export async function planRollup(env: Env, db: Db, maxSeq: number, now: number): Promise<RollupPlan> {
   const settings = getSettings(env);
   const hours = await unrolledHours(db, maxSeq);
   const ids = [...hours.keys()];
-  const [known, latest] = await Promise.all([loadInstances(db, ids), latestRecords(db, ids)]);
-  const plan: RollupPlan = { records: [], deferredInstances: 0, unknownInstances: 0 };
-  for (const [instanceId, eventHours] of hours) {
+  const [known, latest, orderFailed] = await Promise.all([loadInstances(db, ids), latestRecords(db, ids), ordersNeverFetched(db, ids)]);
+  // A loop, not Math.min(...all): a large backlog would exceed the engine's argument limit.
+  let oldestHour = Number.POSITIVE_INFINITY;
+  for (const list of hours.values()) for (const hour of list) oldestHour = Math.min(oldestHour, hour);
+  // Once per run for every instance, not per event: only status changes after the oldest unrolled usage matter.
+  const changes = await statusChangesSince(db, [...known.keys()], oldestHour);
+  const plan: RollupPlan = { records: [], notBillable: [], waitingForOrder: 0, orderFetchFailed: 0, notPayPerUse: 0, deferredInstances: 0, unknownInstances: 0 };
+  for (const [instanceId, allHours] of hours) {
     const instance = known.get(instanceId);
     if (!instance) {
       plan.unknownInstances += 1;
+      continue;
+    }
+    const since = Math.min(...allHours);
+    const spans = notBillableSpans(instance, changes.get(instanceId), since);
+    // Hours wholly inside a span have no billable usage; the events of spans are marked before records are written.
+    const eventHours = allHours.filter((hour) => !spans.some((span) => span.from <= hour && hour + HOUR_MS <= span.to));
+    for (const span of spans) {
+      if (allHours.some((hour) => hour < span.to && span.from < hour + HOUR_MS)) plan.notBillable.push({ instanceId, ...span });
+    }
+    const waiting = instance.isTest ? null : waitReason(instance, orderFailed.has(instanceId));
+    if (waiting !== null) {
+      plan[waiting] += 1;
       continue;
     }
     const { records, deferred } = planInstance(settings, instance, eventHours, latest.get(instanceId), now);
@@ -210,6 +260,7 @@ function writeStatements(d1: D1Database, records: readonly PlannedRecord[], toke
       WHERE r.rollup_token = ${token}
         AND usage_events.instance_id = r.instance_id
         AND usage_events.record_sn IS NULL
+        AND usage_events.not_billed IS NULL
         AND usage_events.seq <= ${maxSeq}
         AND usage_events.event_time >= r.cover_from
         AND usage_events.event_time < r.cover_to`,
@@ -233,13 +284,46 @@ function writeStatements(d1: D1Database, records: readonly PlannedRecord[], toke
   ].map((query) => d1Statement(d1, query));
 }
 
+/** Events in spans where their instance was not billable leave the backlog for good, with the reason. */
+async function markNotBillable(db: Db, spans: RollupPlan["notBillable"], maxSeq: number): Promise<number> {
+  let marked = 0;
+  for (let i = 0; i < spans.length; i += RECORDS_PER_BATCH) {
+    const rows = JSON.stringify(spans.slice(i, i + RECORDS_PER_BATCH));
+    // INDEXED BY: left to itself SQLite walks every unrolled event (usage_events_record_idx) for each span.
+    const result = await db.run(sql`
+      UPDATE usage_events INDEXED BY usage_events_unrolled_idx SET not_billed = json_extract(j.value, '$.reason')
+      FROM json_each(${rows}) AS j
+      WHERE usage_events.instance_id = json_extract(j.value, '$.instanceId')
+        AND usage_events.record_sn IS NULL AND usage_events.not_billed IS NULL
+        AND usage_events.seq <= ${maxSeq}
+        AND usage_events.event_time >= json_extract(j.value, '$.from')
+        AND usage_events.event_time < json_extract(j.value, '$.to')`);
+    marked += result.meta.changes ?? 0;
+  }
+  return marked;
+}
+
 export async function rollupJob(env: Env, now: number): Promise<JobCounts> {
   const db = getDb(env);
   const top = await db.get<{ max_seq: number | null }>(sql`SELECT MAX(seq) AS max_seq FROM usage_events`);
   const maxSeq = top?.max_seq ?? 0;
   const plan = await planRollup(env, db, maxSeq, now);
   const runId = crypto.randomUUID();
-  const counts = { planned: plan.records.length, records: 0, corrections: 0, eventsRolled: 0, notWritten: 0, deferredInstances: plan.deferredInstances, unknownInstances: plan.unknownInstances };
+  // Before the records: a record's batch marks every unmarked event of its cover range.
+  const eventsNotBilled = await markNotBillable(db, plan.notBillable, maxSeq);
+  const counts = {
+    planned: plan.records.length,
+    records: 0,
+    corrections: 0,
+    eventsRolled: 0,
+    notWritten: 0,
+    eventsNotBilled,
+    deferredInstances: plan.deferredInstances,
+    unknownInstances: plan.unknownInstances,
+    waitingForOrder: plan.waitingForOrder,
+    orderFetchFailed: plan.orderFetchFailed,
+    notPayPerUse: plan.notPayPerUse,
+  };
   for (let i = 0; i < plan.records.length; i += RECORDS_PER_BATCH) {
     const chunk = plan.records.slice(i, i + RECORDS_PER_BATCH);
     const token = `${runId}:${i / RECORDS_PER_BATCH}`;
@@ -251,8 +335,10 @@ export async function rollupJob(env: Env, now: number): Promise<JobCounts> {
     counts.eventsRolled += summary.events;
     counts.notWritten += chunk.length - summary.records;
   }
-  // Usage deferred to the next closed period is routine; usage of an instance we do not know is not.
+  // Usage deferred to the next closed period, or waiting for its order, is routine; the rest is not.
   if (counts.unknownInstances > 0) log("warn", "usage.rollup_unknown_instances", counts);
+  if (counts.orderFetchFailed > 0 || counts.notPayPerUse > 0) log("warn", "usage.rollup_not_pay_per_use", counts);
+  if (counts.eventsNotBilled > 0) log("info", "usage.events_not_billable", { events: counts.eventsNotBilled });
   else if (counts.deferredInstances > 0) log("info", "usage.rollup_deferred", counts);
   return counts;
 }

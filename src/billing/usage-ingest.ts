@@ -1,10 +1,11 @@
 import { inArray } from "drizzle-orm";
 import { type Db, getDb } from "../db/client";
-import { type NewUsageEvent, type UsageEvent, usageEvents } from "../db/schema/billing";
+import { type NewUsageEvent, type NotBilledReason, type UsageEvent, usageEvents } from "../db/schema/billing";
 import type { Instance } from "../db/schema/instances";
 import { getSettings } from "../env";
 import { findInstances } from "../instances/instance.repo";
 import { log } from "../observability/log";
+import { type StatusChange, notBillableAt, statusChangesSince } from "./billable-time";
 import { PERIOD_MS, PUSH_WINDOW_MS, periodOf, periodStart } from "./periods";
 import { parseQuantity } from "./quantity";
 
@@ -45,6 +46,7 @@ export type EventErrorCode =
   | "instance_released"
   | "instance_frozen"
   | "instance_failed"
+  | "debug_instance"
   | "not_pay_per_use"
   | "event_id_conflict";
 
@@ -124,19 +126,34 @@ function sameEvent(stored: Pick<UsageEvent, "instanceId" | "quantityUnits" | "ev
   return stored.instanceId === row.instanceId && stored.quantityUnits === row.quantityUnits && stored.eventTime === row.eventTime;
 }
 
-/** Why an instance may not accrue usage at `time`, or null when it may. */
-function instanceProblem(instance: Instance | undefined, eventTime: number, now: number, dailyBilled: (productId: string | null) => boolean) {
+const STATUS_PROBLEMS = {
+  frozen: { code: "instance_frozen", error: "instance was frozen at that time" },
+  released: { code: "instance_released", error: "instance was released at that time" },
+  failed: { code: "instance_failed", error: "instance failed to provision" },
+  "not-started": { code: "before_instance_start", error: "time is before the instance started" },
+  "debug-instance": { code: "debug_instance", error: "instance is a debug instance (testFlag 1): its usage never reaches the Marketplace" },
+} as const satisfies Record<NotBilledReason, { code: EventErrorCode; error: string }>;
+
+/** Why an instance may not accrue usage at `eventTime`, or null when it may. */
+function instanceProblem(
+  instance: Instance | undefined,
+  changes: readonly StatusChange[] | undefined,
+  eventTime: number,
+  now: number,
+  dailyBilled: (productId: string | null) => boolean,
+) {
   if (!instance) return { code: "unknown_instance" as const, error: "no such instance" };
-  // A stopped instance stops accruing (issue 5): usage reported after a freeze or release is not billed.
-  if (instance.status === "released") return { code: "instance_released" as const, error: "instance has been released" };
-  if (instance.status === "frozen") return { code: "instance_frozen" as const, error: "instance is frozen" };
-  if (instance.status === "failed") return { code: "instance_failed" as const, error: "instance failed to provision" };
+  if (instance.isTest) return STATUS_PROBLEMS["debug-instance"];
+  // open-apis §2.3.5: begin_time must not precede the resource's start.
+  if (eventTime < instance.createdAt) return STATUS_PROBLEMS["not-started"];
+  // Judged by when the usage happened, not by the status now (issue 9 item 7): 10:30 usage reported after a 10:45
+  // freeze is billable, usage after the freeze or release, or while frozen, is not.
+  const notBillable = notBillableAt(instance, changes, eventTime);
+  if (notBillable) return STATUS_PROBLEMS[notBillable];
   // Unknown until query order answers; refusing then would drop real usage of a real pay-per-use instance.
   if (instance.chargingMode !== null && !PAY_PER_USE_MODES.has(instance.chargingMode)) {
     return { code: "not_pay_per_use" as const, error: `instance is not pay-per-use (chargingMode ${instance.chargingMode})` };
   }
-  // open-apis §2.3.5: begin_time must not precede the resource's start.
-  if (eventTime < instance.createdAt) return { code: "before_instance_start" as const, error: "time is before the instance started" };
   const period = dailyBilled(instance.productId) ? "daily" : "hourly";
   const periodEnd = periodStart(period, eventTime) + PERIOD_MS[period];
   if (now >= periodEnd + PUSH_WINDOW_MS[period]) {
@@ -203,10 +220,14 @@ export async function ingestUsage(env: Env, body: unknown, now: number): Promise
     else classifyExisting(result, candidate, existing);
   }
 
-  const instances = await instancesById(db, [...new Set(fresh.map((c) => c.row.instanceId))]);
+  const instanceIds = [...new Set(fresh.map((c) => c.row.instanceId))];
+  const instances = await instancesById(db, instanceIds);
+  const oldest = Math.min(...fresh.map((c) => c.row.eventTime));
+  const changes = await statusChangesSince(db, instanceIds.filter((id) => instances.has(id)), oldest);
   const valid: Candidate[] = [];
   for (const candidate of fresh) {
-    const problem = instanceProblem(instances.get(candidate.row.instanceId), candidate.row.eventTime, now, dailyBilled);
+    const instanceId = candidate.row.instanceId;
+    const problem = instanceProblem(instances.get(instanceId), changes.get(instanceId), candidate.row.eventTime, now, dailyBilled);
     if (problem) result.rejected.push({ index: candidate.index, eventId: candidate.row.eventId, ...problem });
     else valid.push(candidate);
   }

@@ -15,10 +15,8 @@ import { MarketplaceApiError } from "./errors";
  * Idempotency (README point 10, §6): the Marketplace drops a second record with the same `metering_sn` (code 005) or
  * the same instance + begin + end (code 010). A push that failed in transit (timeout, connection cut, 5xx) may still
  * have been stored, so the caller resends the same records with the same `metering_sn`: every record that had
- * arrived the first time now comes back rejected with 005. **A 005 for a record we sent before means it is accepted**
- * (see `meansAlreadyAccepted`); it is only an error for a record we never sent, which means two records share a
- * `metering_sn`. 010 on a resend of the same `metering_sn` cannot happen (005 is reported first); 010 for a new
- * `metering_sn` means another record already bills that instance and period, and the new one is not billed.
+ * arrived the first time now comes back rejected with 005. What a 005 or 010 means is decided in one place,
+ * `meaningOfDuplicate`, from what our ledger knows about earlier deliveries.
  */
 
 export type UsagePushApi = "new" | "old";
@@ -55,6 +53,8 @@ export interface RejectedUsageRecord {
   /** Record-level code "001".."013" (§2.3.4); see RECORD_CODES. */
   code: string;
   message: string;
+  /** Refused by our own checks: never sent, so the Marketplace cannot hold it. */
+  refusedLocally?: true;
 }
 
 export interface UsagePushResult {
@@ -87,12 +87,30 @@ export const RECORD_CODES = {
   instanceStatusAbnormal: "013",
 } as const;
 
+/** What our ledger knows about earlier calls, as the duplicate rule needs it. */
+export interface EarlierDeliveries {
+  /** An earlier call with this very `metering_sn` reached the Marketplace (see usage_records.deliveries). */
+  snDelivered: boolean;
+  /**
+   * `metering_sn` of our record with the same instance, begin_time and end_time that reached the Marketplace first
+   * (this record itself when it did), or null when none of ours did.
+   */
+  samePeriodSn: string | null;
+}
+
+export type DuplicateMeaning = "accepted" | "conflict" | "not-a-duplicate";
+
 /**
- * True when a rejection of a record we have sent before means the Marketplace already holds it (see the module
- * comment): only 005, the duplicate `metering_sn`.
+ * THE rule for what a duplicate answer means (issue 9 item 9, docs/billing-rules.md), used by the push job, the
+ * post-deadline check and every test: 005 for a `metering_sn` we delivered before means the Marketplace holds that
+ * record: accepted. 010 means it holds a record of the same instance, begin and end: accepted only if the record we
+ * delivered before for that period is this one; otherwise another record bills the period and this one is a conflict
+ * to report. A 005 for a `metering_sn` we never delivered is a conflict too (someone else used it).
  */
-export function meansAlreadyAccepted(rejection: Pick<RejectedUsageRecord, "code">): boolean {
-  return rejection.code === RECORD_CODES.duplicateMeteringSn;
+export function meaningOfDuplicate(rejection: Pick<RejectedUsageRecord, "meteringSn" | "code">, earlier: EarlierDeliveries): DuplicateMeaning {
+  if (rejection.code === RECORD_CODES.duplicateMeteringSn) return earlier.snDelivered ? "accepted" : "conflict";
+  if (rejection.code === RECORD_CODES.duplicateRecord) return earlier.samePeriodSn === rejection.meteringSn ? "accepted" : "conflict";
+  return "not-a-duplicate";
 }
 
 const SUCCESS = "MKT.0000";
@@ -193,7 +211,7 @@ export async function pushUsage(config: UsagePushConfig, records: UsageRecordToP
   const toSend: UsageRecordToPush[] = [];
   for (const record of records) {
     const problem = localProblem(record, config.api);
-    if (problem) rejected.push({ meteringSn: record.meteringSn, code: problem.code, message: `refused locally: ${problem.message}` });
+    if (problem) rejected.push({ meteringSn: record.meteringSn, code: problem.code, message: `refused locally: ${problem.message}`, refusedLocally: true });
     else toSend.push(record);
   }
   if (toSend.length === 0) return { accepted: [], rejected };

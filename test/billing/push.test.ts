@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { describe, expect, it, vi } from "vitest";
 import { HOUR_MS } from "../../src/billing/periods";
-import { LEASE_MS, makePushJob, pushJob } from "../../src/billing/push.job";
+import { CLAIM_ORDER_INDEX, LEASE_MS, MAX_CALLS_PER_RUN, claimQuery, makePushJob, pushJob } from "../../src/billing/push.job";
+import { MarketplaceApiError } from "../../src/marketplace-api/errors";
 import { rollupJob } from "../../src/billing/rollup.job";
 import { getSettings } from "../../src/env";
 import { MAX_RECORDS_PER_PUSH, pushUsage } from "../../src/marketplace-api/usage.api";
@@ -243,5 +245,109 @@ describe("crash safety and concurrency", () => {
     release();
     expect(await slowRun).toMatchObject({ accepted: 1, leaseLost: 1 });
     expect(await recordBySn(sn)).toMatchObject({ state: "rejected", reject_code: "003" });
+  });
+});
+
+/** Every record answered with the same record code. */
+function allRefused(code: string) {
+  return (call: { records: Array<{ metering_sn: string }> }) => partialFailure(call.records.map((r) => ({ sn: r.metering_sn, code, message: `code ${code}` })));
+}
+
+describe("one rule for duplicate answers (issue 9 item 9)", () => {
+  it("a claim that never reached the Marketplace (call budget used up) does not make a later 005 a confirmation", async () => {
+    const day = testDay();
+    const t0 = day + 11 * HOUR_MS + 5 * MINUTE;
+    const sns = await insertSyntheticRecords(64, day + 10 * HOUR_MS, t0);
+    // Every batch of more than one record is refused as a whole for a record's sake: the run splits down to single
+    // records, whose calls get no answer, until its call budget is used up; the records left were claimed, not sent.
+    const splitting = makePushJob({
+      push: async (_config, records) => {
+        if (records.length > 1) throw new MarketplaceApiError("usagePush.new", "MKT.9001", "instance ID not found", false, 500);
+        throw new MarketplaceApiError("usagePush.new", "TIMEOUT", "no answer", true);
+      },
+    });
+    const first = await splitting(env, t0);
+    expect(first.calls).toBe(MAX_CALLS_PER_RUN);
+    const rows = await Promise.all(sns.map((sn) => recordBySn(sn)));
+    const reached = rows.filter((r) => r?.deliveries === 1).map((r) => r?.metering_sn);
+    const neverSent = rows.filter((r) => r?.deliveries === 0).map((r) => r?.metering_sn);
+    expect(reached.length).toBeGreaterThan(0);
+    expect(neverSent.length).toBeGreaterThan(0);
+    expect(reached.length + neverSent.length).toBe(sns.length);
+
+    fake().onPush = allRefused("005");
+    const second = await pushJob(env, t0 + 30 * MINUTE);
+    expect(second).toMatchObject({ accepted: reached.length, confirmedByDuplicate: reached.length, rejected: neverSent.length, conflicts: neverSent.length });
+    for (const sn of neverSent) expect(await recordBySn(sn ?? "")).toMatchObject({ state: "rejected", reject_code: "005", reject_message: expect.stringMatching(/^conflict/) });
+    for (const sn of reached) expect(await recordBySn(sn ?? "")).toMatchObject({ state: "accepted" });
+  });
+
+  it("010 for a record sent before is a conflict when another record of ours reached the Marketplace first for that period", async () => {
+    const day = testDay();
+    const now = day + 11 * HOUR_MS + 5 * MINUTE;
+    const [first, second] = await insertSyntheticRecords(2, day + 10 * HOUR_MS, now);
+    // Same instance, begin and end as `first` (as an hourly and a daily record of one instance can have), another key.
+    await env.DB.prepare("UPDATE usage_records SET instance_id = 'inst-0', period_begin = period_begin - 1, state = 'accepted', deliveries = 1, first_sent_at = ? WHERE metering_sn = ?")
+      .bind(now - HOUR_MS, second)
+      .run();
+    fake().onPush = () => new Response("<html>gateway timeout</html>", { status: 504 });
+    await pushJob(env, now);
+    fake().onPush = allRefused("010");
+    expect(await pushJob(env, now + 5 * MINUTE)).toMatchObject({ accepted: 0, rejected: 1, conflicts: 1 });
+    expect(await recordBySn(first ?? "")).toMatchObject({ state: "rejected", reject_code: "010", reject_message: expect.stringMatching(/^conflict/) });
+  });
+});
+
+describe("records that expired while sent but unconfirmed (issue 9 item 10)", () => {
+  async function expiredUnconfirmed() {
+    const record = await pendingRecord();
+    fake().onPush = () => Response.json({ error_code: "MKT.0999", error_msg: "busy" }, { status: 500 });
+    await pushJob(env, record.h10 + HOUR_MS + 5 * MINUTE);
+    return { ...record, deadline: record.h10 + 3 * HOUR_MS };
+  }
+
+  it("one more push after the deadline: 005 says the Marketplace held it, and the ledger says accepted", async () => {
+    const { sn, deadline } = await expiredUnconfirmed();
+    fake().onPush = allRefused("005");
+    expect(await pushJob(env, deadline)).toMatchObject({ expired: 1, expiredHeld: 1, expiredNotHeld: 0 });
+    expect(fake().pushedSns()).toEqual([sn, sn]);
+    expect(await recordBySn(sn)).toMatchObject({ state: "accepted", expiry_check: "held", reject_code: null, lease_owner: null });
+    // Checked once: never pushed again.
+    expect(await pushJob(env, deadline + 5 * MINUTE)).toMatchObject({ calls: 0 });
+  });
+
+  it("any other answer says it was not held: the record stays expired with that answer's code", async () => {
+    const { sn, deadline } = await expiredUnconfirmed();
+    fake().onPush = allRefused("007");
+    expect(await pushJob(env, deadline)).toMatchObject({ expired: 1, expiredHeld: 0, expiredNotHeld: 1 });
+    expect(await recordBySn(sn)).toMatchObject({ state: "expired", expiry_check: "not-held", reject_code: "007", reject_message: expect.stringContaining("not held") });
+    expect(await pushJob(env, deadline + 5 * MINUTE)).toMatchObject({ calls: 0 });
+  });
+
+  it("no answer to the check: asked again on the next run", async () => {
+    const { sn, deadline } = await expiredUnconfirmed();
+    expect(await pushJob(env, deadline)).toMatchObject({ expired: 1, expiredHeld: 0, expiredNotHeld: 0 });
+    expect(await recordBySn(sn)).toMatchObject({ state: "expired", expiry_check: "due" });
+    fake().onPush = allRefused("005");
+    expect(await pushJob(env, deadline + 5 * MINUTE)).toMatchObject({ expiredHeld: 1 });
+    expect(await recordBySn(sn)).toMatchObject({ state: "accepted", expiry_check: "held" });
+  });
+
+  it("a record that never reached the Marketplace is not pushed after its deadline", async () => {
+    const { h10, sn } = await pendingRecord();
+    expect(await pushJob(env, h10 + 3 * HOUR_MS)).toMatchObject({ expired: 1, calls: 0 });
+    expect(await recordBySn(sn)).toMatchObject({ state: "expired", expiry_check: null });
+  });
+});
+
+describe("the push claim does not grow with the backlog (issue 9 item 11)", () => {
+  it("reads due records in deadline order from an index: no temporary b-tree", async () => {
+    const { sql, params } = new SQLiteAsyncDialect().sqlToQuery(claimQuery("push:plan", Date.UTC(2030, 0, 1), 1000));
+    const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+      .bind(...params)
+      .all<{ detail: string }>();
+    const details = plan.results.map((row) => row.detail);
+    expect(details.some((d) => d.includes(`USING INDEX ${CLAIM_ORDER_INDEX}`))).toBe(true);
+    expect(details.filter((d) => d.includes("TEMP B-TREE"))).toEqual([]);
   });
 });

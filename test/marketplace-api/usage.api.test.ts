@@ -6,7 +6,7 @@ import {
   USAGE_PUSH_PATHS,
   type UsagePushConfig,
   type UsageRecordToPush,
-  meansAlreadyAccepted,
+  meaningOfDuplicate,
   pushUsage,
   usagePushConfigOf,
 } from "../../src/marketplace-api/usage.api";
@@ -188,7 +188,8 @@ describe("answer mapping", () => {
       { meteringSn: records[0]?.meteringSn, code: "005", message: "duplicate" },
       { meteringSn: records[2]?.meteringSn, code: "010", message: "duplicate record" },
     ]);
-    expect(result.rejected.map(meansAlreadyAccepted)).toEqual([true, false]);
+    // Both delivered before; the 010 record's period was delivered under no record of ours: a conflict.
+    expect(result.rejected.map((r) => meaningOfDuplicate(r, { snDelivered: true, samePeriodSn: null }))).toEqual(["accepted", "conflict"]);
   });
 
   it("94060999 without record details, or details naming no record we sent: retryable, nothing assumed", async () => {
@@ -255,5 +256,23 @@ describe("answer mapping", () => {
     if (!request) throw new Error("no request");
     expect(verifyUsagePushHeaders("push-key", request.body, request.headers)).toBe(true);
     expect(request.text).toBe(canonicalUsageBody(JSON.parse(request.text)));
+  });
+});
+
+describe("meaningOfDuplicate: the one rule for 005 and 010 (issue 9 item 9)", () => {
+  const sn = "a".repeat(64);
+  const other = "b".repeat(64);
+  it.each([
+    ["005", { snDelivered: true, samePeriodSn: sn }, "accepted"],
+    ["005", { snDelivered: true, samePeriodSn: null }, "accepted"],
+    ["005", { snDelivered: false, samePeriodSn: null }, "conflict"],
+    ["010", { snDelivered: true, samePeriodSn: sn }, "accepted"],
+    // Delivered before, but another record of ours reached the Marketplace first for the same period.
+    ["010", { snDelivered: true, samePeriodSn: other }, "conflict"],
+    ["010", { snDelivered: false, samePeriodSn: null }, "conflict"],
+    ["010", { snDelivered: false, samePeriodSn: other }, "conflict"],
+    ["003", { snDelivered: true, samePeriodSn: sn }, "not-a-duplicate"],
+  ] as const)("%s with %o means %s", (code, earlier, meaning) => {
+    expect(meaningOfDuplicate({ meteringSn: sn, code }, earlier)).toBe(meaning);
   });
 });

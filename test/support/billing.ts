@@ -169,6 +169,8 @@ export interface RecordRow {
   correction_of: string | null;
   state: string;
   attempts: number;
+  deliveries: number;
+  expiry_check: string | null;
   next_attempt_at: number;
   deadline: number;
   lease_owner: string | null;

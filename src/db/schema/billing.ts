@@ -8,6 +8,10 @@ import { epochMs, timestamps } from "./common";
  */
 export const UNITS_PER_WHOLE = 10_000;
 
+/** Why an event is kept but never billed: the instance's status when the usage happened, or a debug instance. */
+export const NOT_BILLED_REASONS = ["frozen", "released", "failed", "not-started", "debug-instance"] as const;
+export type NotBilledReason = (typeof NOT_BILLED_REASONS)[number];
+
 /** Usage as the seller's app reported it, stored once per event id; never changed except to say where it was billed. */
 export const usageEvents = sqliteTable(
   "usage_events",
@@ -21,17 +25,30 @@ export const usageEvents = sqliteTable(
     receivedAt: epochMs("received_at").notNull(),
     /** The usage record this event was rolled into; null until the roll-up takes it. */
     recordSn: text("record_sn"),
+    /**
+     * Why the roll-up will never bill this event (the instance was not billable when it happened, docs/billing-rules.md);
+     * null for billable events. Set once, instead of record_sn, so the event leaves the backlog.
+     */
+    notBilled: text("not_billed", { enum: NOT_BILLED_REASONS }),
   },
   (t) => [
     uniqueIndex("usage_events_event_id_uq").on(t.eventId),
     // Only events still waiting for a record: the roll-up's and reconciliation's work list stays as small as the backlog.
-    index("usage_events_unrolled_idx").on(t.instanceId, t.eventTime).where(sql`record_sn IS NULL`),
+    index("usage_events_unrolled_idx").on(t.instanceId, t.eventTime).where(sql`record_sn IS NULL AND not_billed IS NULL`),
     index("usage_events_record_idx").on(t.recordSn),
   ],
 );
 
 export const USAGE_PERIODS = ["hourly", "daily"] as const;
 export type UsagePeriod = (typeof USAGE_PERIODS)[number];
+
+/**
+ * What the one push after the deadline found out about a record that expired while sent but unconfirmed:
+ * `due` (not asked yet), `held` (005: the Marketplace had it: accepted), `taken-late` (it took it only now),
+ * `not-held` (any other answer: it was not billed).
+ */
+export const EXPIRY_CHECKS = ["due", "held", "taken-late", "not-held"] as const;
+export type ExpiryCheck = (typeof EXPIRY_CHECKS)[number];
 
 export const USAGE_RECORD_STATES = ["pending", "sent", "accepted", "rejected", "expired"] as const;
 export type UsageRecordState = (typeof USAGE_RECORD_STATES)[number];
@@ -66,6 +83,13 @@ export const usageRecords = sqliteTable(
     correctionOf: text("correction_of"),
     state: text("state", { enum: USAGE_RECORD_STATES }).notNull(),
     attempts: integer("attempts").notNull(),
+    /**
+     * Calls with this record that reached the Marketplace (an HTTP answer came back) or may have (no answer: timeout,
+     * cut connection, a run that died with the call in flight). Claims that never called (call budget used up,
+     * refused locally) do not count. "Sent before" in the duplicate rule (usage.api.ts meaningOfDuplicate) is this > 0.
+     */
+    deliveries: integer("deliveries").notNull().default(0),
+    expiryCheck: text("expiry_check", { enum: EXPIRY_CHECKS }),
     nextAttemptAt: epochMs("next_attempt_at").notNull(),
     /** After this the record is worthless to the Marketplace and is never sent (spec README point 10). */
     deadline: epochMs("deadline").notNull(),
@@ -87,7 +111,11 @@ export const usageRecords = sqliteTable(
   },
   (t) => [
     uniqueIndex("usage_records_instance_period_uq").on(t.instanceId, t.periodBegin),
-    index("usage_records_due_idx").on(t.state, t.nextAttemptAt),
+    // The push claim's order, so it reads the due records in deadline order and stops at its LIMIT (no temp b-tree).
+    index("usage_records_claim_idx").on(t.deadline, t.meteringSn).where(sql`state IN ('pending', 'sent')`),
+    index("usage_records_expiry_check_idx").on(t.deadline).where(sql`expiry_check = 'due'`),
+    // The 010 rule looks up our delivered record of the same instance, begin and end.
+    index("usage_records_period_idx").on(t.instanceId, t.beginTime, t.endTime),
     index("usage_records_deadline_idx").on(t.state, t.deadline),
     index("usage_records_rollup_idx").on(t.rollupToken),
     // The clean-up's work list: accepted records whose events are still there, oldest acceptance first.

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { epochMs, timestamps } from "./common";
 
@@ -153,7 +154,11 @@ export const auditEvents = sqliteTable(
     prevHash: text("prev_hash").notNull(),
     hash: text("hash").notNull(),
   },
-  (t) => [primaryKey({ name: "audit_events_pk", columns: [t.instanceId, t.seq] })],
+  (t) => [
+    primaryKey({ name: "audit_events_pk", columns: [t.instanceId, t.seq] }),
+    // Billing asks "what was the status at time t" (src/billing/billable-time.ts): only the status changes after t.
+    index("audit_events_status_change_idx").on(t.instanceId, t.at).where(sql`from_status IS NOT to_status`),
+  ],
 );
 
 export type Instance = typeof instances.$inferSelect;
