@@ -25,26 +25,27 @@ const newestFirst = [desc(instances.createdAt), desc(instances.id)] as const;
  *     ranges merged here. An index cannot order by created_at across statuses, and a sort of all matches would grow
  *     with traffic.
  */
-export async function listInstances(db: Db, filter: InstanceFilter, after: InstanceKey | undefined, take: number): Promise<Instance[]> {
+export function instanceListQueries(db: Db, filter: InstanceFilter, after: InstanceKey | undefined, take: number) {
   if (filter.productId !== undefined) {
-    return db
-      .select()
-      .from(instances)
-      .where(
-        and(
-          eq(instances.productId, filter.productId),
-          filter.status === undefined ? undefined : sql`+${instances.status} = ${filter.status}`,
-          filter.test === undefined ? undefined : sql`+${instances.isTest} = ${filter.test ? 1 : 0}`,
-          before(after),
-        ),
-      )
-      .orderBy(...newestFirst)
-      .limit(take)
-      .all();
+    return [
+      db
+        .select()
+        .from(instances)
+        .where(
+          and(
+            eq(instances.productId, filter.productId),
+            filter.status === undefined ? undefined : sql`+${instances.status} = ${filter.status}`,
+            filter.test === undefined ? undefined : sql`+${instances.isTest} = ${filter.test ? 1 : 0}`,
+            before(after),
+          ),
+        )
+        .orderBy(...newestFirst)
+        .limit(take),
+    ];
   }
   const statuses = filter.status === undefined ? INSTANCE_STATUSES : [filter.status];
   const tests = filter.test === undefined ? [false, true] : [filter.test];
-  const ranges = tests.flatMap((isTest) =>
+  return tests.flatMap((isTest) =>
     statuses.map((status) =>
       db
         .select()
@@ -54,7 +55,11 @@ export async function listInstances(db: Db, filter: InstanceFilter, after: Insta
         .limit(take),
     ),
   );
-  const [first, ...rest] = ranges;
+}
+
+/** The first `take` instances after `after`, newest first: the index ranges in one round trip, merged. */
+export async function listInstances(db: Db, filter: InstanceFilter, after: InstanceKey | undefined, take: number): Promise<Instance[]> {
+  const [first, ...rest] = instanceListQueries(db, filter, after, take);
   if (!first) return [];
   const pages = await db.batch([first, ...rest]);
   return pages

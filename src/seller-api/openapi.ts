@@ -21,7 +21,8 @@ class Components {
     const { $schema: _dialect, $defs, ...rest } = JSON.parse(text) as JsonSchema & { $defs?: Record<string, JsonSchema> };
     for (const [id, definition] of Object.entries($defs ?? {})) this.schemas[id] = definition;
     const id = z.globalRegistry.get(schema)?.id;
-    if (typeof id === "string") {
+    // zod may already have moved a root with an id into $defs and answered a $ref to it.
+    if (typeof id === "string" && rest.$ref !== `${COMPONENTS}${id}`) {
       this.schemas[id] = rest;
       return { $ref: `${COMPONENTS}${id}` };
     }
