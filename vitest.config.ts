@@ -1,7 +1,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { outboundMarketplace } from "./test/support/outbound-marketplace.ts";
+import { TEST_WEBHOOK_SECRET, outboundMarketplace } from "./test/support/outbound-marketplace.ts";
 
 // Secrets for the Workers runtime under test. Development values only; the suite never reads .dev.vars, so it
 // behaves the same on a clean clone.
@@ -17,7 +17,7 @@ export const TEST_SECRETS = {
   KIT_RSA_PRIVATE_KEY: "",
   ADMIN_TOKEN: "test-admin-token",
   SELLER_API_TOKEN: "test-seller-api-token",
-  SELLER_WEBHOOK_SECRET: "whsec_dGVzdC13ZWJob29rLXNlY3JldC0zMi1ieXRlcy1sb25nIQ==",
+  SELLER_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
 };
 
 /** Webhooks go to the outbound test service's fake seller backend (test/support/outbound-marketplace.ts). */
