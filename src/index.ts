@@ -1,7 +1,7 @@
 import { runScheduled } from "./jobs/schedule";
 import { router } from "./routes/router";
 
-export { InstanceActor } from "./instances/instance.actor";
+export { InstanceActor } from "./actor/instance.actor";
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),

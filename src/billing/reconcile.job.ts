@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { type Db, getDb } from "../db/client";
 import { getSettings } from "../env";
 import type { CallEnvelope, LifecycleCommand } from "../instances/commands";
-import { getInstanceActor } from "../instances/instance.actor";
+import { getInstanceActor } from "../actor/instance.actor";
 import type { JobCounts } from "../jobs/job-runner";
 import { log } from "../observability/log";
 import { ResultCode } from "../protocol/result-codes";
@@ -94,7 +94,7 @@ async function freezeExpired(env: Env, db: Db, now: number): Promise<{ frozen: n
       isTest: false,
       receivedAt: now,
     };
-    const command: LifecycleCommand = { kind: "lifecycle", event: { kind: "freeze" }, reason };
+    const command: LifecycleCommand = { kind: "lifecycle", event: "freeze", freezeReason: "expired-gateway", reason };
     try {
       const answer = await getInstanceActor(env, row.id).apply(row.id, envelope, command);
       if (answer.resultCode === ResultCode.Success) frozen += 1;

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHmac, hkdfSync } from "node:crypto";
 import { canonicalJson } from "../protocol/canonical-json";
 
 export const GENESIS_HASH = "0".repeat(64);
@@ -14,20 +14,34 @@ export interface AuditLink {
   prevHash: string;
 }
 
-export function hashAuditLink(link: AuditLink): string {
-  return createHash("sha256").update(canonicalJson(link)).digest("hex");
+const auditKeys = new Map<string, Buffer>();
+
+/**
+ * The chain's MAC key, derived from DATA_KEY with HKDF under its own label, so the audit key is never the key that
+ * seals secrets. Whoever edits a row and re-hashes the rest without it produces a chain that fails verification.
+ */
+export function auditKeyOf(dataKeyB64: string): Buffer {
+  const cached = auditKeys.get(dataKeyB64);
+  if (cached) return cached;
+  const key = Buffer.from(hkdfSync("sha256", Buffer.from(dataKeyB64, "base64"), Buffer.alloc(0), "koogallery-gateway audit-chain v1", 32));
+  auditKeys.set(dataKeyB64, key);
+  return key;
+}
+
+export function hashAuditLink(key: Buffer, link: AuditLink): string {
+  return createHmac("sha256", key).update(canonicalJson(link)).digest("hex");
 }
 
 export type ChainVerdict = { ok: true; length: number } | { ok: false; seq: number; problem: string };
 
-/** Verifies a whole chain, ordered by seq: numbering, links and every row's own hash. */
-export function verifyAuditChain(rows: ReadonlyArray<AuditLink & { hash: string }>): ChainVerdict {
+/** Verifies a whole chain, ordered by seq: numbering, links and every row's own MAC. */
+export function verifyAuditChain(key: Buffer, rows: ReadonlyArray<AuditLink & { hash: string }>): ChainVerdict {
   let prevHash = GENESIS_HASH;
   for (const [index, row] of rows.entries()) {
     if (row.seq !== index + 1) return { ok: false, seq: row.seq, problem: `expected seq ${index + 1}` };
     if (row.prevHash !== prevHash) return { ok: false, seq: row.seq, problem: "prev_hash does not match the previous row" };
     const { hash, ...link } = row;
-    if (hashAuditLink(link) !== hash) return { ok: false, seq: row.seq, problem: "row content does not match its hash" };
+    if (hashAuditLink(key, link) !== hash) return { ok: false, seq: row.seq, problem: "row content does not match its MAC" };
     prevHash = hash;
   }
   return { ok: true, length: rows.length };

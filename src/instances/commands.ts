@@ -1,4 +1,4 @@
-import type { LifecycleEvent } from "./state-machine";
+import type { FrozenReason } from "../db/schema/instances";
 
 /** Which interface a call came through: decides the answer's wording, never the state machine. */
 export type Dialect = "v2" | "v1";
@@ -7,10 +7,11 @@ export type Dialect = "v2" | "v1";
 export interface CallEnvelope {
   dialect: Dialect;
   activity: string;
-  /** Null for calls whose repeats are idempotent by state (status changes, checks). */
+  /** Null for calls whose repeats are idempotent by state (status changes, release, checks). */
   idempotencyKey: string | null;
   /** Hash of the fields that define the request; a repeat with another fingerprint is a conflict. */
   fingerprint: string;
+  /** What the inbox keeps of the request (no personal fields). */
   requestText: string;
   isTest: boolean;
   receivedAt: number;
@@ -21,18 +22,24 @@ export interface CreateCommand {
   createKey: string;
   orderId: string;
   orderLineId: string | null;
+  /** What the call itself says (V1 carries these); the order from query order is the truth for real purchases. */
   productId: string | null;
   skuCode: string | null;
   chargingMode: string | null;
   expireAt: number | null;
 }
 
+export type LifecycleKind = "renew" | "freeze" | "unfreeze" | "release" | "upgrade" | "checkChange";
+
 export interface LifecycleCommand {
   kind: "lifecycle";
-  event: LifecycleEvent;
-  /** renew: the new expiry; upgrade/renew: the order to fetch. */
+  event: LifecycleKind;
+  /** freeze: why (a V2/V1 status change is `marketplace`, V1 expireInstance `expired-v1`). */
+  freezeReason?: FrozenReason;
+  /** renew: the new expiry; upgrade: the order to fetch. */
   expireAt?: number;
   productId?: string;
+  skuCode?: string;
   orderId?: string;
   orderLineId?: string;
   scene?: string;
@@ -48,13 +55,16 @@ export interface AppInfo {
   adminUrl?: string;
   userName?: string;
   password?: string;
+  memo?: string;
 }
 
-/** What an applied call produced; the dialect turns it into the exact answer bytes. */
+/**
+ * What a call produced, independent of dialect: the caller's dialect renders it into the answer bytes once, on the
+ * way out. `appInfo` is set on a create whose instance is usable (V1 answers carry it, V2 leaves it to queryInstance).
+ */
 export interface Outcome {
   resultCode: string;
   resultMsg: string;
   instanceId?: string;
-  /** Set on a create that finished provisioning: V1 answers carry it, V2 answers leave it to queryInstance. */
   appInfo?: AppInfo;
 }

@@ -4,8 +4,10 @@ import { createHash } from "node:crypto";
  * Idempotency key of a purchase (spec README point 5): orderId + orderLineId, or orderId + productId for
  * pay-per-use, where one order yields one create per metered product.
  */
-export function createKeyOf(orderId: string, line: { orderLineId: string } | { productId: string }): string {
-  return "orderLineId" in line ? `create:${orderId}:line:${line.orderLineId}` : `create:${orderId}:product:${line.productId}`;
+export function createKeyOf(orderId: string, line: { orderLineId: string } | { productId: string }, isTest: boolean): string {
+  const key = "orderLineId" in line ? `create:${orderId}:line:${line.orderLineId}` : `create:${orderId}:product:${line.productId}`;
+  // A debug case and a real purchase may carry the same order id: they must never meet in one instance.
+  return isTest ? `debug:${key}` : key;
 }
 
 /**
@@ -25,8 +27,8 @@ export function instanceIdFor(createKey: string): string {
 export const V1_ORDER_LINE_SUFFIX = "-000001";
 export const V1_PAY_PER_USE = 0;
 
-export function v1CreateKey(orderId: string, productId: string, chargingMode: number | undefined): string {
+export function v1CreateKey(orderId: string, productId: string, chargingMode: number | undefined, isTest: boolean): string {
   return chargingMode === V1_PAY_PER_USE
-    ? createKeyOf(orderId, { productId })
-    : createKeyOf(orderId, { orderLineId: `${orderId}${V1_ORDER_LINE_SUFFIX}` });
+    ? createKeyOf(orderId, { productId }, isTest)
+    : createKeyOf(orderId, { orderLineId: `${orderId}${V1_ORDER_LINE_SUFFIX}` }, isTest);
 }

@@ -10,7 +10,7 @@ import {
   instances,
   orders,
 } from "../db/schema/instances";
-import { type AuditLink, hashAuditLink } from "./audit-chain";
+import { type AuditLink, GENESIS_HASH, hashAuditLink } from "./audit-chain";
 
 export interface AuditHead {
   seq: number;
@@ -50,9 +50,9 @@ export function findOrdersOf(db: Db, instanceId: string): Promise<Order[]> {
 }
 
 /** Builds the next audit row. Its (instance, seq) key makes a write from a stale head fail the whole batch. */
-export function nextAuditRow(head: AuditHead | undefined, link: Omit<AuditLink, "seq" | "prevHash">) {
-  const full: AuditLink = { ...link, seq: (head?.seq ?? 0) + 1, prevHash: head?.hash ?? "0".repeat(64) };
-  return { ...full, hash: hashAuditLink(full) };
+export function nextAuditRow(key: Buffer, head: AuditHead | undefined, link: Omit<AuditLink, "seq" | "prevHash">) {
+  const full: AuditLink = { ...link, seq: (head?.seq ?? 0) + 1, prevHash: head?.hash ?? GENESIS_HASH };
+  return { ...full, hash: hashAuditLink(key, full) };
 }
 
 export const statements = {

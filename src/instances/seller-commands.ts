@@ -5,7 +5,7 @@ import type { Entitlement } from "./entitlement";
  * What the seller's backend may tell an instance (seller-contract.md "Webhook provisioning"), as the 200 answer to
  * `instance.created` or as `POST /api/v1/instances/{id}/provisioned`.
  */
-export const ProvisionedBody = z.strictObject({
+export const ProvisionedBody = z.object({
   frontEndUrl: z.url({ protocol: /^https?$/ }).max(512),
   adminUrl: z.url({ protocol: /^https?$/ }).max(512).optional(),
   userName: z.string().min(1).max(128).optional(),
@@ -16,7 +16,7 @@ export type ProvisionedBody = z.infer<typeof ProvisionedBody>;
 
 /** 000100–000107: the seller-side failure codes the Marketplace understands (spec result-code table). */
 export const SellerFailureCode = z.enum(["000100", "000101", "000102", "000103", "000104", "000105", "000106", "000107"]);
-export const ProvisioningFailedBody = z.strictObject({
+export const ProvisioningFailedBody = z.object({
   resultCode: SellerFailureCode,
   message: z.string().min(1).max(255),
 });

@@ -1,5 +1,5 @@
 import type { IRequest } from "itty-router";
-import { KIT_MAX_BODY_BYTES, handleKitSync } from "../kit/kit.handler";
+import { KIT_MAX_BODY_BYTES, handleKitSync } from "../dialects/kit";
 import { parseKitRequest } from "../protocol/schemas/parse";
 import { KIT_TIMESTAMP } from "../protocol/time-formats";
 import { kitSignatureParts } from "../protocol/v2-signature";

@@ -1,4 +1,4 @@
-import { handleV2Basic } from "../instances/lifecycle.v2";
+import { handleV2Basic } from "../dialects/v2";
 import { parseV2BasicRequest } from "../protocol/schemas/parse";
 import { basicSignatureParts } from "../protocol/v2-signature";
 import { marketplaceEndpoint } from "./marketplace-endpoint";

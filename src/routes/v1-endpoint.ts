@@ -1,7 +1,7 @@
 import type { IRequest } from "itty-router";
 import type { Settings } from "../env";
 import { AuthError, GatewayError } from "../errors";
-import { KIT_MAX_BODY_BYTES } from "../kit/kit.handler";
+import { KIT_MAX_BODY_BYTES } from "../dialects/kit";
 import { decodeUtf8, parseJsonObject, readRawBody, requireJsonContentType } from "../protocol/inbound";
 import { ResultCode } from "../protocol/result-codes";
 import type { TimeFormat } from "../protocol/time-formats";
@@ -50,7 +50,7 @@ export class V1DisabledError extends GatewayError {
  *
  * V1 has no nonce, so a replay cannot be told from the Marketplace's own retries (it retries a purchase for 3 h,
  * maybe with the same URL). Instead of refusing repeats, every V1 call is idempotent: keyed calls answer from the
- * inbox, calls idempotent by state are keyed by their authToken (lifecycle.v1.ts), kit syncs by natural key and their
+ * inbox, calls idempotent by state are keyed by their authToken (src/dialects/v1.ts), kit syncs by natural key and their
  * authToken (src/kit). The timeStamp age limit (V1_TIMESTAMP_MAX_AGE_SECONDS) bounds how long a captured URL works.
  */
 export function v1Endpoint<T>(endpoint: V1Endpoint<T>) {

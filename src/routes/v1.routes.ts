@@ -1,4 +1,4 @@
-import { handleV1Basic } from "../instances/lifecycle.v1";
+import { handleV1Basic } from "../dialects/v1";
 import { parseV1BasicRequest } from "../protocol/schemas/parse";
 import { V1_TIMESTAMP } from "../protocol/time-formats";
 import { v1Endpoint, v1GetInput } from "./v1-endpoint";

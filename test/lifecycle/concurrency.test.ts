@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { listAuditEvents } from "../../src/instances/instance.repo";
-import { verifyAuditChain } from "../../src/instances/audit-chain";
+import { auditKeyOf, verifyAuditChain } from "../../src/instances/audit-chain";
 import { getDb } from "../../src/db/client";
 import { callV2, createInstance, instanceRow, makeNewInstance, uniqueId } from "../support/marketplace";
 
@@ -40,7 +40,7 @@ describe("concurrency", () => {
       expect(names).toEqual(["newInstance", "releaseInstance"]);
     }
     expect(await instanceRow(instanceId)).toMatchObject({ status: "released", version: events.length });
-    expect(verifyAuditChain(events)).toEqual({ ok: true, length: events.length });
+    expect(verifyAuditChain(auditKeyOf(env.DATA_KEY), events)).toEqual({ ok: true, length: events.length });
   });
 
   it("20 interleaved status changes on one instance leave a gapless chain and a state that matches the last applied one", async () => {
@@ -49,7 +49,7 @@ describe("concurrency", () => {
     const answers = await Promise.all(statuses.map((status) => callV2({ activity: "updateInstanceStatus", instanceId, status })));
     expect(answers.every((a) => a.json.resultCode === "000000")).toBe(true);
     const events = await listAuditEvents(getDb(env), instanceId);
-    expect(verifyAuditChain(events).ok).toBe(true);
+    expect(verifyAuditChain(auditKeyOf(env.DATA_KEY), events).ok).toBe(true);
     const last = events.at(-1);
     expect(await instanceRow(instanceId)).toMatchObject({ status: last?.toStatus, version: events.length });
   });

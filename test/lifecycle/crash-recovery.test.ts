@@ -2,8 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../src/db/client";
-import { verifyAuditChain } from "../../src/instances/audit-chain";
-import { type InstanceActor, getInstanceActor } from "../../src/instances/instance.actor";
+import { auditKeyOf, verifyAuditChain } from "../../src/instances/audit-chain";
+import { type InstanceActor, getInstanceActor } from "../../src/actor/instance.actor";
 import { listAuditEvents } from "../../src/instances/instance.repo";
 import { callV2, instanceRow, makeNewInstance } from "../support/marketplace";
 
@@ -28,7 +28,7 @@ describe("crash between the D1 write and the actor's cache", () => {
     expect(await instanceRow(instanceId)).toMatchObject({ status: "frozen", version: 2 });
     const events = await listAuditEvents(getDb(env), instanceId);
     expect(events.map((e) => e.event)).toEqual(["newInstance", "updateInstanceStatus"]);
-    expect(verifyAuditChain(events).ok).toBe(true);
+    expect(verifyAuditChain(auditKeyOf(env.DATA_KEY), events).ok).toBe(true);
   });
 
   it("a stale cache (an older instance version) cannot fork the chain: the write fails and the actor reloads", async () => {
@@ -53,6 +53,6 @@ describe("crash between the D1 write and the actor's cache", () => {
       ["updateInstanceStatus", "active", "frozen"],
       ["releaseInstance", "frozen", "released"],
     ]);
-    expect(verifyAuditChain(events).ok).toBe(true);
+    expect(verifyAuditChain(auditKeyOf(env.DATA_KEY), events).ok).toBe(true);
   });
 });

@@ -2,8 +2,8 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../src/db/client";
-import { verifyAuditChain } from "../../src/instances/audit-chain";
-import { type InstanceActor, getInstanceActor } from "../../src/instances/instance.actor";
+import { auditKeyOf, verifyAuditChain } from "../../src/instances/audit-chain";
+import { type InstanceActor, getInstanceActor } from "../../src/actor/instance.actor";
 import { findOrdersOf, listAuditEvents } from "../../src/instances/instance.repo";
 import { callV2, createInstance, instanceRow, uniqueId } from "../support/marketplace";
 
@@ -36,7 +36,7 @@ describe("order truth from query order", () => {
     const call = calls.find((c) => c.query.includes(body.orderId));
     expect(call?.path).toBe("/api/mkp-openapi-public/global/v1/order/query");
     expect(call?.authorization).toMatch(/^SDK-HMAC-SHA256 Access=TESTAK0000000000, SignedHeaders=[a-z;-]*host[a-z;-]*x-sdk-date, Signature=[0-9a-f]{64}$/);
-    expect(verifyAuditChain(await listAuditEvents(getDb(env), instanceId)).ok).toBe(true);
+    expect(verifyAuditChain(auditKeyOf(env.DATA_KEY), await listAuditEvents(getDb(env), instanceId)).ok).toBe(true);
   });
 
   it("answers within budget while the Marketplace fails, records the failure, and recovers later", async () => {

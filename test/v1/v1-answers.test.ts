@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { answerText, queryAnswerText } from "../../src/instances/answers";
+import { answerText, queryAnswerText } from "../../src/dialects/answers";
 import { decryptV1Field } from "../../src/protocol/v1-field-crypto";
 
 const appInfo = { frontEndUrl: "https://app.example.com/t/1", adminUrl: "https://app.example.com/admin", userName: "admin-1", password: "S3cret!pass" };

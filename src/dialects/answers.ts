@@ -1,7 +1,7 @@
 import type { Settings } from "../env";
 import { hmacSha256 } from "../protocol/hmac";
 import { type V1EncryptType, encryptV1Field } from "../protocol/v1-field-crypto";
-import type { AppInfo, Dialect, Outcome } from "./commands";
+import type { AppInfo, Dialect, Outcome } from "../instances/commands";
 
 /** What a dialect needs to write its answers: V1 encrypts `userName`/`password` with the basic key (spec §5.2–5.3). */
 export type AnswerContext = { dialect: "v2" } | { dialect: "v1"; accessKey: string; encryptType: V1EncryptType };
@@ -49,9 +49,9 @@ export interface QueryInfo {
 export function queryAnswerText(context: AnswerContext, resultCode: string, resultMsg: string, info: readonly QueryInfo[]): string {
   switch (context.dialect) {
     case "v2":
-      return JSON.stringify({ resultCode, resultMsg, info });
+      return asciiJson({ resultCode, resultMsg, info });
     case "v1":
-      return JSON.stringify({
+      return asciiJson({
         resultCode,
         resultMsg,
         encryptType: context.encryptType,
@@ -72,6 +72,7 @@ function v1AppInfo(context: V1Context, appInfo: AppInfo) {
     ...(appInfo.adminUrl ? { adminUrl: appInfo.adminUrl } : {}),
     ...(appInfo.userName === undefined ? {} : { userName: encryptForAnswer(context, "userName", appInfo.userName) }),
     ...(appInfo.password === undefined ? {} : { password: encryptForAnswer(context, "password", appInfo.password) }),
+    ...(appInfo.memo === undefined ? {} : { memo: appInfo.memo }),
   };
 }
 
@@ -88,4 +89,9 @@ function encryptForAnswer(context: V1Context, field: string, plaintext: string):
   let iv = "";
   for (let i = 0; i < 16; i++) iv += ALPHANUMERIC[(mac[i] ?? 0) % ALPHANUMERIC.length];
   return encryptV1Field(context.accessKey, plaintext, context.encryptType, iv);
+}
+
+/** JSON with every non-ASCII character as a \uXXXX escape: the spec wants Chinese in `memo` sent that way (§3.2). */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u0080-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

@@ -1,4 +1,10 @@
-import type { IssuedTenant, ProvisioningAdapter, ProvisioningRequest, ProvisioningResult } from "./adapter";
+/** The login the gateway issues in builtin mode (and for every debug purchase). The password is sealed before it is stored. */
+export interface IssuedTenant {
+  frontendUrl: string;
+  adminUrl?: string;
+  adminUserName: string;
+  adminPassword: string;
+}
 
 const UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ";
 const LOWER = "abcdefghijkmnopqrstuvwxyz";
@@ -34,15 +40,5 @@ export function builtinTenant(frontendUrlTemplate: string, instanceId: string): 
     frontendUrl: frontendUrlTemplate.replaceAll("{instanceId}", encodeURIComponent(instanceId)),
     adminUserName: `admin-${instanceId.slice(0, 8)}`,
     adminPassword: strongPassword(),
-  };
-}
-
-/** The gateway is the tenant registry: the seller's app reads entitlements from /api/v1. Always done at once. */
-export function builtinAdapter(frontendUrlTemplate: string): ProvisioningAdapter {
-  return {
-    name: "builtin",
-    async provision(request: ProvisioningRequest): Promise<ProvisioningResult> {
-      return { state: "done", tenant: builtinTenant(frontendUrlTemplate, request.instanceId) };
-    },
   };
 }

@@ -1,17 +1,14 @@
 import { createHash } from "node:crypto";
-import { getDb } from "../db/client";
 import type { Settings } from "../env";
-import { ResultCode } from "../protocol/result-codes";
+import type { CallEnvelope } from "../instances/commands";
+import { requestFingerprint } from "../instances/fingerprint";
+import { instanceIdFor, v1CreateKey } from "../instances/instance-id";
 import type { V1BasicRequest, V1NewInstance, V1RefreshInstance } from "../protocol/schemas/v1-basic.schema";
 import { parseCompactUtc } from "../protocol/time-formats";
 import { decryptV1Field } from "../protocol/v1-field-crypto";
-import { answerContext, answerText } from "./answers";
-import type { CallEnvelope } from "./commands";
-import { requestFingerprint } from "./fingerprint";
-import type { ActorAnswer } from "./instance.actor";
-import { instanceIdFor, v1CreateKey } from "./instance-id";
-import { findInstance } from "./instance.repo";
-import { instanceInfo, queryInstances, sendToActor } from "./lifecycle.v2";
+import { type CallAnswer, sendToActor } from "./actor-call";
+import { answerContext } from "./answers";
+import { queryInstances } from "./query-instance";
 
 export interface V1Call {
   request: V1BasicRequest;
@@ -29,7 +26,7 @@ const V1_CHARGING_MODES: Readonly<Record<number, string>> = { 0: "ON_DEMAND", 1:
 const V1_VOLATILE = ["businessId", "timeStamp", "mobilePhone", "email"] as const;
 
 /** Routes one verified, parsed V1 call onto the same actor and state machine as V2. Exhaustive. */
-export async function handleV1Basic(env: Env, settings: Settings, call: V1Call): Promise<ActorAnswer> {
+export async function handleV1Basic(env: Env, settings: Settings, call: V1Call): Promise<CallAnswer> {
   const { request } = call;
   switch (request.activity) {
     case "newInstance":
@@ -39,33 +36,37 @@ export async function handleV1Basic(env: Env, settings: Settings, call: V1Call):
     case "refreshInstance":
       return sendToActor(env, settings, request.instanceId, envelope(call, `v1:refresh:${request.orderId}`), {
         kind: "lifecycle",
-        event: { kind: "renew" },
+        event: "renew",
         expireAt: parseCompactUtc(request.expireTime, "expireTime"),
         ...(request.productId ? { productId: request.productId } : {}),
         orderId: request.orderId,
         scene: refreshScene(request),
       });
     case "expireInstance":
+      // V1 has no unfreeze for an expiry: the freeze records why, so a renewal into the future lifts it.
       return sendToActor(env, settings, request.instanceId, envelope(call, stateKey(call)), {
         kind: "lifecycle",
-        event: { kind: "freeze" },
+        event: "freeze",
+        freezeReason: "expired-v1",
         orderId: request.orderId,
       });
     case "instanceStatus":
       return sendToActor(env, settings, request.instanceId, envelope(call, stateKey(call)), {
         kind: "lifecycle",
-        event: { kind: request.instanceStatus === "FREEZE" ? "freeze" : "unfreeze" },
+        event: request.instanceStatus === "FREEZE" ? "freeze" : "unfreeze",
+        freezeReason: "marketplace",
       });
     case "releaseInstance":
-      return sendToActor(env, settings, request.instanceId, envelope(call, `v1:release:${request.instanceId}`), {
+      // Idempotent by state: a repeated release succeeds whatever its parameters (spec §9).
+      return sendToActor(env, settings, request.instanceId, envelope(call, null), {
         kind: "lifecycle",
-        event: { kind: "release" },
+        event: "release",
         orderId: request.orderId,
       });
     case "upgrade":
       return sendToActor(env, settings, request.instanceId, envelope(call, `v1:upgrade:${request.orderId}`), {
         kind: "lifecycle",
-        event: { kind: "upgrade" },
+        event: "upgrade",
         orderId: request.orderId,
         productId: request.productId,
       });
@@ -76,16 +77,18 @@ export async function handleV1Basic(env: Env, settings: Settings, call: V1Call):
   }
 }
 
-async function newInstance(env: Env, settings: Settings, call: V1Call, request: V1NewInstance): Promise<ActorAnswer> {
+async function newInstance(env: Env, settings: Settings, call: V1Call, request: V1NewInstance): Promise<CallAnswer> {
   // The buyer's contact is only proven readable (a wrong key or encryptType shows up here, as 000002, instead of as
   // garbage later); the gateway keeps no copy: the seller's app gets buyer data from Query Order.
   if (request.mobilePhone) decryptV1Field(settings.keys.saas, request.mobilePhone, settings.v1EncryptType, "mobilePhone");
   if (request.email) decryptV1Field(settings.keys.saas, request.email, settings.v1EncryptType, "email");
-  const createKey = v1CreateKey(request.orderId, request.productId, request.chargingMode);
+  const createKey = v1CreateKey(request.orderId, request.productId, request.chargingMode, request.isTest);
   const instanceId = instanceIdFor(createKey);
   // Its own inbox key: V1 and V2 answers differ in shape, so neither may be replayed to the other; both still reach
   // the one actor through the shared create key.
-  const answer = await sendToActor(env, settings, instanceId, envelope(call, `v1:${createKey}`), {
+  // The actor answers from the instance's state, with the buyer's way in once it exists, so the 资源详情 page's
+  // re-calls (§5.3) and a V1 call meeting a V2-created instance both get it.
+  return sendToActor(env, settings, instanceId, envelope(call, `v1:${createKey}`), {
     kind: "create",
     createKey,
     orderId: request.orderId,
@@ -96,23 +99,6 @@ async function newInstance(env: Env, settings: Settings, call: V1Call, request: 
     chargingMode: request.chargingMode === undefined ? null : (V1_CHARGING_MODES[request.chargingMode] ?? String(request.chargingMode)),
     expireAt: request.expireTime ? parseCompactUtc(request.expireTime, "expireTime") : null,
   });
-  return withCurrentAppInfo(env, settings, instanceId, answer);
-}
-
-/**
- * V1 newInstance must answer the buyer's way in every time (§5.3: the 资源详情 page re-calls it). The actor's answer
- * lacks it when the instance was created through V2, or when the first answer was 000004 and provisioning has
- * finished since: then the answer is rebuilt from the stored instance.
- */
-async function withCurrentAppInfo(env: Env, settings: Settings, instanceId: string, answer: ActorAnswer): Promise<ActorAnswer> {
-  if (answer.resultCode !== ResultCode.Success && answer.resultCode !== ResultCode.Processing) return answer;
-  if ((JSON.parse(answer.text) as { appInfo?: unknown }).appInfo !== undefined) return answer;
-  const row = await findInstance(getDb(env), instanceId);
-  if (!row) return answer;
-  const { appInfo } = await instanceInfo(settings, row);
-  if (!appInfo) return answer;
-  const outcome = { resultCode: ResultCode.Success, resultMsg: "success", instanceId, appInfo };
-  return { text: answerText(answerContext(settings, "v1"), outcome), resultCode: outcome.resultCode };
 }
 
 /** V1 has no `scene`; its flags say which V2 scene the call is, for the audit trail. */
@@ -131,12 +117,12 @@ function stateKey(call: V1Call): string {
   return `v1:${call.request.activity}:${digest}`;
 }
 
-function envelope(call: V1Call, idempotencyKey: string): CallEnvelope {
+function envelope(call: V1Call, idempotencyKey: string | null): CallEnvelope {
   const { request } = call;
   return {
     dialect: "v1",
     activity: request.activity,
-    idempotencyKey: request.isTest ? `test:${idempotencyKey}` : idempotencyKey,
+    idempotencyKey: idempotencyKey && request.isTest ? `test:${idempotencyKey}` : idempotencyKey,
     fingerprint: requestFingerprint(request, V1_VOLATILE),
     requestText: call.requestText,
     isTest: request.isTest,

@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import type { Settings } from "../env";
-import { getInstanceActor } from "../instances/instance.actor";
-import { ANSWER_BUDGET_MS } from "../instances/lifecycle.v2";
+import { getInstanceActor } from "../actor/instance.actor";
+import { type KitAnswer, type KitSyncCall, kitActorName } from "../kit/kit-sync";
+import { sealClientSecret } from "../kit/kit-secrets";
 import { ResultCode } from "../protocol/result-codes";
 import { decryptKitClientSecret } from "../protocol/kit-client-secret";
 import type { KitRequest } from "../protocol/schemas/kit.schema";
-import { type KitAnswer, type KitSyncCall, kitActorName } from "./kit-sync";
-import { sealClientSecret } from "./kit-secrets";
+import { withinBudget } from "./actor-call";
 
 export interface KitCallMeta {
   /** The body as received. */
@@ -53,24 +53,10 @@ export async function handleKitSync(env: Env, settings: Settings, kit: KitReques
     requestText,
     receivedAt: meta.receivedAt,
   };
-  return withinBudget(getInstanceActor(env, kitActorName(kit)).kitSync(call));
-}
-
-/**
- * Same budget as the lifecycle calls (spec README point 4). A sync still queued then is not acknowledged: 000004
- * tells the admin it is under way, and the sync, idempotent, may be retried.
- */
-async function withinBudget(work: Promise<KitAnswer>): Promise<KitAnswer> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<KitAnswer>((resolve) => {
-    timer = setTimeout(() => {
-      const resultCode = ResultCode.Processing;
-      resolve({ text: JSON.stringify({ resultCode, resultMsg: "sync is being applied; retry for the result" }), resultCode });
-    }, ANSWER_BUDGET_MS);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  // A sync still queued when the budget runs out is not acknowledged: 000004 tells the admin it is under way, and
+  // the sync, idempotent, may be retried.
+  return withinBudget<KitAnswer>(getInstanceActor(env, kitActorName(kit)).kitSync(call), () => ({
+    text: JSON.stringify({ resultCode: ResultCode.Processing, resultMsg: "sync is being applied; retry for the result" }),
+    resultCode: ResultCode.Processing,
+  }));
 }

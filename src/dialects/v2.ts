@@ -1,0 +1,89 @@
+import type { Settings } from "../env";
+import type { CallEnvelope } from "../instances/commands";
+import { requestFingerprint } from "../instances/fingerprint";
+import { createKeyOf, instanceIdFor } from "../instances/instance-id";
+import type { V2BasicRequest } from "../protocol/schemas/v2-basic.schema";
+import { parseV2ExpireTime } from "../protocol/time-formats";
+import { type CallAnswer, sendToActor } from "./actor-call";
+import { answerContext } from "./answers";
+import { queryInstances } from "./query-instance";
+
+export interface V2Call {
+  request: V2BasicRequest;
+  /** What the inbox keeps of the request. */
+  requestText: string;
+  receivedAt: number;
+}
+
+/** Routes one verified, parsed V2 basic call to its handler. Exhaustive: a new activity breaks the build. */
+export async function handleV2Basic(env: Env, settings: Settings, call: V2Call): Promise<CallAnswer> {
+  const { request } = call;
+  switch (request.activity) {
+    case "newInstance": {
+      const createKey = createKeyOf(request.orderId, { orderLineId: request.orderLineId }, request.isTest);
+      return sendToActor(env, settings, instanceIdFor(createKey), envelope(call, createKey), {
+        kind: "create",
+        createKey,
+        orderId: request.orderId,
+        orderLineId: request.orderLineId,
+        productId: null,
+        skuCode: null,
+        chargingMode: null,
+        expireAt: null,
+      });
+    }
+    case "queryInstance":
+      return queryInstances(env, settings, answerContext(settings, "v2"), request.instanceIds, request.isTest);
+    case "refreshInstance":
+      return sendToActor(env, settings, request.instanceId, envelope(call, `refresh:${request.orderId}:${request.scene}`), {
+        kind: "lifecycle",
+        event: "renew",
+        expireAt: parseV2ExpireTime(request.expireTime),
+        ...(request.productId ? { productId: request.productId } : {}),
+        orderId: request.orderId,
+        orderLineId: request.orderLineId,
+        scene: request.scene,
+      });
+    case "updateInstanceStatus":
+      // Idempotent by state, not by key: FREEZE, UNFREEZE, FREEZE again must all apply (spec §9).
+      return sendToActor(env, settings, request.instanceId, envelope(call, null), {
+        kind: "lifecycle",
+        event: request.status === "FREEZE" ? "freeze" : "unfreeze",
+        freezeReason: "marketplace",
+      });
+    case "releaseInstance":
+      // Idempotent by state: a repeated release succeeds whatever its body (spec §3.5, §9).
+      return sendToActor(env, settings, request.instanceId, envelope(call, null), {
+        kind: "lifecycle",
+        event: "release",
+        ...(request.orderId ? { orderId: request.orderId } : {}),
+        ...(request.orderLineId ? { orderLineId: request.orderLineId } : {}),
+      });
+    case "upgradeInstance":
+      return sendToActor(env, settings, request.instanceId, envelope(call, `upgrade:${request.orderId}`), {
+        kind: "lifecycle",
+        event: "upgrade",
+        orderId: request.orderId,
+        orderLineId: request.orderLineId,
+      });
+    case "changeInstanceCheck":
+      return sendToActor(env, settings, request.instanceId, envelope(call, null), { kind: "lifecycle", event: "checkChange" });
+    default: {
+      const unhandled: never = request;
+      throw new Error(`unhandled activity ${JSON.stringify(unhandled)}`);
+    }
+  }
+}
+
+function envelope(call: V2Call, idempotencyKey: string | null): CallEnvelope {
+  const { request } = call;
+  return {
+    dialect: "v2",
+    activity: request.activity,
+    idempotencyKey: idempotencyKey && request.isTest ? `test:${idempotencyKey}` : idempotencyKey,
+    fingerprint: requestFingerprint(request),
+    requestText: call.requestText,
+    isTest: request.isTest,
+    receivedAt: call.receivedAt,
+  };
+}

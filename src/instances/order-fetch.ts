@@ -1,0 +1,79 @@
+import type { Settings } from "../env";
+import type { OrderTruth } from "../marketplace-api/order.api";
+import type { statements } from "./instance.repo";
+
+/** Why an order is fetched: a purchase to provision, or an upgrade whose new product/SKU the instance takes on. */
+export type OrderFetchPurpose = "create" | "upgrade";
+
+export interface PendingOrderFetch {
+  orderId: string;
+  orderLineId: string | null;
+  purpose: OrderFetchPurpose;
+  activity: string;
+  attempts: number;
+  nextAt: number;
+}
+
+/**
+ * Retry schedule of query order after the first reply: the first retry within 10 s (seller-contract.md), then backing
+ * off to every 15 minutes for about half a day, well past the Marketplace's 3-hour window for new purchases.
+ */
+export const ORDER_FETCH_BACKOFF_MS = [5_000, 15_000, 45_000, 120_000, 300_000, 600_000] as const;
+export const ORDER_FETCH_MAX_ATTEMPTS = 50;
+const ORDER_FETCH_STEADY_MS = 900_000;
+
+export function orderFetchDelay(attempts: number): number {
+  return ORDER_FETCH_BACKOFF_MS[attempts - 1] ?? ORDER_FETCH_STEADY_MS;
+}
+
+export function shouldGiveUp(retryable: boolean, attempts: number): boolean {
+  return !retryable || attempts >= ORDER_FETCH_MAX_ATTEMPTS;
+}
+
+type OrderRow = Parameters<typeof statements.upsertOrder>[1];
+
+export function emptyOrderRow(instanceId: string, item: PendingOrderFetch, now: number): OrderRow {
+  return {
+    orderId: item.orderId,
+    orderLineId: item.orderLineId ?? "",
+    instanceId,
+    activity: item.activity,
+    fetchState: "pending",
+    fetchAttempts: item.attempts,
+    nextFetchAt: null,
+    lastError: null,
+    orderType: null,
+    productId: null,
+    skuCode: null,
+    chargingMode: null,
+    periodType: null,
+    periodNumber: null,
+    expireAt: null,
+    customerId: null,
+    customerName: null,
+    snapshot: null,
+    fetchedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** The stored order once query order answered. */
+export async function orderRowOf(_settings: Settings, instanceId: string, item: PendingOrderFetch, truth: OrderTruth, now: number): Promise<OrderRow> {
+  return {
+    ...emptyOrderRow(instanceId, item, now),
+    fetchState: "fetched",
+    fetchAttempts: item.attempts + 1,
+    orderType: truth.orderType,
+    productId: truth.productId,
+    skuCode: truth.skuCode,
+    chargingMode: truth.chargingMode,
+    periodType: truth.periodType,
+    periodNumber: truth.periodNumber,
+    expireAt: truth.expireAt,
+    customerId: truth.customerId,
+    customerName: truth.customerName,
+    snapshot: truth.snapshot,
+    fetchedAt: now,
+  };
+}
