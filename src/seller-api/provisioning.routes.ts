@@ -3,7 +3,7 @@ import { findInstance } from "../instances/instance.repo";
 import type { SellerWriteResult } from "../instances/seller-commands";
 import { ErrorBody, InstanceIdParams } from "./common.schema";
 import { SellerApiError } from "./errors";
-import { sellerWritesOf } from "./instance-actor";
+import { getInstanceActor } from "../actor/instance.actor";
 import { commonErrors } from "./instances.routes";
 import { Credentials, Entitlement } from "./instances.schema";
 import { Provisioned, ProvisioningFailed } from "./provisioning.schema";
@@ -41,7 +41,7 @@ export const postProvisioned = defineRoute(
   },
   async ({ params, body, env, now }) => {
     await requireKnown(env, params.id);
-    return answer(await sellerWritesOf(env, params.id).provisioned(params.id, body, now));
+    return answer(await getInstanceActor(env, params.id).provisioned(params.id, body, now));
   },
 );
 
@@ -57,7 +57,7 @@ export const postProvisioningFailed = defineRoute(
   },
   async ({ params, body, env, now }) => {
     await requireKnown(env, params.id);
-    return answer(await sellerWritesOf(env, params.id).provisioningFailed(params.id, body, now));
+    return answer(await getInstanceActor(env, params.id).provisioningFailed(params.id, body, now));
   },
 );
 
@@ -78,7 +78,7 @@ export const getCredentials = defineRoute(
   },
   async ({ params, env, now }) => {
     await requireKnown(env, params.id);
-    const result = await sellerWritesOf(env, params.id).credentials(params.id, now);
+    const result = await getInstanceActor(env, params.id).credentials(params.id, now);
     if (result.status !== 200) throw new SellerApiError(result.status, result.error);
     return json({ userName: result.userName, password: result.password });
   },
