@@ -5,6 +5,12 @@ export const MAX_PAGE_SIZE = 500;
 
 export const ErrorBody = z.object({ error: z.string().describe("what was wrong, for a human") });
 
+/** Every route can answer these two before it looks at its input. */
+export const commonErrors = {
+  401: { description: "no token, or not the seller API token", schema: ErrorBody },
+  503: { description: "the gateway's settings are broken; the operator sees which in /admin/api/health", schema: ErrorBody },
+};
+
 export const InstanceIdParams = z.strictObject({
   id: z.string().min(1).max(64).describe("the instance id the Marketplace knows (instanceId of newInstance)"),
 });

@@ -1,9 +1,8 @@
 import { getDb } from "../db/client";
 import { eventsAfter } from "../events/outbox";
-import { ErrorBody } from "./common.schema";
+import { ErrorBody, commonErrors } from "./common.schema";
 import { eventCursor } from "./cursor";
 import { EventFeed, EventFeedQuery } from "./events.schema";
-import { commonErrors } from "./instances.routes";
 import { defineRoute, json } from "./route";
 
 /**

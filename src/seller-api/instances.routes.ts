@@ -1,16 +1,12 @@
 import { getDb } from "../db/client";
 import { entitlementOf } from "../instances/entitlement";
 import { findInstance } from "../instances/instance.repo";
-import { ErrorBody, InstanceIdParams } from "./common.schema";
+import { ErrorBody, InstanceIdParams, commonErrors } from "./common.schema";
 import { instanceCursor } from "./cursor";
 import { SellerApiError } from "./errors";
 import { listInstances } from "./instance-list.query";
 import { Entitlement, InstanceList, InstanceListQuery } from "./instances.schema";
 import { defineRoute, json } from "./route";
-
-const unauthorised = { description: "no token, or not the seller API token", schema: ErrorBody };
-const misconfigured = { description: "the gateway's settings are broken; the operator sees which in /admin/api/health", schema: ErrorBody };
-export const commonErrors = { 401: unauthorised, 503: misconfigured };
 
 export const getInstance = defineRoute(
   {

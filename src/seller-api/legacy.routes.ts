@@ -1,8 +1,7 @@
 import { MAX_USAGE_BODY_BYTES } from "../billing/usage-ingest";
 import { getKitOrgs, getKitTenant, getKitUsers } from "../routes/seller-kit.routes";
 import { postUsage } from "../routes/seller.routes";
-import { ErrorBody, InstanceIdParams } from "./common.schema";
-import { commonErrors } from "./instances.routes";
+import { ErrorBody, InstanceIdParams, commonErrors } from "./common.schema";
 import { KitOrgs, KitPageQuery, KitTenant, KitUsers } from "./kit.schema";
 import { documentRoute } from "./route";
 import { UsageBatch, UsageResult } from "./usage.schema";

@@ -1,10 +1,9 @@
 import { getDb } from "../db/client";
 import { findInstance } from "../instances/instance.repo";
 import type { SellerWriteResult } from "../instances/seller-commands";
-import { ErrorBody, InstanceIdParams } from "./common.schema";
+import { ErrorBody, InstanceIdParams, commonErrors } from "./common.schema";
 import { SellerApiError } from "./errors";
 import { getInstanceActor } from "../actor/instance.actor";
-import { commonErrors } from "./instances.routes";
 import { Credentials, Entitlement } from "./instances.schema";
 import { Provisioned, ProvisioningFailed } from "./provisioning.schema";
 import { MAX_SELLER_BODY_BYTES, defineRoute, json } from "./route";

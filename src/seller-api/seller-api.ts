@@ -1,6 +1,7 @@
 import type { IRequest, RouterType } from "itty-router";
 import { getEvents } from "./events.routes";
-import { getInstance, listInstancesRoute, commonErrors } from "./instances.routes";
+import { commonErrors } from "./common.schema";
+import { getInstance, listInstancesRoute } from "./instances.routes";
 import { getKitOrgsRoute, getKitTenantRoute, getKitUsersRoute, postUsageRoute } from "./legacy.routes";
 import { openApiDocument } from "./openapi";
 import { getCredentials, postProvisioned, postProvisioningFailed } from "./provisioning.routes";
