@@ -2,7 +2,7 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { hermeticWorker } from "./test/support/hermetic-worker.ts";
-import { outboundMarketplace } from "./test/support/outbound-marketplace.ts";
+import { TEST_WEBHOOK_SECRET, outboundMarketplace } from "./test/support/outbound-marketplace.ts";
 
 // Secrets for the Workers runtime under test. Development values only; the suite never reads .dev.vars (see
 // hermeticWorker), so it behaves the same on a clean clone and beside any local settings.
@@ -18,7 +18,7 @@ export const TEST_SECRETS = {
   KIT_RSA_PRIVATE_KEY: "",
   ADMIN_TOKEN: "test-admin-token",
   SELLER_API_TOKEN: "test-seller-api-token",
-  SELLER_WEBHOOK_SECRET: "whsec_dGVzdC13ZWJob29rLXNlY3JldC0zMi1ieXRlcy1sb25nIQ==",
+  SELLER_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
 };
 
 /** Webhooks go to the outbound test service's fake seller backend (test/support/outbound-marketplace.ts). */

@@ -14,6 +14,8 @@ function problemOf(raw: Record<string, unknown>): string | undefined {
   }
 }
 
+const WHSEC_RULE = "must be whsec_ + base64 of 24 to 64 random bytes (Standard Webhooks format)";
+
 describe("settings", () => {
   it("falls back to SAAS_ACCESS_KEY for the keys left empty, and applies defaults", () => {
     const settings = parseSettings({ ...env, KIT_ACCESS_KEY: "", LICENSE_ACCESS_KEY: undefined, USAGE_PUSH_KEY: "  ", MARKETPLACE_API_BASE: "", ENABLE_V1: "" });
@@ -30,10 +32,28 @@ describe("settings", () => {
     [{ FRONTEND_URL_TEMPLATE: "https://app.example.com/" }, "000005 setting FRONTEND_URL_TEMPLATE: must contain {instanceId}"],
     [{ ENABLE_V1: "yes" }, "000005 setting ENABLE_V1: must be \"true\" or \"false\""],
     [{ SIGNATURE_TOLERANCE_SECONDS: "-5" }, "000005 setting SIGNATURE_TOLERANCE_SECONDS: Too small: expected number to be >=1"],
-    [{ PROVISIONING_MODE: "webhook", PROVISIONING_WEBHOOK_URL: "" }, "000005 setting PROVISIONING_WEBHOOK_URL: is required when PROVISIONING_MODE is webhook"],
+    [{ PROVISIONING_MODE: "webhook", SELLER_WEBHOOK_URL: "" }, "000005 setting SELLER_WEBHOOK_URL: is required when PROVISIONING_MODE is webhook"],
+    [{ PROVISIONING_MODE: "webhook", SELLER_WEBHOOK_URL: undefined }, "000005 setting SELLER_WEBHOOK_URL: is required when PROVISIONING_MODE is webhook"],
+    [{ SELLER_WEBHOOK_SECRET: "" }, "000005 setting SELLER_WEBHOOK_SECRET: is required when SELLER_WEBHOOK_URL is set"],
+    [{ PROVISIONING_MODE: "webhook", SELLER_WEBHOOK_SECRET: undefined }, "000005 setting SELLER_WEBHOOK_SECRET: is required when SELLER_WEBHOOK_URL is set"],
+    [{ SELLER_WEBHOOK_SECRET: "not-a-whsec-secret" }, `000005 setting SELLER_WEBHOOK_SECRET: ${WHSEC_RULE}`],
+    [{ SELLER_WEBHOOK_SECRET: `whsec_${Buffer.alloc(16, 1).toString("base64")}` }, `000005 setting SELLER_WEBHOOK_SECRET: ${WHSEC_RULE}`],
+    [{ SELLER_WEBHOOK_SECRET: `whsec_${Buffer.alloc(65, 1).toString("base64")}` }, `000005 setting SELLER_WEBHOOK_SECRET: ${WHSEC_RULE}`],
+    [{ SELLER_WEBHOOK_SECRET: "whsec_!!!!" }, `000005 setting SELLER_WEBHOOK_SECRET: ${WHSEC_RULE}`],
+    [{ SELLER_WEBHOOK_URL: "http://seller.example.com/webhook" }, "000005 setting SELLER_WEBHOOK_URL: must be https:// (http:// only for 127.0.0.1 or localhost)"],
+    [{ SELLER_WEBHOOK_URL: "not a url" }, "000005 setting SELLER_WEBHOOK_URL: is not a URL"],
     [{ KIT_RSA_PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----" }, "000005 setting KIT_RSA_PRIVATE_KEY: must be a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----); convert with openssl pkcs8 -topk8 -nocrypt"],
   ])("refuses %o, naming the setting", (override, expected) => {
     expect(problemOf({ ...env, ...override })).toBe(expected);
+  });
+
+  it("seller webhook: https or loopback http with a whsec_ secret is a webhook; no URL is none (the feed still works); webhook mode works", () => {
+    const secret = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
+    expect(parseSettings({ ...env, SELLER_WEBHOOK_URL: "https://seller.example.com/hooks/", SELLER_WEBHOOK_SECRET: secret }).sellerWebhook).toEqual({ url: "https://seller.example.com/hooks", secret });
+    expect(parseSettings({ ...env, SELLER_WEBHOOK_URL: "http://localhost:8790/webhook", SELLER_WEBHOOK_SECRET: secret }).sellerWebhook?.url).toBe("http://localhost:8790/webhook");
+    expect(parseSettings({ ...env, SELLER_WEBHOOK_URL: "", SELLER_WEBHOOK_SECRET: "" }).sellerWebhook).toBeUndefined();
+    expect(parseSettings({ ...env, PROVISIONING_MODE: "webhook" }).provisioning.mode).toBe("webhook");
+    expect(parseSettings({ ...env, PROVISIONING_WEBHOOK_URL: "https://old.example.com" })).not.toHaveProperty("provisioningWebhookUrl");
   });
 
   it("a bad setting fails the first request with 000005 and a logged error naming it, storing nothing", async () => {

@@ -1,16 +1,22 @@
 import { getSettings } from "../env";
+import { toGatewayError } from "../errors";
+import { log } from "../observability/log";
 import { safeEqual } from "../protocol/hmac";
+import { MISCONFIGURED, UNAUTHORISED, errorResponse } from "../seller-api/errors";
 
 /**
  * Bearer SELLER_API_TOKEN for every /api/v1 route, compared in constant time. Returns null when authorised, else the
- * 401 to send, in the seller API's `{ "error": … }` shape.
+ * answer to send: 503 while the settings do not parse (no token can be checked against a guess), 401 otherwise.
  */
 export function requireSellerToken(request: Request, env: Env): Response | null {
-  const token = getSettings(env).sellerApiToken;
+  let token: string;
+  try {
+    token = getSettings(env).sellerApiToken;
+  } catch (error) {
+    log("error", "seller_api.misconfigured", { detail: toGatewayError(error).detail ?? "settings invalid" });
+    return errorResponse(503, MISCONFIGURED);
+  }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
   if (match?.[1] !== undefined && safeEqual(match[1], token)) return null;
-  return Response.json(
-    { error: "missing or invalid bearer token" },
-    { status: 401, headers: { "WWW-Authenticate": 'Bearer realm="seller-api"' } },
-  );
+  return errorResponse(401, UNAUTHORISED);
 }

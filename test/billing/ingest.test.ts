@@ -56,7 +56,7 @@ describe("POST /api/v1/usage: authentication and envelope", () => {
     expect(await tooMany.json()).toMatchObject({ error: expect.stringContaining("1000") });
     const huge = await post(null, { raw: JSON.stringify({ events: [{ eventId: "e", instanceId: "x", quantity: 1, time: Date.now(), pad: "x".repeat(600_000) }] }) });
     expect(huge.status).toBe(413);
-    expect((await post({ events: [] }, { contentType: "text/plain" })).status).toBe(415);
+    expect((await post({ events: [] }, { contentType: "text/plain" })).status).toBe(400);
   });
 
   it("stores valid events and answers per event, over HTTP with the real clock", async () => {

@@ -119,6 +119,18 @@ describe("signatures", () => {
     expect(fake.state.calls.authFailures).toBe(0);
   });
 
+  it("query order with anyOrder: any order id is a one-month PERIOD order expiring in the future; without it, unknown", async () => {
+    const open = await startFakeMarketplace({ credentials: { [AK]: SK }, anyOrder: true });
+    try {
+      const order = await queryOrder({ ak: AK, sk: SK, apiBase: open.url }, "CSLOCAL0001", "CSLOCAL0001-000001", new Date());
+      expect(order).toMatchObject({ orderId: "CSLOCAL0001", orderLineId: "CSLOCAL0001-000001", chargingMode: "PERIOD", periodType: "month" });
+      expect(Number(order.expireAt)).toBeGreaterThan(Date.now());
+    } finally {
+      await open.close();
+    }
+    await expect(queryOrder(credentials(), "CSLOCAL0001", null, new Date())).rejects.toThrow();
+  });
+
   it("new push: the usage-push signature over the exact body is accepted and the wire records are stored as sent", async () => {
     const records = [makeRecord(), makeRecord({ usageValue: "0.0001", relatePkgInstance: "pkg-1" })];
     const result = await pushUsage(config, records, new Date());

@@ -2,6 +2,26 @@
 // its Durable Objects make during tests lands here instead of the network. Tests steer it through /__control.
 
 import { type FakeMarketplace, startFakeMarketplace } from "../../tools/fake-marketplace/fake-marketplace.ts";
+import { type FakeAnswer, FakeSellerBackend, controlOf } from "../../tools/fake-seller-backend/fake-seller-backend.ts";
+
+/** The gateway's SELLER_WEBHOOK_SECRET in tests (vitest.config.ts binds it); the fake seller backend verifies with it. */
+export const TEST_WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0zMi1ieXRlcy1sb25nIQ==";
+
+/*
+ * Webhooks to http://127.0.0.1:9/__seller/<anything> reach one in-process fake seller backend (tools/fake-seller-backend)
+ * without a socket. Test files share it, so it takes per-instance instructions only (POST /__seller/__control/rule
+ * with an instanceId; see test/support/seller-backend.ts): by default every event is acknowledged with 200 and
+ * instance.created answered with a frontEndUrl derived from the instance id. A hang lasts 15 s, past the gateway's 10 s.
+ */
+const sellerBackend = new FakeSellerBackend({ secret: TEST_WEBHOOK_SECRET, perInstanceOnly: true, hangMs: 15_000 });
+
+const answerOf = (answer: FakeAnswer) => new Response(answer.body, { status: answer.status, headers: { "Content-Type": answer.contentType } });
+
+async function sellerRequest(url: URL, request: Request): Promise<Response> {
+  const text = await request.text();
+  if (url.pathname.startsWith("/__seller/__control/")) return answerOf(controlOf(sellerBackend, request.method, url, text, "/__seller/__control"));
+  return answerOf(await sellerBackend.receive({ headers: Object.fromEntries(request.headers), body: text }));
+}
 
 // One state for every test file of the run (files run in parallel): controls are keyed by order id, never global.
 interface OutboundState {
@@ -104,6 +124,7 @@ async function e2eRequest(key: string, rest: string, url: URL, request: Request)
 export async function outboundMarketplace(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/__e2e-env") return Response.json(Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("E2E_"))));
+  if (url.pathname.startsWith("/__seller/")) return sellerRequest(url, request);
   const e2e = E2E_PATH.exec(url.pathname);
   if (e2e?.[1] && e2e[2]) return e2eRequest(e2e[1], e2e[2], url, request);
   if (url.pathname === "/__control" && request.method === "POST") {

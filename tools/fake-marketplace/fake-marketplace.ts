@@ -38,6 +38,11 @@ export interface FakeMarketplaceOptions {
   knownInstances?: readonly string[] | null;
   /** orderId → orderInfo answered by query order, besides the spec's MOCK* ids. */
   orders?: Record<string, Record<string, unknown>>;
+  /**
+   * Answer query order for any order id (a one-month PERIOD order, line `<id>-000001`, expiring in a year), so that
+   * `npm run simulate -- --real` purchases, whose order ids are fresh, can be provisioned order-first locally.
+   */
+  anyOrder?: boolean;
   /** license code → license; without this, any license code is valid and created on first use. */
   licenses?: Record<string, Omit<FakeLicense, "activateTime"> & { activateTime?: string | null }>;
   /** Epoch ms; inject a clock to test skew and the 21-day rule. */
@@ -106,6 +111,7 @@ export interface FakeState {
   failures: InjectedFailure[];
   knownInstances: Set<string> | null;
   orders: Map<string, Record<string, unknown>>;
+  anyOrder: boolean;
   licenses: Map<string, FakeLicense> | null;
   /** Licenses created on first use when `licenses` is null. */
   autoLicenses: Map<string, FakeLicense>;
@@ -151,6 +157,7 @@ function initialState(options: FakeMarketplaceOptions): FakeState {
     failures: [],
     knownInstances: options.knownInstances ? new Set(options.knownInstances) : null,
     orders: new Map(Object.entries(options.orders ?? {})),
+    anyOrder: options.anyOrder ?? false,
     licenses,
     autoLicenses: new Map(),
   };
@@ -489,12 +496,34 @@ function mockOrder(orderId: string): Record<string, unknown> | null {
   };
 }
 
+function anyOrder(orderId: string): Record<string, unknown> {
+  const expire = new Date(Date.now() + 365 * 86_400_000);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const expireTime = `${expire.getUTCFullYear()}${pad(expire.getUTCMonth() + 1)}${pad(expire.getUTCDate())}235959`;
+  return {
+    orderId,
+    orderType: "NEW",
+    createTime: "20261101090846",
+    orderLine: [
+      {
+        orderLineId: `${orderId}-000001`,
+        chargingMode: "PERIOD",
+        periodType: "month",
+        periodNumber: 1,
+        expireTime,
+        productInfo: [{ productId: "00301-LOCAL-0--0", skuCode: "local-sku-0001", linearValue: 1, productName: "Local product" }],
+      },
+    ],
+    buyerInfo: { customerId: "local-customer-id", customerName: "local-customer" },
+  };
+}
+
 function queryOrder(state: FakeState, rawQuery: string): Answer {
   const params = new URLSearchParams(rawQuery);
   const orderId = params.get("orderId");
   const orderLineId = params.get("orderLineId");
   if (!orderId) return json(400, { resultCode: "CBC.0101", resultMsg: "orderId is mandatory" });
-  const order = state.orders.get(orderId) ?? mockOrder(orderId);
+  const order = state.orders.get(orderId) ?? mockOrder(orderId) ?? (state.anyOrder ? anyOrder(orderId) : null);
   // The docs give no code for an unknown order; CBC.0101 (invalid parameter) is this fake's choice.
   if (!order) return json(400, { resultCode: "CBC.0101", resultMsg: `order ${orderId} not found` });
   if (orderLineId) {
@@ -897,6 +926,7 @@ async function main(): Promise<void> {
     credentials: ak && sk ? { [ak]: sk } : undefined,
     usagePushKey: argument("usage-push-key") ?? process.env.FAKE_MARKETPLACE_USAGE_PUSH_KEY,
     knownInstances: instances ? instances.split(",").filter(Boolean) : null,
+    anyOrder: process.argv.includes("--any-order"),
   });
   console.log(`fake marketplace listening on ${fake.url} (MARKETPLACE_API_BASE=${fake.url})`);
   const stop = () => void fake.close().then(() => process.exit(0));
