@@ -49,7 +49,7 @@ export default defineConfig(async () => {
             name: "workers",
             include: ["test/**/*.test.ts"],
             exclude: ["test/node/**", "test/webhook-mode/**"],
-            setupFiles: ["./test/setup/apply-migrations.ts"],
+            setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/settle-background-work.ts"],
           },
         },
         {
@@ -74,7 +74,7 @@ export default defineConfig(async () => {
           test: {
             name: "workers-webhook",
             include: ["test/webhook-mode/**/*.test.ts"],
-            setupFiles: ["./test/setup/apply-migrations.ts"],
+            setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/settle-background-work.ts"],
           },
         },
         {

@@ -42,6 +42,8 @@ const KV = {
   auditHead: "auditHead",
   orderFetches: "orderFetches",
   deliveryDueAt: "deliveryDueAt",
+  /** The event stream this actor delivers: its instance, or the tenant a kit actor is named after. */
+  stream: "stream",
   answer: (key: string) => `answer:${key}`,
 } as const;
 
@@ -506,12 +508,22 @@ export class InstanceActor extends DurableObject<Env> {
    * after: kitActorName) queue behind every other change here, so two syncs of one tenant never interleave.
    */
   async kitSync(call: KitSyncCall): Promise<KitAnswer> {
-    return this.serialize(() => applyKitSync(this.env, call));
+    const answer = await this.serialize(() => applyKitSync(this.env, call));
+    if (answer.eventStream) {
+      this.kv.put(KV.stream, answer.eventStream);
+      this.markDeliveryDue(call.receivedAt);
+      await this.armAlarm();
+    }
+    return answer;
   }
 
-  /** Written outside the actor (a usage record rejected by the push job): deliver this stream's events now. */
+  /**
+   * Events written outside the actor (a usage record the push job rejected) or a delivery whose alarm was lost: the
+   * alarm delivers this stream's due events now. Returns at once; the delivery runs in the alarm.
+   */
   async kick(stream: string): Promise<void> {
-    await this.deliverDue(stream);
+    this.kv.put(KV.stream, stream);
+    this.markDeliveryDue(Date.now());
     await this.armAlarm();
   }
 
@@ -612,7 +624,7 @@ export class InstanceActor extends DurableObject<Env> {
         // The create that scheduled these never committed: nothing to fetch for.
         this.kv.delete(KV.orderFetches);
       }
-      const stream = instance?.id ?? this.kv.get<string>("stream");
+      const stream = instance?.id ?? this.kv.get<string>(KV.stream);
       if (stream && this.kv.get<number>(KV.deliveryDueAt) !== undefined) await this.deliverDue(stream);
     } finally {
       // Whatever failed above, what is still pending keeps its alarm (the platform's own alarm retries are few).
@@ -684,7 +696,7 @@ export class InstanceActor extends DurableObject<Env> {
   /** Single flight: the alarm, a create and a kick share one delivery loop per actor. */
   private deliverDue(stream: string): Promise<void> {
     if (!this.delivering) {
-      this.kv.put("stream", stream);
+      this.kv.put(KV.stream, stream);
       this.delivering = this.deliveryLoop(stream).finally(() => {
         this.delivering = null;
       });

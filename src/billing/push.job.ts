@@ -93,6 +93,8 @@ interface ClaimedRecord {
 interface RunState {
   calls: number;
   configurationErrors: number;
+  /** A SELLER_WEBHOOK_URL is set: usage.rejected events are written to be delivered. */
+  webhook: boolean;
 }
 
 const CLAIMED_COLUMNS = sql`metering_sn, instance_id, product_id, begin_time, end_time, usage_value, attempts, deliveries, deadline, created_at`;
@@ -113,7 +115,7 @@ function claimedRecord(row: Record<string, unknown>): ClaimedRecord {
 }
 
 /** Unconfirmed records whose deadline (less the safety margin) has come: they end `expired`, never sent again. */
-async function expireOverdue(db: Db, now: number): Promise<number> {
+async function expireOverdue(db: Db, now: number, webhook: boolean): Promise<number> {
   let expired = 0;
   for (;;) {
     // A lease still set on an unleased row means its run died with the call in flight: that call may have arrived.
@@ -141,7 +143,7 @@ async function expireOverdue(db: Db, now: number): Promise<number> {
         deliveriesAdded: row.in_doubt,
       };
     });
-    const [result] = await db.$client.batch(endNotAccepted(db.$client, endings, { unleasedUnconfirmedAt: now }, now));
+    const [result] = await db.$client.batch(endNotAccepted(db.$client, endings, { unleasedUnconfirmedAt: now }, now, webhook));
     expired += result?.results.length ?? 0;
     if (rows.length < MAX_RECORDS_PER_PUSH) return expired;
   }
@@ -291,7 +293,7 @@ async function judge(db: Db, records: readonly ClaimedRecord[], results: readonl
  * in one statement, records that end not accepted through endNotAccepted. `mode` says whether these are first
  * pushes within the deadline or the one check after it (checkExpired).
  */
-async function recordOutcomes(db: Db, runId: string, outcomes: readonly Outcome[], mode: "push" | "expiry-check", now: number): Promise<number> {
+async function recordOutcomes(db: Db, runId: string, outcomes: readonly Outcome[], mode: "push" | "expiry-check", now: number, webhook: boolean): Promise<number> {
   if (outcomes.length === 0) return 0;
   const kept: Array<Record<string, string | number | null>> = [];
   const endings: NotAcceptedEnding[] = [];
@@ -341,7 +343,7 @@ async function recordOutcomes(db: Db, runId: string, outcomes: readonly Outcome[
         WHERE usage_records.metering_sn = json_extract(j.value, '$.sn') AND usage_records.lease_owner = ${runId}
         RETURNING usage_records.metering_sn`,
     ),
-    ...(endings.length > 0 ? endNotAccepted(db.$client, endings, { leaseOwner: runId }, now) : []),
+    ...(endings.length > 0 ? endNotAccepted(db.$client, endings, { leaseOwner: runId }, now, webhook) : []),
   ];
   const results = await db.$client.batch(statements);
   return results.reduce((n, r) => n + r.results.length, 0);
@@ -393,7 +395,7 @@ async function checkExpired(db: Db, deps: PushDeps, config: UsagePushConfig, run
       }
       return o;
     });
-    await recordOutcomes(db, runId, outcomes, "expiry-check", now);
+    await recordOutcomes(db, runId, outcomes, "expiry-check", now, run.webhook);
     for (const o of outcomes) {
       if (o.kind === "duplicate-accepted") counts.expiredHeld += 1;
       else if (o.kind === "taken") counts.expiredTakenLate += 1;
@@ -415,11 +417,12 @@ async function atRisk(db: Db, now: number): Promise<{ count: number; sample: str
 export function makePushJob(deps: PushDeps = { push: pushUsage }): Job {
   return async (env: Env, now: number): Promise<JobCounts> => {
     const db = getDb(env);
-    const config = usagePushConfigOf(getSettings(env));
+    const settings = getSettings(env);
+    const config = usagePushConfigOf(settings);
     const runId = `push:${crypto.randomUUID()}`;
-    const run: RunState = { calls: 0, configurationErrors: 0 };
+    const run: RunState = { calls: 0, configurationErrors: 0, webhook: settings.sellerWebhook !== undefined };
     const counts: PushCounts = {
-      expired: await expireOverdue(db, now),
+      expired: await expireOverdue(db, now, run.webhook),
       claimed: 0,
       calls: 0,
       accepted: 0,
@@ -439,7 +442,7 @@ export function makePushJob(deps: PushDeps = { push: pushUsage }): Job {
       if (batch.length === 0) break;
       counts.claimed += batch.length;
       const outcomes = await judge(db, batch, await pushBatch(deps, config, batch, now, run));
-      const written = await recordOutcomes(db, runId, outcomes, "push", now);
+      const written = await recordOutcomes(db, runId, outcomes, "push", now, run.webhook);
       counts.leaseLost += outcomes.length - written;
       for (const outcome of outcomes) {
         if (outcome.kind === "taken" || outcome.kind === "duplicate-accepted") {

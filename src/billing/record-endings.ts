@@ -31,8 +31,19 @@ function guardSql(guard: EndingGuard): SQL {
     AND (usage_records.lease_until IS NULL OR usage_records.lease_until <= ${guard.unleasedUnconfirmedAt})`;
 }
 
-/** The UPDATE returns the metering_sn of every record it ended; rows the guard excludes are left alone. */
-export function endNotAccepted(d1: D1Database, endings: readonly NotAcceptedEnding[], guard: EndingGuard, now: number): D1PreparedStatement[] {
+/**
+ * The UPDATE returns the metering_sn of every record it ended; rows the guard excludes are left alone. The second
+ * statement writes one `usage.rejected` outbox event (seller-contract.md) for each record the UPDATE just ended (its
+ * resolved_at is this run's `now`), in the same batch: no record ends without its event, and none gets two, because
+ * the event id is derived from the record and the moment it ended.
+ */
+export function endNotAccepted(
+  d1: D1Database,
+  endings: readonly NotAcceptedEnding[],
+  guard: EndingGuard,
+  now: number,
+  webhookEnabled: boolean,
+): D1PreparedStatement[] {
   const rows = JSON.stringify(endings);
   return [
     d1Statement(
@@ -49,5 +60,28 @@ export function endNotAccepted(d1: D1Database, endings: readonly NotAcceptedEndi
         WHERE usage_records.metering_sn = json_extract(j.value, '$.sn') AND ${guardSql(guard)}
         RETURNING usage_records.metering_sn`,
     ),
+    usageRejectedEvents(d1, rows, now, webhookEnabled),
   ];
+}
+
+const isoOf = (column: SQL) => sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${column} / 1000.0, 'unixepoch')`;
+
+function usageRejectedEvents(d1: D1Database, rows: string, now: number, webhookEnabled: boolean): D1PreparedStatement {
+  const id = sql`'evt_usage_' || r.metering_sn || '_' || ${now}`;
+  return d1Statement(
+    d1,
+    sql`
+      INSERT OR IGNORE INTO events (id, type, stream, instance_id, is_test, body, delivery_state, attempts, next_attempt_at, created_at, updated_at)
+      SELECT ${id}, 'usage.rejected', r.instance_id, r.instance_id, 0,
+        json_object(
+          'id', ${id}, 'type', 'usage.rejected', 'timestamp', ${isoOf(sql`${now}`)}, 'instanceId', r.instance_id, 'test', json('false'),
+          'data', json_object(
+            'meteringSn', r.metering_sn,
+            'period', json_object('begin', ${isoOf(sql`r.begin_time`)}, 'end', ${isoOf(sql`r.end_time`)}),
+            'code', coalesce(r.reject_code, upper(r.state)),
+            'message', coalesce(r.reject_message, r.state))),
+        ${webhookEnabled ? "pending" : "none"}, 0, ${webhookEnabled ? now : null}, ${now}, ${now}
+      FROM json_each(${rows}) AS j JOIN usage_records AS r ON r.metering_sn = json_extract(j.value, '$.sn')
+      WHERE r.resolved_at = ${now} AND r.state IN ('rejected', 'expired')`,
+  );
 }

@@ -22,8 +22,11 @@ export interface V1Call {
 /** V1 `chargingMode` codes (spec §5.3) in the words the Query Order API uses, so one column holds one vocabulary. */
 const V1_CHARGING_MODES: Readonly<Record<number, string>> = { 0: "ON_DEMAND", 1: "PERIOD", 3: "ONE_TIME", 5: "ON_DEMAND_PKG" };
 
-/** Parameters that change on every retry or are ciphertext under a fresh IV: not part of what makes a call "the same". */
-const V1_VOLATILE = ["businessId", "timeStamp", "mobilePhone", "email"] as const;
+/**
+ * Parameters that change on every retry, are ciphertext under a fresh IV, or name a person (an unkeyed hash of a name
+ * in the inbox could be guessed back): none of them decides whether two calls are the same purchase.
+ */
+const V1_VOLATILE = ["businessId", "timeStamp", "mobilePhone", "email", "customerName", "userName", "userId", "saasExtendParams"] as const;
 
 /** Routes one verified, parsed V1 call onto the same actor and state machine as V2. Exhaustive. */
 export async function handleV1Basic(env: Env, settings: Settings, call: V1Call): Promise<CallAnswer> {

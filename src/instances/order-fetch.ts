@@ -1,3 +1,4 @@
+import { sealOrderSnapshot } from "../crypto/order-snapshot";
 import type { Settings } from "../env";
 import type { OrderTruth } from "../marketplace-api/order.api";
 import type { statements } from "./instance.repo";
@@ -58,8 +59,8 @@ export function emptyOrderRow(instanceId: string, item: PendingOrderFetch, now: 
   };
 }
 
-/** The stored order once query order answered. */
-export async function orderRowOf(_settings: Settings, instanceId: string, item: PendingOrderFetch, truth: OrderTruth, now: number): Promise<OrderRow> {
+/** The stored order once query order answered; the buyer's personal fields of the snapshot sealed with DATA_KEY. */
+export async function orderRowOf(settings: Settings, instanceId: string, item: PendingOrderFetch, truth: OrderTruth, now: number): Promise<OrderRow> {
   return {
     ...emptyOrderRow(instanceId, item, now),
     fetchState: "fetched",
@@ -73,7 +74,7 @@ export async function orderRowOf(_settings: Settings, instanceId: string, item: 
     expireAt: truth.expireAt,
     customerId: truth.customerId,
     customerName: truth.customerName,
-    snapshot: truth.snapshot,
+    snapshot: await sealOrderSnapshot(settings.dataKey, truth.snapshot),
     fetchedAt: now,
   };
 }

@@ -2,6 +2,7 @@ import { pushJob } from "../billing/push.job";
 import { reconcileJob } from "../billing/reconcile.job";
 import { rollupJob } from "../billing/rollup.job";
 import { getDb } from "../db/client";
+import { deliverySweepJob } from "../events/delivery-sweep.job";
 import { cleanupJob } from "./cleanup.job";
 import { type Job, runJob } from "./job-runner";
 
@@ -13,6 +14,8 @@ export const SCHEDULE: Record<string, ReadonlyArray<{ name: string; job: Job; ev
   "*/5 * * * *": [
     { name: "usageRollup", job: rollupJob, everyMs: 5 * 60_000 },
     { name: "usagePush", job: pushJob, everyMs: 5 * 60_000 },
+    // After the push: the usage.rejected events it wrote go out now rather than one run later.
+    { name: "webhookSweep", job: deliverySweepJob, everyMs: 5 * 60_000 },
   ],
   "7 * * * *": [{ name: "usageReconcile", job: reconcileJob, everyMs: 3600_000 }],
   "30 3 * * *": [{ name: "cleanup", job: cleanupJob, everyMs: 24 * 3600_000 }],

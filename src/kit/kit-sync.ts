@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { type Db, getDb } from "../db/client";
 import type { KitUserProfile, kitOrgs, kitUsers } from "../db/schema/kit";
+import { getSettings } from "../env";
 import { GatewayError, InternalError } from "../errors";
+import { eventRow, outboxStatements } from "../events/outbox";
 import { findInboxEntry, statements } from "../instances/instance.repo";
 import { ResultCode } from "../protocol/result-codes";
 import type {
@@ -38,6 +40,8 @@ export interface KitSyncCall {
 export interface KitAnswer {
   text: string;
   resultCode: string;
+  /** The stream whose `kit.synced` event this sync wrote, when a webhook is to deliver it. */
+  eventStream?: string;
 }
 
 /** Where a sync is serialised: its instance's actor, or, for the seller's own calls without one, its tenant's. */
@@ -96,8 +100,25 @@ export async function applyKitSync(env: Env, call: KitSyncCall): Promise<KitAnsw
       answer: text,
       receivedAt: call.receivedAt,
     });
-    await db.batch([inbox, ...writes.statements]);
-    return { text, resultCode };
+    // The seller learns of every applied sync (seller-contract.md kit.synced), in the same batch as the sync itself;
+    // a sync held back by a later delete changed nothing and says nothing.
+    const stream = kitActorName(call.kit);
+    const webhook = getSettings(env).sellerWebhook !== undefined;
+    const event = writes.applied
+      ? eventRow(
+          {
+            type: "kit.synced",
+            instanceId: request.instanceId === "" ? null : request.instanceId,
+            stream,
+            test: request.isTest,
+            data: { ...writes.synced },
+            at: call.receivedAt,
+          },
+          webhook,
+        )
+      : undefined;
+    await db.batch([inbox, ...writes.statements, ...(event ? [outboxStatements.insertEvent(db, event)] : [])]);
+    return { text, resultCode, ...(event && webhook ? { eventStream: stream } : {}) };
   } catch (error) {
     throw withoutQueryParameters(error);
   }

@@ -1,0 +1,22 @@
+import { getInstanceActor } from "../actor/instance.actor";
+import { getDb } from "../db/client";
+import type { JobCounts } from "../jobs/job-runner";
+import { log } from "../observability/log";
+import { overdueStreams } from "./outbox";
+
+/** A delivery this late lost its alarm (or was written by a job, not by its actor): its actor is woken. */
+export const OVERDUE_AFTER_MS = 60_000;
+const MAX_STREAMS_PER_RUN = 200;
+
+/**
+ * The safety net under webhook delivery: every stream whose first pending event is overdue gets its actor's alarm
+ * armed. Usage records rejected by the push job (written in the push's own batch) reach the seller this way, at the
+ * latest one run later.
+ */
+export async function deliverySweepJob(env: Env, now: number): Promise<JobCounts> {
+  const streams = await overdueStreams(getDb(env), now - OVERDUE_AFTER_MS, MAX_STREAMS_PER_RUN);
+  const results = await Promise.allSettled(streams.map((stream) => getInstanceActor(env, stream).kick(stream)));
+  const failed = results.filter((result) => result.status === "rejected").length;
+  if (failed > 0) log("warn", "webhook.sweep_partial", { streams: streams.length, failed });
+  return { streamsWoken: streams.length - failed, wakeFailures: failed };
+}
