@@ -167,7 +167,7 @@ export class InstanceActor extends DurableObject<Env> {
     let truth: OrderTruth | undefined;
     if (!envelope.isTest) {
       truth = await this.fetchOrderFirst(instanceId, command, now);
-      const item: PendingOrderFetch = { orderId: command.orderId, orderLineId: command.orderLineId, purpose: "create", activity: envelope.activity, attempts: 0, nextAt: now };
+      const item: PendingOrderFetch = { orderId: command.orderId, orderLineId: command.orderLineId, productId: command.productId, purpose: "create", activity: envelope.activity, attempts: 0, nextAt: now };
       if (truth) extra.push(statements.upsertOrder(this.db, await orderRowOf(this.settings, instanceId, item, truth, now)));
       else {
         extra.push(statements.upsertOrder(this.db, { ...emptyOrderRow(instanceId, item, now), fetchAttempts: 1, nextFetchAt: now + orderFetchDelay(1), lastError: "no answer in time for the first reply" }));
@@ -207,7 +207,7 @@ export class InstanceActor extends DurableObject<Env> {
     const extra: Statement[] = [];
     if (next.orderKnownAt === null) {
       const truth = await this.fetchOrderFirst(existing.id, command, now);
-      const item: PendingOrderFetch = { orderId: command.orderId, orderLineId: command.orderLineId, purpose: "create", activity: envelope.activity, attempts: 0, nextAt: now };
+      const item: PendingOrderFetch = { orderId: command.orderId, orderLineId: command.orderLineId, productId: command.productId, purpose: "create", activity: envelope.activity, attempts: 0, nextAt: now };
       if (truth) {
         extra.push(statements.upsertOrder(this.db, await orderRowOf(this.settings, existing.id, item, truth, now)));
         next = withOrderTruth(next, truth, now);
@@ -247,7 +247,7 @@ export class InstanceActor extends DurableObject<Env> {
   /** Query order inside the create's budget; undefined when it failed or was slow (the alarm retries). */
   private async fetchOrderFirst(instanceId: string, command: CreateCommand, now: number): Promise<OrderTruth | undefined> {
     try {
-      return await queryOrder(this.settings.marketplace, command.orderId, command.orderLineId, new Date(now), ORDER_FIRST_TIMEOUT_MS);
+      return await queryOrder(this.settings.marketplace, command.orderId, command.orderLineId, new Date(now), ORDER_FIRST_TIMEOUT_MS, command.productId);
     } catch (error) {
       log("warn", "order.first_fetch_failed", { instanceId, orderId: command.orderId, error: error instanceof Error ? error.message : String(error) });
       return undefined;
@@ -346,7 +346,7 @@ export class InstanceActor extends DurableObject<Env> {
           // Debug upgrades never reach query order: the event says the upgrade happened, with nothing new to show.
           events.push(instanceEvent("instance.upgraded", next, now, { previous: { productId: instance.productId, skuCode: instance.skuCode } }));
         } else if (command.orderId) {
-          this.schedulePending({ orderId: command.orderId, orderLineId: command.orderLineId ?? null, purpose: "upgrade", activity: envelope.activity, attempts: 0, nextAt: now });
+          this.schedulePending({ orderId: command.orderId, orderLineId: command.orderLineId ?? null, productId: command.productId ?? null, purpose: "upgrade", activity: envelope.activity, attempts: 0, nextAt: now });
         }
         break;
       case "checkChange":
@@ -635,7 +635,7 @@ export class InstanceActor extends DurableObject<Env> {
   private async fetchOrder(instanceId: string, item: PendingOrderFetch, now: number): Promise<void> {
     let truth: OrderTruth;
     try {
-      truth = await queryOrder(this.settings.marketplace, item.orderId, item.orderLineId, new Date(now));
+      truth = await queryOrder(this.settings.marketplace, item.orderId, item.orderLineId, new Date(now), undefined, item.productId);
     } catch (error) {
       const retryable = error instanceof MarketplaceApiError ? error.retryable : true;
       const attempts = item.attempts + 1;

@@ -9,6 +9,8 @@ export type OrderFetchPurpose = "create" | "upgrade";
 export interface PendingOrderFetch {
   orderId: string;
   orderLineId: string | null;
+  /** V1 calls carry no line id: the product picks the line (pay-per-use orders have one per product). */
+  productId?: string | null;
   purpose: OrderFetchPurpose;
   activity: string;
   attempts: number;

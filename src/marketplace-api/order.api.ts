@@ -58,6 +58,8 @@ export async function queryOrder(
   orderLineId: string | null,
   now: Date = new Date(),
   timeoutMs?: number,
+  /** Without a line id (V1), the line of this product: a pay-per-use order has one line per metered product. */
+  productId?: string | null,
 ): Promise<OrderTruth> {
   const api = "queryOrder";
   const query: Record<string, string> = { orderId };
@@ -69,7 +71,10 @@ export async function queryOrder(
     throw new MarketplaceApiError(api, "BAD_ORDER_INFO", `orderInfo does not match the documented shape: ${parsed.error.issues[0]?.message}`, false, status);
   }
   const info = parsed.data;
-  const line = (orderLineId ? info.orderLine.find((l) => l.orderLineId === orderLineId) : undefined) ?? info.orderLine[0];
+  const line =
+    (orderLineId ? info.orderLine.find((l) => l.orderLineId === orderLineId) : undefined) ??
+    (productId ? info.orderLine.find((l) => l.productInfo?.some((p) => p.productId === productId)) : undefined) ??
+    info.orderLine[0];
   const product = line?.productInfo?.[0];
   let expireAt: number | null = null;
   if (line?.expireTime) {

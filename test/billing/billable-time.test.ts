@@ -1,11 +1,10 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../src/billing/periods";
 import { reconcileJob } from "../../src/billing/reconcile.job";
 import { rollupJob } from "../../src/billing/rollup.job";
 import { ingestUsage } from "../../src/billing/usage-ingest";
-import { callV2, makeNewInstance } from "../support/marketplace";
+import { callV2, makeNewInstance, runOrderFetchesNow } from "../support/marketplace";
 import { callLifecycle, eventId, ingest, MINUTE, recordsOf, setClock, startDay, startDayWithInstance, useFakeMarketplace } from "../support/billing";
 
 const fake = useFakeMarketplace();
@@ -22,13 +21,16 @@ async function setStatus(instanceId: string, at: number, status: "FREEZE" | "UNF
   expect((await callLifecycle({ activity: "updateInstanceStatus", instanceId, status })).json.resultCode).toBe("000000");
 }
 
-/** A real newInstance whose query order has not run yet: the product (and so the billing period) is unknown. */
+/**
+ * A real newInstance whose query order did not answer yet (order first: 000004 and background retries): the product,
+ * and so the billing period, is unknown.
+ */
 async function createWithoutOrder(): Promise<{ instanceId: string; orderId: string; fetchOrder: () => Promise<void> }> {
   const body = makeNewInstance();
   const answer = await callV2(body);
-  if (answer.json.resultCode !== "000000") throw new Error(`create failed: ${answer.text}`);
+  if (answer.json.resultCode !== "000004") throw new Error(`expected a purchase waiting for its order: ${answer.text}`);
   const instanceId = String(answer.json.instanceId);
-  return { instanceId, orderId: body.orderId, fetchOrder: () => runDurableObjectAlarm(env.INSTANCES.get(env.INSTANCES.idFromName(instanceId))).then(() => undefined) };
+  return { instanceId, orderId: body.orderId, fetchOrder: () => runOrderFetchesNow(instanceId).then(() => undefined) };
 }
 
 describe("usage is judged by when it happened (issue 9 item 7)", () => {
@@ -145,11 +147,18 @@ describe("the billing period is known before the first roll-up (issue 9 item 8)"
 
   it("an instance whose order could never be fetched is not billed as pay-per-use, and reconciliation reports it", async () => {
     const { day } = startDay();
-    // The fake knows no such order: query order fails for good on the first try.
+    // The fake knows no such order: query order fails for good on the first background try.
     const { instanceId, fetchOrder } = await createWithoutOrder();
     await fetchOrder();
     const order = await env.DB.prepare("SELECT fetch_state FROM orders WHERE instance_id = ?").bind(instanceId).first();
     expect(order).toEqual({ fetch_state: "failed" });
+    // Order first: a purchase whose order never comes is never provisioned; it fails and its usage is refused.
+    expect(await env.DB.prepare("SELECT status FROM instances WHERE id = ?").bind(instanceId).first()).toEqual({ status: "failed" });
+    const refused = await ingest([{ instanceId, quantity: 1, time: day + 10 * MINUTE }], day + 11 * MINUTE);
+    expect(refused.rejected.map((r) => r.code)).toEqual(["instance_failed"]);
+
+    // An instance provisioned before its order was known (a deployment older than order first) with usage: held back.
+    await env.DB.prepare("UPDATE instances SET status = 'active' WHERE id = ?").bind(instanceId).run();
     await ingest([{ instanceId, quantity: 1, time: day + 10 * MINUTE }], day + 11 * MINUTE);
     expect(await rollupJob(env, day + HOUR_MS + 5 * MINUTE)).toMatchObject({ records: 0, orderFetchFailed: 1 });
     expect(await reconcileJob(env, day + 2 * HOUR_MS)).toMatchObject({ orderFetchFailedInstances: 1, orderFetchFailedEvents: 1, gapInstances: 0 });

@@ -1,4 +1,3 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, vi } from "vitest";
 import { ingestUsage } from "../../src/billing/usage-ingest";
@@ -110,8 +109,8 @@ export function partialFailure(rejections: ReadonlyArray<{ sn: string; code: str
 }
 
 /**
- * A pay-per-use instance made the real way: newInstance signed like the Marketplace, then the actor's background
- * query order (run now through its alarm) brings the charging mode and product from order truth.
+ * A pay-per-use instance made the real way: newInstance signed like the Marketplace; its query order (order first,
+ * answered by this fake) brings the charging mode and product before it is provisioned.
  */
 export async function createPayPerUseInstance(
   fake: FakeMarketplace,
@@ -122,15 +121,13 @@ export async function createPayPerUseInstance(
   fake.orders.set(body.orderId, { chargingMode: "ON_DEMAND", productId: "prod-hourly", ...line });
   const answer = await callV2(body);
   if (answer.json.resultCode !== "000000") throw new Error(`create failed: ${answer.text}`);
-  const instanceId = String(answer.json.instanceId);
-  await runDurableObjectAlarm(env.INSTANCES.get(env.INSTANCES.idFromName(instanceId)));
-  return { instanceId, orderId: body.orderId };
+  return { instanceId: String(answer.json.instanceId), orderId: body.orderId };
 }
 
-/** An instance whose order truth has not arrived: charging mode still unknown. */
+/** An instance whose order has not arrived (order first: answered 000004, retried in the background): mode unknown. */
 export async function createUnknownModeInstance(): Promise<string> {
   const answer = await callV2(makeNewInstance());
-  if (answer.json.resultCode !== "000000") throw new Error(`create failed: ${answer.text}`);
+  if (answer.json.resultCode !== "000004") throw new Error(`expected a purchase waiting for its order: ${answer.text}`);
   return String(answer.json.instanceId);
 }
 

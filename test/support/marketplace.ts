@@ -1,3 +1,4 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { createV2Signature } from "../../src/protocol/v2-signature";
 import { specBodySign } from "./spec-signatures";
@@ -108,4 +109,14 @@ export async function createInstance(overrides: Record<string, unknown> = {}): P
 
 export async function instanceRow(instanceId: string): Promise<Record<string, unknown> | null> {
   return env.DB.prepare("SELECT * FROM instances WHERE id = ?").bind(instanceId).first();
+}
+
+/** Alarms are real timers: this makes an instance's pending query-order retries due now and runs its alarm. */
+export async function runOrderFetchesNow(instanceId: string): Promise<boolean> {
+  const stub = env.INSTANCES.get(env.INSTANCES.idFromName(instanceId));
+  await runInDurableObject(stub, (_actor, state) => {
+    const pending = state.storage.kv.get<Array<{ nextAt: number }>>("orderFetches") ?? [];
+    state.storage.kv.put("orderFetches", pending.map((p) => ({ ...p, nextAt: 0 })));
+  });
+  return runDurableObjectAlarm(stub);
 }

@@ -1,15 +1,29 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type V1EncryptType, decryptV1Field, encryptV1Field } from "../../src/protocol/v1-field-crypto";
 import vectors from "../fixtures/v1-aes-vectors.json";
 import { type EnvOverrides, kitTableCounts, sendWith, signedV1Get, v1Now } from "../support/kit";
 import { callV2, expireTime, instanceRow, makeNewInstance, uniqueId } from "../support/marketplace";
 
-beforeEach(() => {
-  // The background query order is not what these tests look at: keep the Marketplace down and quiet.
-  vi.spyOn(globalThis, "fetch").mockImplementation(async () => Response.json({ resultCode: "CBC.0999", resultMsg: "down" }, { status: 500 }));
-});
-afterEach(() => vi.restoreAllMocks());
+/**
+ * A real V1 purchase asks query order first (order first). The outbound test service answers with the order given
+ * here (test/support/outbound-marketplace.ts): one line per product, as the Marketplace has for pay-per-use.
+ */
+async function registerOrder(orderId: string, lines: Array<{ productId: string; skuCode: string; chargingMode: string }>) {
+  const orderInfo = {
+    orderId,
+    orderType: "NEW",
+    createTime: "20261101090846",
+    orderLine: lines.map((line, index) => ({
+      orderLineId: `${orderId}-${String(index + 1).padStart(6, "0")}`,
+      chargingMode: line.chargingMode === "0" ? "ON_DEMAND" : "PERIOD",
+      ...(line.chargingMode === "0" ? {} : { periodType: "month", periodNumber: 1, expireTime: "20300101000000" }),
+      productInfo: [{ productId: line.productId, skuCode: line.skuCode, linearValue: 1, productName: line.productId }],
+    })),
+    buyerInfo: { customerId: "cust-0001", customerName: "Buyer Co." },
+  };
+  await fetch(`${env.MARKETPLACE_API_BASE}/__control`, { method: "POST", body: JSON.stringify({ orders: { [orderId]: orderInfo } }) });
+}
 
 interface V1Options {
   key?: string;
@@ -49,8 +63,9 @@ interface V1AppInfo {
   password: string;
 }
 
-async function purchase(overrides: Record<string, string> = {}) {
+async function purchase(overrides: Record<string, string> = {}, registered = false) {
   const params = makeV1NewInstance(overrides);
+  if (!registered) await registerOrder(String(params.orderId), [{ productId: String(params.productId), skuCode: String(params.skuCode), chargingMode: String(params.chargingMode) }]);
   const answer = await v1(params);
   if (answer.json.resultCode !== "000000") throw new Error(`V1 purchase failed: ${answer.text}`);
   return { params, answer, instanceId: String(answer.json.instanceId), appInfo: answer.json.appInfo as V1AppInfo };
@@ -117,12 +132,18 @@ describe("V1 newInstance", () => {
 
   it("keys pay-per-use (chargingMode 0) on orderId + productId", async () => {
     const orderId = uniqueId("OD");
-    const a = await purchase({ orderId, chargingMode: "0", productId: "metered-a" });
-    const b = await purchase({ orderId, chargingMode: "0", productId: "metered-b" });
+    await registerOrder(orderId, [
+      { productId: "metered-a", skuCode: "sku-a", chargingMode: "0" },
+      { productId: "metered-b", skuCode: "sku-b", chargingMode: "0" },
+    ]);
+    const a = await purchase({ orderId, chargingMode: "0", productId: "metered-a" }, true);
+    const b = await purchase({ orderId, chargingMode: "0", productId: "metered-b" }, true);
     const a2 = await v1(makeV1NewInstance({ orderId, chargingMode: "0", productId: "metered-a" }));
     expect(a.instanceId).not.toBe(b.instanceId);
     expect(a2.json.instanceId).toBe(a.instanceId);
-    expect(await instanceRow(a.instanceId)).toMatchObject({ charging_mode: "ON_DEMAND", create_key: `create:${orderId}:product:metered-a` });
+    expect(await instanceRow(a.instanceId)).toMatchObject({ charging_mode: "ON_DEMAND", product_id: "metered-a", sku_code: "sku-a", create_key: `create:${orderId}:product:metered-a` });
+    // The order has a line per product and V1 names no line: each instance takes its own product's line.
+    expect(await instanceRow(b.instanceId)).toMatchObject({ charging_mode: "ON_DEMAND", product_id: "metered-b", sku_code: "sku-b" });
   });
 
   it("decrypts the buyer's mobilePhone and email, and refuses ones that do not decrypt with 000002, storing nothing", async () => {
