@@ -157,6 +157,7 @@ describe("scheduling", () => {
     expect(runs.results.map((r) => [r.job, r.started_at, r.status])).toEqual([
       ["usageRollup", h10 + HOUR_MS + 5 * MINUTE, "ok"],
       ["usagePush", h10 + HOUR_MS + 5 * MINUTE, "ok"],
+      ["webhookSweep", h10 + HOUR_MS + 5 * MINUTE, "ok"],
       ["usageReconcile", h10 + HOUR_MS + 7 * MINUTE, "ok"],
     ]);
     expect(JSON.parse(runs.results[1]?.counts ?? "{}")).toMatchObject({ accepted: 1 });
