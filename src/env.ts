@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigurationError } from "./errors";
+import { ConfigurationError } from "./protocol/errors";
 
 const secret = z.string().trim().min(1, "is empty");
 const optionalSecret = z

@@ -1,4 +1,4 @@
-import { runScheduled } from "./jobs/schedule";
+import { runScheduled } from "./schedule";
 import { router } from "./routes/router";
 
 export { InstanceActor } from "./actor/instance.actor";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { parseSettings } from "../src/env";
-import { GatewayError } from "../src/errors";
+import { GatewayError } from "../src/protocol/errors";
 import { fetchWith } from "./support/kit";
 import { makeNewInstance, signedV2Request, tableCounts } from "./support/marketplace";
 

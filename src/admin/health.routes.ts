@@ -1,6 +1,7 @@
 import type { IRequest } from "itty-router";
 import { getDb } from "../db/client";
 import { settingsProblem } from "../env";
+import { scheduledJobs } from "../schedule";
 import { jobHealth, recentFailures } from "../jobs/job-health";
 import { GATEWAY_VERSION } from "../version";
 import { requireAdmin } from "./admin-auth";
@@ -16,7 +17,7 @@ export async function adminHealth(request: IRequest, env: Env, now = Date.now())
   if (refused) return refused;
   const db = getDb(env);
   const settings = settingsProblem(env);
-  const jobs = await jobHealth(db, now);
+  const jobs = await jobHealth(db, now, scheduledJobs());
   const details = await Promise.all(
     jobs.map(async (job) => {
       const run = job.lastRun;

@@ -1,4 +1,4 @@
-import { ConfigurationError, InternalError } from "../errors";
+import { ConfigurationError, InternalError } from "../protocol/errors";
 
 /**
  * Sealing of secrets we store (access credentials, client secrets) under the `DATA_KEY` setting (Base64 of 32

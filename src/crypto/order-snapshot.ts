@@ -1,4 +1,4 @@
-import { InternalError } from "../errors";
+import { InternalError } from "../protocol/errors";
 import { PERSONAL_FIELDS } from "../protocol/personal-fields";
 import { openSecret, sealSecret } from "./data-key";
 

@@ -2,7 +2,6 @@ import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type JobRun, jobRuns } from "../db/schema/jobs";
 import { lastRun } from "./job-runner";
-import { SCHEDULE } from "./schedule";
 
 /** Cron fires a little late at times; a job counts as late when it has not started for twice its interval plus this. */
 const CRON_SLACK_MS = 60_000;
@@ -21,8 +20,8 @@ export interface JobHealth {
   lastRun: JobRun | undefined;
 }
 
-export async function jobHealth(db: Db, now: number): Promise<JobHealth[]> {
-  const entries = Object.values(SCHEDULE).flat();
+/** `entries`: every scheduled job with its interval (src/schedule.ts), passed in so jobs/ never imports the schedule. */
+export async function jobHealth(db: Db, now: number, entries: ReadonlyArray<{ name: string; everyMs: number }>): Promise<JobHealth[]> {
   return Promise.all(
     entries.map(async ({ name, everyMs }) => {
       const run = await lastRun(db, name);

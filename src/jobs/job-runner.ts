@@ -1,6 +1,6 @@
 import { desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { ConfigurationError } from "../errors";
+import { ConfigurationError } from "../protocol/errors";
 import { type JobRun, jobRuns } from "../db/schema/jobs";
 import { log } from "../observability/log";
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { type Db, getDb } from "../db/client";
 import type { KitUserProfile, kitOrgs, kitUsers } from "../db/schema/kit";
 import { getSettings } from "../env";
-import { GatewayError, InternalError } from "../errors";
+import { GatewayError, InternalError } from "../protocol/errors";
 import { eventRow, outboxStatements } from "../events/outbox";
 import { findInboxEntry, statements } from "../instances/instance.repo";
 import { ResultCode } from "../protocol/result-codes";

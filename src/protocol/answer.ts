@@ -1,4 +1,4 @@
-import type { GatewayError } from "../errors";
+import type { GatewayError } from "./errors";
 import { createBodySign } from "./body-sign";
 import type { ResultCode } from "./result-codes";
 

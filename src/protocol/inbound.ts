@@ -1,4 +1,4 @@
-import { InvalidRequestError } from "../errors";
+import { InvalidRequestError } from "./errors";
 
 /** Callbacks are a few hundred bytes; kit syncs with 500 users stay well under this. */
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -1,5 +1,5 @@
 import { constants, createHash, createPrivateKey, type KeyObject, privateDecrypt } from "node:crypto";
-import { ConfigurationError, InvalidRequestError } from "../errors";
+import { ConfigurationError, InvalidRequestError } from "./errors";
 
 /**
  * Kit `applicationSync.clientSecret`, spec saas-production-interface.md §6.2 and README point 8: Base64 of RSA-OAEP

@@ -1,4 +1,4 @@
-import { InvalidRequestError } from "../errors";
+import { InvalidRequestError } from "./errors";
 
 /**
  * Every time format the Marketplace uses, in one place (spec README point 6, marketplace-open-apis.md §6). Parsing

@@ -1,4 +1,4 @@
-import { AuthError } from "../errors";
+import { AuthError } from "./errors";
 import { hmacSha256, safeEqual } from "./hmac";
 import { compareCodeUnits } from "./canonical-json";
 

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash } from "node:crypto";
-import { InternalError, InvalidRequestError } from "../errors";
+import { InternalError, InvalidRequestError } from "./errors";
 
 /**
  * V1 sensitive-field encryption, spec saas-production-interface.md §5.2: value = IV (16 alphanumeric characters, used

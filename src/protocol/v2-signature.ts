@@ -1,4 +1,4 @@
-import { AuthError } from "../errors";
+import { AuthError } from "./errors";
 import { type Bytes, hmacSha256, safeEqual } from "./hmac";
 
 /**

@@ -1,5 +1,5 @@
 import { type KeyKind, type Settings, getSettings, keyFor } from "../env";
-import { ConfigurationError, type GatewayError, toGatewayError } from "../errors";
+import { ConfigurationError, type GatewayError, toGatewayError } from "../protocol/errors";
 import { log } from "../observability/log";
 import { errorAnswer, signedAnswerText } from "../protocol/answer";
 import { ResultCode } from "../protocol/result-codes";

@@ -1,5 +1,6 @@
 import { getDb } from "../db/client";
 import { settingsProblem } from "../env";
+import { scheduledJobs } from "../schedule";
 import { jobHealth } from "../jobs/job-health";
 import { GATEWAY_VERSION } from "../version";
 
@@ -8,7 +9,7 @@ import { GATEWAY_VERSION } from "../version";
  * "ok" or "late". Why (which setting, which error) is behind ADMIN_TOKEN at GET /admin/api/health.
  */
 export async function health(env: Env, now = Date.now()): Promise<Response> {
-  const jobs = await jobHealth(getDb(env), now);
+  const jobs = await jobHealth(getDb(env), now, scheduledJobs());
   const degraded = settingsProblem(env) !== undefined || jobs.some((job) => job.state === "late");
   return Response.json(
     { status: degraded ? "degraded" : "ok", version: GATEWAY_VERSION, jobs: Object.fromEntries(jobs.map((job) => [job.name, job.state])) },

@@ -3,7 +3,7 @@ import { inboxDigestKey } from "../crypto/inbox-digest-key";
 import { getDb } from "../db/client";
 import { d1ReplayStore } from "../db/nonce.repo";
 import type { KeyKind, Settings } from "../env";
-import { AuthError } from "../errors";
+import { AuthError } from "../protocol/errors";
 import { decodeUtf8, parseJsonObject, readRawBody, requireJsonContentType } from "../protocol/inbound";
 import { withoutPersonalFields } from "../protocol/personal-fields";
 import { type SignedRequestParts, verifyV2Signature } from "../protocol/v2-signature";

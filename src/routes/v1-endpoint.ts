@@ -1,6 +1,6 @@
 import type { IRequest } from "itty-router";
 import type { KeyKind, Settings } from "../env";
-import { AuthError, GatewayError } from "../errors";
+import { AuthError, GatewayError } from "../protocol/errors";
 import { inboxDigestKey } from "../crypto/inbox-digest-key";
 import { KIT_MAX_BODY_BYTES } from "../dialects/kit";
 import { decodeUtf8, parseJsonObject, readRawBody, requireJsonContentType } from "../protocol/inbound";

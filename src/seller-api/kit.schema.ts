@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Cursor, PageLimit } from "./common.schema";
 
-/* Responses of the joint-operation reads (src/routes/seller-kit.routes.ts), which parse their own parameters. */
+/* Responses of the joint-operation reads (src/seller-api/kit-reads.routes.ts), which parse their own parameters. */
 
 export const KitPageQuery = z.strictObject({ limit: PageLimit, cursor: Cursor.optional() });
 

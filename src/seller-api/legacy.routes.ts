@@ -1,6 +1,6 @@
 import { MAX_USAGE_BODY_BYTES } from "../billing/usage-ingest";
-import { getKitOrgs, getKitTenant, getKitUsers } from "../routes/seller-kit.routes";
-import { postUsage } from "../routes/seller.routes";
+import { getKitOrgs, getKitTenant, getKitUsers } from "./kit-reads.routes";
+import { postUsage } from "./usage.routes";
 import { ErrorBody, InstanceIdParams, commonErrors } from "./common.schema";
 import { KitOrgs, KitPageQuery, KitTenant, KitUsers } from "./kit.schema";
 import { documentRoute } from "./route";

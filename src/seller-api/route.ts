@@ -1,9 +1,9 @@
 import type { IRequest } from "itty-router";
 import { z } from "zod";
-import { toGatewayError } from "../errors";
+import { toGatewayError } from "../protocol/errors";
 import { log } from "../observability/log";
 import { decodeUtf8, readRawBody } from "../protocol/inbound";
-import { requireSellerToken } from "../routes/seller-auth";
+import { requireSellerToken } from "./seller-auth";
 import { SellerApiError, errorResponse } from "./errors";
 
 /*

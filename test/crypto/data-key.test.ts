@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../../src/errors";
+import { GatewayError } from "../../src/protocol/errors";
 import { openSecret, sealSecret } from "../../src/crypto/data-key";
 
 const dataKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");

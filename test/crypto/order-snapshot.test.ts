@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SEALED, SEALED_FIELD, openOrderSnapshot, sealOrderSnapshot } from "../../src/crypto/order-snapshot";
-import { GatewayError } from "../../src/errors";
+import { GatewayError } from "../../src/protocol/errors";
 
 const dataKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
 const otherKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");

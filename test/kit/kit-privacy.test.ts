@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { InvalidRequestError, toGatewayError } from "../../src/errors";
+import { InvalidRequestError, toGatewayError } from "../../src/protocol/errors";
 import { type KitSyncCall, applyKitSync } from "../../src/kit/kit-sync";
 import { parseKitRequest } from "../../src/protocol/schemas/parse";
 import { authBody, kitUser, newKitScope, sendWith, signedKitV1Request, signedKitV2Request } from "../support/kit";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { errorAnswer, signedAnswer, signedAnswerText } from "../../src/protocol/answer";
 import { createBodySign, verifyBodySign } from "../../src/protocol/body-sign";
-import { InvalidRequestError } from "../../src/errors";
+import { InvalidRequestError } from "../../src/protocol/errors";
 import { ResultCode } from "../../src/protocol/result-codes";
 import { specBodySign } from "../support/spec-signatures";
 

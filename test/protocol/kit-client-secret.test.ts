@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { GatewayError } from "../../src/errors";
+import { GatewayError } from "../../src/protocol/errors";
 import { decryptKitClientSecret, type OaepHash } from "../../src/protocol/kit-client-secret";
 import javaVectors from "../fixtures/kit-client-secret-java.json";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidRequestError } from "../../src/errors";
+import { InvalidRequestError } from "../../src/protocol/errors";
 import {
   COMPACT_UTC,
   KIT_TIMESTAMP,

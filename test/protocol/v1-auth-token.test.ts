@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../../src/errors";
+import { GatewayError } from "../../src/protocol/errors";
 import { createV1AuthToken, v1KitBodyParams, v1QueryParams, verifyV1AuthToken } from "../../src/protocol/v1-auth-token";
 import { specV1AuthToken, specV1KitParams } from "../support/spec-signatures";
 

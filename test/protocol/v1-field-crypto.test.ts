@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../../src/errors";
+import { GatewayError } from "../../src/protocol/errors";
 import { decryptV1Field, deriveV1Key, encryptV1Field, type V1EncryptType } from "../../src/protocol/v1-field-crypto";
 import vectors from "../fixtures/v1-aes-vectors.json";
 

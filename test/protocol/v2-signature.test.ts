@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../../src/errors";
+import { GatewayError } from "../../src/protocol/errors";
 import { createV2Signature, verifyV2Request, verifyV2Signature, type ReplayStore } from "../../src/protocol/v2-signature";
 
 const key = "test-access-key";

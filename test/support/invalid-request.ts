@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { InvalidRequestError } from "../../src/errors";
+import { InvalidRequestError } from "../../src/protocol/errors";
 
 /**
  * The message of the InvalidRequestError (000002) that `fn` throws; fails the test when it throws nothing, and rethrows

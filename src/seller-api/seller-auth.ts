@@ -1,8 +1,8 @@
 import { getSettings } from "../env";
-import { toGatewayError } from "../errors";
+import { toGatewayError } from "../protocol/errors";
 import { log } from "../observability/log";
 import { safeEqual } from "../protocol/hmac";
-import { MISCONFIGURED, UNAUTHORISED, errorResponse } from "../seller-api/errors";
+import { MISCONFIGURED, UNAUTHORISED, errorResponse } from "./errors";
 
 /**
  * Bearer SELLER_API_TOKEN for every /api/v1 route, compared in constant time. Returns null when authorised, else the

@@ -1,10 +1,10 @@
-import { pushJob } from "../billing/push.job";
-import { reconcileJob } from "../billing/reconcile.job";
-import { rollupJob } from "../billing/rollup.job";
-import { getDb } from "../db/client";
-import { deliverySweepJob } from "../events/delivery-sweep.job";
-import { cleanupJob } from "./cleanup.job";
-import { type Job, runJob } from "./job-runner";
+import { pushJob } from "./billing/push.job";
+import { reconcileJob } from "./billing/reconcile.job";
+import { rollupJob } from "./billing/rollup.job";
+import { getDb } from "./db/client";
+import { deliverySweepJob } from "./jobs/delivery-sweep.job";
+import { cleanupJob } from "./jobs/cleanup.job";
+import { type Job, runJob } from "./jobs/job-runner";
 
 /**
  * Cron expression (wrangler.toml [triggers]) → the jobs it runs, in order. Billing jobs join this table; each
@@ -23,7 +23,7 @@ export const SCHEDULE: Record<string, ReadonlyArray<{ name: string; job: Job; ev
 
 export async function runScheduled(env: Env, cron: string, now: number): Promise<void> {
   const jobs = SCHEDULE[cron];
-  if (!jobs) throw new Error(`no jobs for cron "${cron}"; wrangler.toml and src/jobs/schedule.ts disagree`);
+  if (!jobs) throw new Error(`no jobs for cron "${cron}"; wrangler.toml and src/schedule.ts disagree`);
   const db = getDb(env);
   const failures: unknown[] = [];
   for (const entry of jobs) {
@@ -31,4 +31,9 @@ export async function runScheduled(env: Env, cron: string, now: number): Promise
     await runJob(db, entry.name, now, () => entry.job(env, now)).catch((error: unknown) => failures.push(error));
   }
   if (failures.length > 0) throw new AggregateError(failures, `${failures.length} job(s) failed for cron "${cron}"`);
+}
+
+/** Every scheduled job with the interval health checks expect it at. */
+export function scheduledJobs(): ReadonlyArray<{ name: string; everyMs: number }> {
+  return Object.values(SCHEDULE).flat();
 }

@@ -1,6 +1,6 @@
 import type { IRequest } from "itty-router";
 import { MAX_USAGE_BODY_BYTES, UsageBatchError, ingestUsage } from "../billing/usage-ingest";
-import { GatewayError, toGatewayError } from "../errors";
+import { GatewayError, toGatewayError } from "../protocol/errors";
 import { log } from "../observability/log";
 import { decodeUtf8, readRawBody } from "../protocol/inbound";
 import { requireSellerToken } from "./seller-auth";

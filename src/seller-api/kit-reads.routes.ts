@@ -3,7 +3,7 @@ import { z } from "zod";
 import { getDb } from "../db/client";
 import type { KitOrg, KitUserRow } from "../db/schema/kit";
 import { getSettings } from "../env";
-import { toGatewayError } from "../errors";
+import { toGatewayError } from "../protocol/errors";
 import { findApplicationsOf, findTenantsOf, listOrgs, listUsers } from "../kit/kit.repo";
 import { openClientSecret } from "../kit/kit-secrets";
 import { log } from "../observability/log";

@@ -1,4 +1,4 @@
-import { ResultCode } from "./protocol/result-codes";
+import { ResultCode } from "./result-codes";
 
 /**
  * The one error type every layer throws. `message` goes to the Marketplace in `resultMsg`; `detail` stays in our

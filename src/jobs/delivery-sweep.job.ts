@@ -1,8 +1,8 @@
 import { getInstanceActor } from "../actor/instance.actor";
 import { getDb } from "../db/client";
-import type { JobCounts } from "../jobs/job-runner";
+import type { JobCounts } from "./job-runner";
 import { log } from "../observability/log";
-import { overdueStreams } from "./outbox";
+import { overdueStreams } from "../events/outbox";
 
 /** A delivery this late lost its alarm (or was written by a job, not by its actor): its actor is woken. */
 export const OVERDUE_AFTER_MS = 60_000;
