@@ -29,54 +29,35 @@ export default defineConfig(async () => {
   // Not `wrangler: { configPath }`: the plugin then reads .dev.vars, and a local setting there (say V1_ENCRYPT_TYPE)
   // silently changes what the tests see.
   const { main, workerOptions } = hermeticWorker(path.join(import.meta.dirname, "wrangler.toml"));
+  /** The Worker under test, in workerd, with every outbound fetch landing in the test service. */
+  const worker = (name: string, include: string[], exclude: string[], vars: Record<string, string> = {}) => ({
+    plugins: [
+      cloudflareTest({
+        main,
+        miniflare: {
+          ...workerOptions,
+          outboundService: outboundMarketplace,
+          bindings: {
+            ...(workerOptions.bindings ?? {}),
+            ...TEST_SECRETS,
+            TEST_MIGRATIONS: migrations,
+            MARKETPLACE_API_BASE: "http://127.0.0.1:9",
+            SELLER_WEBHOOK_URL: TEST_WEBHOOK_URL,
+            ...vars,
+          },
+        },
+      }),
+    ],
+    test: { name, include, exclude, setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/settle-background-work.ts"] },
+  });
   return {
     test: {
       // Structured logs of passing tests are noise; a failing test still shows its own.
       silent: "passed-only" as const,
       projects: [
-        {
-          plugins: [
-            cloudflareTest({
-              main,
-              miniflare: {
-                ...workerOptions,
-                outboundService: outboundMarketplace,
-                bindings: { ...(workerOptions.bindings ?? {}), ...TEST_SECRETS, TEST_MIGRATIONS: migrations, MARKETPLACE_API_BASE: "http://127.0.0.1:9", SELLER_WEBHOOK_URL: TEST_WEBHOOK_URL },
-              },
-            }),
-          ],
-          test: {
-            name: "workers",
-            include: ["test/**/*.test.ts"],
-            exclude: ["test/node/**", "test/webhook-mode/**"],
-            setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/settle-background-work.ts"],
-          },
-        },
-        {
-          // The same Worker with PROVISIONING_MODE=webhook: the seller's backend provisions each purchase.
-          plugins: [
-            cloudflareTest({
-              main,
-              miniflare: {
-                ...workerOptions,
-                outboundService: outboundMarketplace,
-                bindings: {
-                  ...(workerOptions.bindings ?? {}),
-                  ...TEST_SECRETS,
-                  TEST_MIGRATIONS: migrations,
-                  MARKETPLACE_API_BASE: "http://127.0.0.1:9",
-                  SELLER_WEBHOOK_URL: TEST_WEBHOOK_URL,
-                  PROVISIONING_MODE: "webhook",
-                },
-              },
-            }),
-          ],
-          test: {
-            name: "workers-webhook",
-            include: ["test/webhook-mode/**/*.test.ts"],
-            setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/settle-background-work.ts"],
-          },
-        },
+        worker("workers", ["test/**/*.test.ts"], ["test/node/**", "test/webhook-mode/**"]),
+        // The same Worker with PROVISIONING_MODE=webhook: the seller's backend provisions each purchase.
+        worker("workers-webhook", ["test/webhook-mode/**/*.test.ts"], [], { PROVISIONING_MODE: "webhook" }),
         {
           test: {
             name: "node",
