@@ -1,6 +1,7 @@
 import { getInstanceActor } from "../actor/instance.actor";
 import type { Settings } from "../env";
-import type { CallEnvelope, InstanceCommand, Outcome } from "../instances/commands";
+import type { CallEnvelope, Dialect, InstanceCommand, Outcome } from "../instances/commands";
+import { requestFingerprint } from "../instances/fingerprint";
 import { ResultCode } from "../protocol/result-codes";
 import { answerContext, answerText } from "./answers";
 
@@ -44,4 +45,29 @@ export async function sendToActor(
       : { resultCode: ResultCode.Processing, resultMsg: "processing; retry for the result" },
   );
   return { text: answerText(answerContext(settings, envelope.dialect), outcome), resultCode: outcome.resultCode };
+}
+
+/** A verified, parsed call of either dialect, as its handler got it. */
+export interface DialectCall {
+  request: { activity: string; isTest: boolean };
+  /** What the inbox keeps of the request (no personal fields). */
+  requestText: string;
+  receivedAt: number;
+}
+
+/**
+ * The envelope the actor records: debug calls get their keys under `test:`, so a saved debug case never meets a real
+ * order's record; `volatile` names the fields that do not decide whether two calls are the same.
+ */
+export function envelopeOf(dialect: Dialect, call: DialectCall, idempotencyKey: string | null, volatile?: readonly string[]): CallEnvelope {
+  const { request } = call;
+  return {
+    dialect,
+    activity: request.activity,
+    idempotencyKey: idempotencyKey && request.isTest ? `test:${idempotencyKey}` : idempotencyKey,
+    fingerprint: requestFingerprint(request, volatile),
+    requestText: call.requestText,
+    isTest: request.isTest,
+    receivedAt: call.receivedAt,
+  };
 }

@@ -1,12 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Settings } from "../env";
 import type { CallEnvelope } from "../instances/commands";
-import { requestFingerprint } from "../instances/fingerprint";
 import { instanceIdFor, v1CreateKey } from "../instances/instance-id";
 import type { V1BasicRequest, V1NewInstance, V1RefreshInstance } from "../protocol/schemas/v1-basic.schema";
 import { parseCompactUtc } from "../protocol/time-formats";
 import { decryptV1Field } from "../protocol/v1-field-crypto";
-import { type CallAnswer, sendToActor } from "./actor-call";
+import { type CallAnswer, envelopeOf, sendToActor } from "./actor-call";
 import { answerContext } from "./answers";
 import { queryInstances } from "./query-instance";
 
@@ -121,14 +120,5 @@ function stateKey(call: V1Call): string {
 }
 
 function envelope(call: V1Call, idempotencyKey: string | null): CallEnvelope {
-  const { request } = call;
-  return {
-    dialect: "v1",
-    activity: request.activity,
-    idempotencyKey: idempotencyKey && request.isTest ? `test:${idempotencyKey}` : idempotencyKey,
-    fingerprint: requestFingerprint(request, V1_VOLATILE),
-    requestText: call.requestText,
-    isTest: request.isTest,
-    receivedAt: call.receivedAt,
-  };
+  return envelopeOf("v1", call, idempotencyKey, V1_VOLATILE);
 }

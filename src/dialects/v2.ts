@@ -1,10 +1,9 @@
 import type { Settings } from "../env";
 import type { CallEnvelope } from "../instances/commands";
-import { requestFingerprint } from "../instances/fingerprint";
 import { createKeyOf, instanceIdFor } from "../instances/instance-id";
 import type { V2BasicRequest } from "../protocol/schemas/v2-basic.schema";
 import { parseV2ExpireTime } from "../protocol/time-formats";
-import { type CallAnswer, sendToActor } from "./actor-call";
+import { type CallAnswer, envelopeOf, sendToActor } from "./actor-call";
 import { answerContext } from "./answers";
 import { queryInstances } from "./query-instance";
 
@@ -76,14 +75,5 @@ export async function handleV2Basic(env: Env, settings: Settings, call: V2Call):
 }
 
 function envelope(call: V2Call, idempotencyKey: string | null): CallEnvelope {
-  const { request } = call;
-  return {
-    dialect: "v2",
-    activity: request.activity,
-    idempotencyKey: idempotencyKey && request.isTest ? `test:${idempotencyKey}` : idempotencyKey,
-    fingerprint: requestFingerprint(request),
-    requestText: call.requestText,
-    isTest: request.isTest,
-    receivedAt: call.receivedAt,
-  };
+  return envelopeOf("v2", call, idempotencyKey);
 }
