@@ -211,31 +211,7 @@ export const kitStatements = {
 
   /** Add, modify (rank change) or revoke (rank revoke, `authorized` 0) of users: all three upsert (§9). */
   upsertUsers(db: Db, rows: readonly (typeof kitUsers.$inferInsert)[], rank: SyncRank): Statement[] {
-    const first = rows[0];
-    if (!first) return [];
-    return chunk(
-      rows.map((row) => ({ ...row, deletedAt: null })),
-      rowsPerStatement({ ...first, deletedAt: null }),
-    ).map((part) =>
-      db
-        .insert(kitUsers)
-        .values(part)
-        .onConflictDoUpdate({
-          target: [kitUsers.instanceId, kitUsers.isTest, kitUsers.tenantId, kitUsers.appId, kitUsers.userName],
-          set: excluded({
-            name: kitUsers.name,
-            orgCode: kitUsers.orgCode,
-            role: kitUsers.role,
-            enabled: kitUsers.enabled,
-            authorized: kitUsers.authorized,
-            profile: kitUsers.profile,
-            syncedAt: kitUsers.syncedAt,
-            deletedAt: kitUsers.deletedAt,
-            updatedAt: kitUsers.updatedAt,
-          }),
-          setWhere: supersedes("kit_users", rank, true),
-        }),
-    );
+    return writeUsers(db, rows.map((row) => ({ ...row, deletedAt: null })), rank);
   },
 
   /** A tombstone per named user, also for one never seen: a late add of that user older than the delete stays out. */
@@ -248,28 +224,7 @@ export const kitStatements = {
       ...tombstoned(syncedAt, now),
       createdAt: now,
     }));
-    const first = tombstones[0];
-    if (!first) return [];
-    return chunk(tombstones, rowsPerStatement(first)).map((part) =>
-      db
-        .insert(kitUsers)
-        .values(part)
-        .onConflictDoUpdate({
-          target: [kitUsers.instanceId, kitUsers.isTest, kitUsers.tenantId, kitUsers.appId, kitUsers.userName],
-          set: excluded({
-            name: kitUsers.name,
-            orgCode: kitUsers.orgCode,
-            role: kitUsers.role,
-            enabled: kitUsers.enabled,
-            authorized: kitUsers.authorized,
-            profile: kitUsers.profile,
-            syncedAt: kitUsers.syncedAt,
-            deletedAt: kitUsers.deletedAt,
-            updatedAt: kitUsers.updatedAt,
-          }),
-          setWhere: supersedes("kit_users", SyncRank.delete, true),
-        }),
-    );
+    return writeUsers(db, tombstones, SyncRank.delete);
   },
 
   upsertOrgs(db: Db, rows: readonly (typeof kitOrgs.$inferInsert)[]): Statement[] {
@@ -474,4 +429,30 @@ export function listOrgs(db: Db, instanceId: string, after: OrgCursor | undefine
       )
     : base;
   return db.select().from(kitOrgs).where(where).orderBy(asc(kitOrgs.tenantId), asc(kitOrgs.orgCode)).limit(limit).all();
+}
+
+/** User rows in statements of at most 100 parameters, each row written only where it supersedes what is stored. */
+function writeUsers(db: Db, rows: readonly (typeof kitUsers.$inferInsert)[], rank: SyncRank): Statement[] {
+  const first = rows[0];
+  if (!first) return [];
+  return chunk(rows, rowsPerStatement(first)).map((part) =>
+    db
+      .insert(kitUsers)
+      .values(part)
+      .onConflictDoUpdate({
+        target: [kitUsers.instanceId, kitUsers.isTest, kitUsers.tenantId, kitUsers.appId, kitUsers.userName],
+        set: excluded({
+          name: kitUsers.name,
+          orgCode: kitUsers.orgCode,
+          role: kitUsers.role,
+          enabled: kitUsers.enabled,
+          authorized: kitUsers.authorized,
+          profile: kitUsers.profile,
+          syncedAt: kitUsers.syncedAt,
+          deletedAt: kitUsers.deletedAt,
+          updatedAt: kitUsers.updatedAt,
+        }),
+        setWhere: supersedes("kit_users", rank, true),
+      }),
+  );
 }
