@@ -1,7 +1,5 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type InstanceActor, getInstanceActor } from "../../src/actor/instance.actor";
 import { HOUR_MS } from "../../src/billing/periods";
 import { pushJob } from "../../src/billing/push.job";
 import { reconcileJob } from "../../src/billing/reconcile.job";
@@ -12,7 +10,7 @@ import { partialFailure } from "../support/billing";
 import { sendWith, signedKitV2Request, tenantBody } from "../support/kit";
 import { callV2, expireTime, instanceRow, uniqueId } from "../support/marketplace";
 import { sellerCall } from "../support/seller-api";
-import { type OutboxRow, allDelivered, deliveriesOf, makeOrder, makePurchase, marketplaceOrders, outboxOf, waitForOutbox } from "../support/webhook-delivery";
+import { type OutboxRow, allDelivered, deliveriesOf, makeOrder, makeOrderFetchDueAndRunAlarm, makePurchase, marketplaceOrders, outboxOf, waitForOutbox } from "../support/webhook-delivery";
 
 /*
  * Every event type of the seller contract, produced by the real Worker (signed Marketplace calls, kit syncs, the jobs)
@@ -135,13 +133,7 @@ describe("every event type reaches the seller's backend, signed and in order per
     expect((await callV2(body)).json).toMatchObject({ resultCode: "000004", instanceId });
 
     // The background fetch is scheduled 5 s on; make it due and run the alarm instead of waiting.
-    const stub = getInstanceActor(env, instanceId);
-    await runInDurableObject(stub, (_actor: InstanceActor, state) => {
-      const pending = state.storage.kv.get<Array<{ nextAt: number }>>("orderFetches") ?? [];
-      expect(pending).toHaveLength(1);
-      state.storage.kv.put("orderFetches", pending.map((item) => ({ ...item, nextAt: 0 })));
-    });
-    await runDurableObjectAlarm(stub);
+    await makeOrderFetchDueAndRunAlarm(instanceId);
 
     const rows = await waitForOutbox(instanceId, allDelivered(1));
     expect(rows.map((row) => row.type)).toEqual(["instance.failed"]);

@@ -1,7 +1,7 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
-import { getInstanceActor } from "../../src/actor/instance.actor";
+import { type InstanceActor, getInstanceActor } from "../../src/actor/instance.actor";
 import { createKeyOf, instanceIdFor } from "../../src/instances/instance-id";
 import type { Delivery } from "../../tools/fake-seller-backend/fake-seller-backend.ts";
 import { expireTime, makeNewInstance } from "./marketplace";
@@ -142,4 +142,22 @@ export async function readFeed(cursor?: string): Promise<{ events: Array<Record<
 
 export async function feedOf(instanceId: string): Promise<Array<Record<string, unknown>>> {
   return (await readFeed()).events.filter((event) => event.instanceId === instanceId);
+}
+
+/** The actor's pending query-order retries (kept in its storage) become due now; then its alarm runs. */
+export async function makeOrderFetchDueAndRunAlarm(instanceId: string): Promise<void> {
+  const stub = getInstanceActor(env, instanceId);
+  const pending = await runInDurableObject(stub, (_actor: InstanceActor, state) => {
+    const items = state.storage.kv.get<Array<{ nextAt: number }>>("orderFetches") ?? [];
+    state.storage.kv.put("orderFetches", items.map((item) => ({ ...item, nextAt: Date.now() - 1 })));
+    return items.length;
+  });
+  if (pending === 0) throw new Error(`instance ${instanceId} has no pending order fetch`);
+  await stub.kick(instanceId);
+  await runDurableObjectAlarm(stub);
+}
+
+/** When the actor's alarm is set to go off (null: none). */
+export function alarmOf(instanceId: string): Promise<number | null> {
+  return runInDurableObject(getInstanceActor(env, instanceId), (_actor: InstanceActor, state) => state.storage.getAlarm());
 }
