@@ -1,8 +1,8 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ORDER_FETCH_BACKOFF_MS } from "../../src/instances/order-fetch";
 import { callV2, instanceRow } from "../support/marketplace";
 import { allDelivered, alarmOf, deliveriesOf, makeOrderFetchDueAndRunAlarm, makePurchase, marketplaceOrders, outboxOf, waitForOutbox } from "../support/webhook-delivery";
-import { env } from "cloudflare:workers";
 
 /*
  * Order first (seller-contract.md "Order first"): a real purchase is provisioned only once its order is known. While
