@@ -18,7 +18,7 @@ const OUTBOUND_CONTROL = "http://127.0.0.1:9/__control";
 /** A purchase (V2 newInstance body) and the instance id the gateway will give it, known before it is sent. */
 export function makePurchase(overrides: Record<string, unknown> = {}) {
   const body = makeNewInstance(overrides);
-  const isTest = String(body.testFlag ?? "0") === "1";
+  const isTest = String(overrides.testFlag ?? "0") === "1";
   const instanceId = instanceIdFor(createKeyOf(body.orderId, { orderLineId: body.orderLineId }, isTest));
   return { body, instanceId };
 }
