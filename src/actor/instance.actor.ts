@@ -397,6 +397,7 @@ export class InstanceActor extends DurableObject<Env> {
       const refusal = this.notAwaitingSeller(instance);
       if (refusal) return { status: 409, error: refusal };
       const next = await this.finishProvisioning(instance, body, now, [], "provisionedBySellerApi");
+      await this.armAlarm();
       return { status: 200, entitlement: entitlementOf(next) };
     });
   }
@@ -415,6 +416,7 @@ export class InstanceActor extends DurableObject<Env> {
       const refusal = this.notAwaitingSeller(instance);
       if (refusal) return { status: 409, error: refusal };
       const next = await this.failInstance(instance, body.resultCode, body.message, now, []);
+      await this.armAlarm();
       return { status: 200, entitlement: entitlementOf(next) };
     });
   }
