@@ -68,6 +68,8 @@ export interface OutboxRow {
   nextAttemptAt: number | null;
   deliverBy: number | null;
   lastStatus: number | null;
+  /** The time of the last change to the row: for a retrying delivery, its last attempt. */
+  updatedAt: number;
   body: string;
 }
 
@@ -75,7 +77,7 @@ export interface OutboxRow {
 export async function outboxOf(stream: string): Promise<OutboxRow[]> {
   const rows = await env.DB.prepare(
     `SELECT seq, id, type, instance_id AS instanceId, delivery_state AS state, attempts, next_attempt_at AS nextAttemptAt,
-            deliver_by AS deliverBy, last_status AS lastStatus, body
+            deliver_by AS deliverBy, last_status AS lastStatus, updated_at AS updatedAt, body
      FROM events WHERE stream = ? ORDER BY seq`,
   )
     .bind(stream)
