@@ -102,7 +102,12 @@ export class InstanceActor extends DurableObject<Env> {
     // within this very call; the caller's budget answers 000004 if it takes longer.
     await this.deliverDue(instanceId);
     await this.armAlarm();
-    return this.serialize(() => this.applyOnce(instanceId, envelope, command));
+    // The answer is where the seller's answer left the purchase. Not applyOnce again: it would take a purchase the
+    // seller has just refused for a Marketplace retry of a failed one and provision it anew (retryFailedCreate).
+    return this.serialize(async () => {
+      const instance = await this.load(instanceId);
+      return instance ? this.createOutcome(instance) : outcome;
+    });
   }
 
   private async applyOnce(instanceId: string, envelope: CallEnvelope, command: InstanceCommand): Promise<Outcome> {
@@ -392,6 +397,7 @@ export class InstanceActor extends DurableObject<Env> {
       const refusal = this.notAwaitingSeller(instance);
       if (refusal) return { status: 409, error: refusal };
       const next = await this.finishProvisioning(instance, body, now, [], "provisionedBySellerApi");
+      await this.armAlarm();
       return { status: 200, entitlement: entitlementOf(next) };
     });
   }
@@ -410,6 +416,7 @@ export class InstanceActor extends DurableObject<Env> {
       const refusal = this.notAwaitingSeller(instance);
       if (refusal) return { status: 409, error: refusal };
       const next = await this.failInstance(instance, body.resultCode, body.message, now, []);
+      await this.armAlarm();
       return { status: 200, entitlement: entitlementOf(next) };
     });
   }

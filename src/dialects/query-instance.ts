@@ -32,17 +32,16 @@ export async function queryInstances(
       return instanceInfo(settings, row);
     }),
   );
+  // The Marketplace polls until it reads success (spec §3.2): a failed purchase answers its failure code, never
+  // 000000, or the buyer is shown a service that does not exist.
+  const failed = known.map((id) => byId.get(id)).find((row) => row?.status === "failed");
   const stillProvisioning = known.some((id) => byId.get(id)?.status === "provisioning");
-  // A purchase that failed (the seller's backend refused it, or its order never came) tells the Marketplace why,
-  // instead of a success without the way in that it would poll forever.
-  const failed = known.length === 1 ? byId.get(known[0] ?? "") : undefined;
-  if (failed?.status === "failed") {
-    const resultCode = failed.failureCode ?? ResultCode.InternalError;
-    const text = queryAnswerText(context, resultCode, (failed.failureReason ?? "provisioning failed").slice(0, 255), [{ instanceId: failed.id }]);
-    return { text, resultCode };
-  }
-  const resultCode = stillProvisioning ? ResultCode.Processing : ResultCode.Success;
-  const text = queryAnswerText(context, resultCode, stillProvisioning ? "provisioning" : "success", info.filter((entry) => entry !== undefined));
+  const [resultCode, resultMsg] = failed
+    ? [failed.failureCode ?? ResultCode.InternalError, (failed.failureReason ?? "provisioning failed").slice(0, 255)]
+    : stillProvisioning
+      ? [ResultCode.Processing, "provisioning"]
+      : [ResultCode.Success, "success"];
+  const text = queryAnswerText(context, resultCode, resultMsg, info.filter((entry) => entry !== undefined));
   return { text, resultCode };
 }
 

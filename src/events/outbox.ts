@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, lte } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type EventRow, type EventType, type NewEventRow, events } from "../db/schema/events";
 
@@ -59,10 +59,11 @@ export function eventRow(draft: EventDraft, webhookEnabled: boolean): NewEventRo
 
 export const outboxStatements = {
   insertEvent: (db: Db, row: NewEventRow) => db.insert(events).values(row),
+  /** The acknowledged attempt counts too: `attempts` is every send, so a first-time success reads 1. */
   markDelivered: (db: Db, seq: number, status: number, now: number) =>
     db
       .update(events)
-      .set({ deliveryState: "delivered", lastStatus: status, lastError: null, deliveredAt: now, nextAttemptAt: null, updatedAt: now })
+      .set({ deliveryState: "delivered", attempts: sql`${events.attempts} + 1`, lastStatus: status, lastError: null, deliveredAt: now, nextAttemptAt: null, updatedAt: now })
       .where(and(eq(events.seq, seq), eq(events.deliveryState, "pending"))),
   markRetry: (db: Db, seq: number, attempt: { attempts: number; nextAttemptAt: number; status: number | null; error: string }, now: number) =>
     db
