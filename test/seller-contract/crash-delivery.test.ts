@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type InstanceActor, getInstanceActor } from "../../src/actor/instance.actor";
-import { OVERDUE_AFTER_MS, deliverySweepJob } from "../../src/events/delivery-sweep.job";
+import { OVERDUE_AFTER_MS, deliverySweepJob } from "../../src/jobs/delivery-sweep.job";
 import { callV2 } from "../support/marketplace";
 import { sellerBackend } from "../support/seller-backend";
 import { allDelivered, deliveriesOf, makeDueAndRunAlarm, makePurchase, outboxOf, waitForOutbox } from "../support/webhook-delivery";

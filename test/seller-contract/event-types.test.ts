@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { HOUR_MS } from "../../src/billing/periods";
 import { pushJob } from "../../src/billing/push.job";
 import { reconcileJob } from "../../src/billing/reconcile.job";
-import { OVERDUE_AFTER_MS, deliverySweepJob } from "../../src/events/delivery-sweep.job";
+import { OVERDUE_AFTER_MS, deliverySweepJob } from "../../src/jobs/delivery-sweep.job";
 import { USAGE_PUSH_PATHS } from "../../src/marketplace-api/usage.api";
 import type { Delivery } from "../../tools/fake-seller-backend/fake-seller-backend.ts";
 import { partialFailure } from "../support/billing";
