@@ -73,7 +73,7 @@ describe("V2 releaseInstance repeats", () => {
 describe("V1 releaseInstance and expireInstance repeats", () => {
   it("expireInstance repeated with new timeStamps and another orderId answers 000000; one freeze applies", async () => {
     const { instanceId, body } = await createInstance();
-    const calls = [
+    const calls: Array<Record<string, string>> = [
       { activity: "expireInstance", instanceId, orderId: body.orderId, testFlag: "0" },
       { activity: "expireInstance", instanceId, orderId: body.orderId, testFlag: "0" },
       { activity: "expireInstance", instanceId, orderId: uniqueId("CS"), testFlag: "0" },
@@ -92,7 +92,7 @@ describe("V1 releaseInstance and expireInstance repeats", () => {
   it("releaseInstance repeated with another orderId, with and without orderAmount, answers 000000; one release applies", async () => {
     const { instanceId, body } = await createInstance();
     await callV1({ activity: "expireInstance", instanceId, orderId: body.orderId, testFlag: "0" });
-    const calls = [
+    const calls: Array<Record<string, string>> = [
       { activity: "releaseInstance", instanceId, orderId: body.orderId, testFlag: "0" },
       { activity: "releaseInstance", instanceId, orderId: body.orderId, orderAmount: "-12.5", testFlag: "0" },
       { activity: "releaseInstance", instanceId, orderId: uniqueId("CS"), testFlag: "0" },
