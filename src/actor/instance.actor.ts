@@ -206,12 +206,16 @@ export class InstanceActor extends DurableObject<Env> {
     const events: EventDraft[] = [];
     const extra: Statement[] = [];
     if (next.orderKnownAt === null) {
-      const truth = await this.fetchOrderFirst(existing.id, command, now);
-      const item: PendingOrderFetch = { orderId: command.orderId, orderLineId: command.orderLineId, purpose: "create", activity: envelope.activity, attempts: 0, nextAt: now };
+      // The purchase's own line, whichever dialect retries it (V1 carries none): its failed order row is the one retried.
+      const orderLineId = existing.orderLineId ?? command.orderLineId;
+      const truth = await this.fetchOrderFirst(existing.id, { ...command, orderLineId }, now);
+      const item: PendingOrderFetch = { orderId: command.orderId, orderLineId, purpose: "create", activity: envelope.activity, attempts: 0, nextAt: now };
       if (truth) {
         extra.push(statements.upsertOrder(this.db, await orderRowOf(this.settings, existing.id, item, truth, now)));
         next = withOrderTruth(next, truth, now);
       } else {
+        // The order row says pending again, as for a first create: roll-up and reconciliation read `failed` as never fetched.
+        extra.push(statements.upsertOrder(this.db, { ...emptyOrderRow(existing.id, item, now), fetchAttempts: 1, nextFetchAt: now + orderFetchDelay(1), lastError: "no answer in time for the first reply" }));
         this.schedulePending({ ...item, attempts: 1, nextAt: now + orderFetchDelay(1) });
       }
     }
