@@ -36,6 +36,8 @@ interface CachedOutcome {
 export const ORDER_FIRST_TIMEOUT_MS = 1_500;
 /** The Marketplace retries a new purchase for 3 hours, then refunds it (spec §7): the seller's backend has that long. */
 export const PROVISIONING_WINDOW_MS = 3 * 3600_000;
+/** After an alarm that threw, the next one waits this long, whatever is overdue. */
+export const ALARM_FAILURE_RETRY_MS = 30_000;
 
 const KV = {
   instance: "instance",
@@ -607,17 +609,19 @@ export class InstanceActor extends DurableObject<Env> {
     if (current === undefined || current > at) this.kv.put(KV.deliveryDueAt, at);
   }
 
-  private async armAlarm(): Promise<void> {
+  /** Arms the alarm for the earliest pending work, but not before `notBefore`. */
+  private async armAlarm(notBefore = 0): Promise<void> {
     const pending = this.kv.get<PendingOrderFetch[]>(KV.orderFetches) ?? [];
     const deliveryDue = this.kv.get<number>(KV.deliveryDueAt);
     const times = [...pending.map((p) => p.nextAt), ...(deliveryDue === undefined ? [] : [deliveryDue])];
     if (times.length === 0) return;
-    const due = Math.min(...times);
+    const due = Math.max(Math.min(...times), notBefore);
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > due) await this.ctx.storage.setAlarm(due);
   }
 
   override async alarm(): Promise<void> {
+    let notBefore = 0;
     try {
       const instance = this.kv.get<Instance>(KV.instance);
       const pending = this.kv.get<PendingOrderFetch[]>(KV.orderFetches) ?? [];
@@ -630,9 +634,18 @@ export class InstanceActor extends DurableObject<Env> {
       }
       const stream = instance?.id ?? this.kv.get<string>(KV.stream);
       if (stream && this.kv.get<number>(KV.deliveryDueAt) !== undefined) await this.deliverDue(stream);
+    } catch (error) {
+      // The failed work is still pending and overdue: re-armed at its own time the alarm would fire at once and call
+      // query order again in a tight loop for as long as the failure lasts. A unique-key failure means this actor's
+      // cache is behind D1 (a crash after a batch): reload, as applyOnce does, or every later alarm fails the same way.
+      notBefore = Date.now() + ALARM_FAILURE_RETRY_MS;
+      log("error", "actor.alarm_failed", { error: error instanceof Error ? error.message : String(error) });
+      const instanceId = this.kv.get<Instance>(KV.instance)?.id;
+      if (instanceId && isD1Error(error)) await this.serialize(() => this.reload(instanceId));
+      throw error;
     } finally {
       // Whatever failed above, what is still pending keeps its alarm (the platform's own alarm retries are few).
-      await this.armAlarm();
+      await this.armAlarm(notBefore);
     }
   }
 

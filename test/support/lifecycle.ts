@@ -91,7 +91,9 @@ export async function runDueOrderFetches(instanceId: string): Promise<boolean> {
   const stub = actorOf(instanceId);
   await runInDurableObject(stub, (_actor: InstanceActor, state) => {
     const pending = state.storage.kv.get<Array<{ nextAt: number }>>("orderFetches") ?? [];
-    state.storage.kv.put("orderFetches", pending.map((p) => ({ ...p, nextAt: 0 })));
+    // Now, not 0: the alarm re-arms at the earliest pending time, and setAlarm refuses 0.
+    const now = Date.now();
+    state.storage.kv.put("orderFetches", pending.map((p) => ({ ...p, nextAt: now })));
   });
   return runDurableObjectAlarm(stub);
 }
