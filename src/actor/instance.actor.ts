@@ -318,7 +318,11 @@ export class InstanceActor extends DurableObject<Env> {
     const now = envelope.receivedAt;
     const event = lifecycleEventOf(command, now);
     const verdict = transition({ status: instance.status, frozenReason: instance.frozenReason, provisioned: instance.provisionedAt !== null }, event);
-    if (verdict.type === "reject") return { resultCode: verdict.code, resultMsg: `${verdict.message} (instance ${instanceId})` };
+    if (verdict.type === "reject") {
+      // The platform replays saved debug cases twice a day, in any order, after their release too (spec §8, §9).
+      if (envelope.isTest) return SUCCESS;
+      return { resultCode: verdict.code, resultMsg: `${verdict.message} (instance ${instanceId})` };
+    }
     if (verdict.type === "noop") {
       // Same bytes as the answer that applied it: the debugger and the retry rules expect a repeat to read the same.
       log("info", "instance.unchanged", { instanceId, activity: envelope.activity, reason: verdict.reason });

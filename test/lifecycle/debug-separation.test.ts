@@ -124,3 +124,40 @@ describe("lifecycle calls never cross between debug and real", () => {
     expect((await eventsOf(debugId)).map((e) => e.type)).toEqual(["instance.created", "instance.provisioned"]);
   });
 });
+
+describe("saved debug cases replay forever, in any order (spec §8 dial tests)", () => {
+  it("after the debug instance's release, every debug case still answers 000000 and changes nothing", async () => {
+    const orderId = uniqueId("CS");
+    const create = newInstanceBody(orderId, { testFlag: "1" });
+    const created = await callV2(create);
+    const instanceId = String(created.json.instanceId);
+    const cases: Array<Record<string, unknown>> = [
+      { activity: "queryInstance", instanceId, testFlag: "1" },
+      { activity: "refreshInstance", scene: "RENEWAL", orderId: "MOCKMONTYRENEW", orderLineId: "MOCKMONTYRENEW-000001", instanceId, expireTime: "20350101000000", testFlag: "1" },
+      { activity: "updateInstanceStatus", instanceId, status: "FREEZE", testFlag: "1" },
+      { activity: "updateInstanceStatus", instanceId, status: "UNFREEZE", testFlag: "1" },
+      { activity: "upgradeInstance", instanceId, orderId: "MOCKMONTYCHANGE", orderLineId: "MOCKMONTYCHANGE-000001", testFlag: "1" },
+      { activity: "changeInstanceCheck", instanceId, productInfo: { productId: "p", skuCode: "s" }, testFlag: "1" },
+      { activity: "releaseInstance", instanceId, testFlag: "1" },
+    ];
+    // Day 1: the seller saves each case; day 2 and later: the platform replays them all (create included).
+    for (const day of [1, 2, 3]) {
+      expect((await callV2({ ...create, businessId: crypto.randomUUID() })).json).toMatchObject({ resultCode: "000000", instanceId });
+      for (const body of cases) {
+        const answer = await callV2(body);
+        expect({ day, activity: body.activity, resultCode: answer.json.resultCode }).toEqual({ day, activity: body.activity, resultCode: "000000" });
+      }
+      const v1Cases: Array<Record<string, string>> = [
+        { activity: "instanceStatus", instanceId, instanceStatus: "FREEZE", testFlag: "1" },
+        { activity: "expireInstance", instanceId, orderId, testFlag: "1" },
+        { activity: "refreshInstance", instanceId, orderId: "MOCKV1RENEW", expireTime: "20350101000000", testFlag: "1" },
+      ];
+      for (const params of v1Cases) {
+        const answer = await callV1(params);
+        expect({ day, activity: params.activity, resultCode: answer.json.resultCode }).toEqual({ day, activity: params.activity, resultCode: "000000" });
+      }
+    }
+    expect(await stateOf(instanceId)).toMatchObject({ status: "released", is_test: 1 });
+    expect((await eventsOf(instanceId)).filter((e) => e.type === "instance.released")).toHaveLength(1);
+  });
+});
