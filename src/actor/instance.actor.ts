@@ -104,7 +104,12 @@ export class InstanceActor extends DurableObject<Env> {
     // within this very call; the caller's budget answers 000004 if it takes longer.
     await this.deliverDue(instanceId);
     await this.armAlarm();
-    return this.serialize(() => this.applyOnce(instanceId, envelope, command));
+    // Answered from where the purchase is now, not by applying the create again: a refusal the backend just gave is
+    // this call's answer, not a failed purchase for a new newInstance to retry.
+    return this.serialize(async () => {
+      const instance = await this.load(instanceId);
+      return instance ? this.createOutcome(instance) : outcome;
+    });
   }
 
   private async applyOnce(instanceId: string, envelope: CallEnvelope, command: InstanceCommand): Promise<Outcome> {
