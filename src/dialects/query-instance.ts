@@ -1,9 +1,8 @@
-import { openSecret } from "../crypto/data-key";
 import { getDb } from "../db/client";
 import type { Instance } from "../db/schema/instances";
 import type { Settings } from "../env";
-import type { AppInfo } from "../instances/commands";
 import { findInstances } from "../instances/instance.repo";
+import { appInfoOf } from "../instances/purchase";
 import { ResultCode } from "../protocol/result-codes";
 import type { CallAnswer } from "./actor-call";
 import { type AnswerContext, type QueryInfo, queryAnswerText } from "./answers";
@@ -45,15 +44,9 @@ export async function queryInstances(
   return { text, resultCode };
 }
 
-/** The buyer's way in for a row, in plain text; no appInfo until it is usable. */
+/** The buyer's way in for a row, in plain text; no appInfo until it is usable, nor after release or failure. */
 export async function instanceInfo(settings: Settings, row: Instance): Promise<QueryInfo> {
-  if (row.status === "provisioning" || row.status === "released" || row.status === "failed" || row.provisionedAt === null || !row.frontendUrl) {
-    return { instanceId: row.id };
-  }
-  const appInfo: AppInfo = { frontEndUrl: row.frontendUrl };
-  if (row.adminUrl) appInfo.adminUrl = row.adminUrl;
-  if (row.adminUserName) appInfo.userName = row.adminUserName;
-  if (row.adminPasswordSealed) appInfo.password = await openSecret(settings.dataKey, row.adminPasswordSealed);
-  if (row.memo) appInfo.memo = row.memo;
-  return { instanceId: row.id, appInfo };
+  if (row.status === "provisioning" || row.status === "released" || row.status === "failed") return { instanceId: row.id };
+  const appInfo = await appInfoOf(row, settings.dataKey);
+  return appInfo ? { instanceId: row.id, appInfo } : { instanceId: row.id };
 }
