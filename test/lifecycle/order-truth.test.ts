@@ -6,10 +6,9 @@ import { auditKeyOf, verifyAuditChain } from "../../src/instances/audit-chain";
 import { getInstanceActor } from "../../src/actor/instance.actor";
 import { findOrdersOf, listAuditEvents } from "../../src/instances/instance.repo";
 import { callV2, createInstance, instanceRow, runOrderFetchesNow, uniqueId } from "../support/marketplace";
+import { controlOrders } from "../support/orders";
 
-async function control(body: Record<string, unknown>) {
-  await fetch(`${env.MARKETPLACE_API_BASE}/__control`, { method: "POST", body: JSON.stringify(body) });
-}
+const control = controlOrders;
 
 async function openApiCalls(): Promise<Array<{ path: string; query: string; authorization: string | null }>> {
   return (await fetch(`${env.MARKETPLACE_API_BASE}/__control/calls`)).json();

@@ -4,6 +4,7 @@ import { type InstanceActor, getInstanceActor } from "../../src/actor/instance.a
 import { formatCompactUtc } from "../../src/protocol/time-formats";
 import { sendWith, signedV1Get } from "./kit";
 import { type MarketplaceAnswer, callV2, uniqueId } from "./marketplace";
+import { controlOrders, queryOrderInfo } from "./orders";
 
 /*
  * Lifecycle tests drive the Worker only through signed Marketplace calls (V2 and V1) and the outbound test service
@@ -16,32 +17,13 @@ export function callV1(params: Record<string, string>): Promise<MarketplaceAnswe
 }
 
 /** Steers the outbound service's fake query order: per order id, never global (test files share it). */
-export async function controlOrders(body: { failOrders?: Record<string, number>; orders?: Record<string, unknown> }): Promise<void> {
-  const response = await fetch(`${env.MARKETPLACE_API_BASE}/__control`, { method: "POST", body: JSON.stringify(body) });
-  if (!response.ok) throw new Error(`control failed: ${response.status}`);
-}
+export { controlOrders };
 
-/** An order as query order answers it, one PERIOD line expiring at `expireAt`. */
+/** An order as query order answers it, one monthly PERIOD line expiring at `expireAt`. */
 export function periodOrder(orderId: string, expireAt: number, productId = "OFFI000000001") {
-  return {
-    orderId,
-    orderType: "NEW",
-    createTime: "20261101090846",
-    orderLine: [
-      {
-        orderLineId: `${orderId}-000001`,
-        chargingMode: "PERIOD",
-        periodType: "month",
-        periodNumber: 1,
-        expireTime: formatCompactUtc(expireAt),
-        productInfo: [{ productId, skuCode: "SKU-STD", linearValue: 1, productName: "Standard" }],
-      },
-    ],
-    buyerInfo: { customerId: "cust-1", customerName: "Test Buyer" },
-  };
+  return queryOrderInfo(orderId, [{ productId, periodType: "month", expireTime: formatCompactUtc(expireAt) }]);
 }
 
-/** A V2 newInstance body for `orderId`, its only line `<orderId>-000001`. */
 export function newInstanceBody(orderId = uniqueId("CS"), overrides: Record<string, unknown> = {}) {
   return { activity: "newInstance", orderId, orderLineId: `${orderId}-000001`, businessId: crypto.randomUUID(), ...overrides };
 }

@@ -5,6 +5,7 @@ import { type InstanceActor, getInstanceActor } from "../../src/actor/instance.a
 import { createKeyOf, instanceIdFor } from "../../src/instances/instance-id";
 import type { Delivery } from "../../tools/fake-seller-backend/fake-seller-backend.ts";
 import { expireTime, makeNewInstance } from "./marketplace";
+import { type OrderLineSpec, controlOrders, queryOrderInfo } from "./orders";
 import { sellerCall } from "./seller-api";
 import { sellerBackend } from "./seller-backend";
 
@@ -13,7 +14,6 @@ import { sellerBackend } from "./seller-backend";
  * sleeping: retries are made due by rewriting `next_attempt_at`, then the instance actor's alarm is run.
  */
 
-const OUTBOUND_CONTROL = "http://127.0.0.1:9/__control";
 
 /** A purchase (V2 newInstance body) and the instance id the gateway will give it, known before it is sent. */
 export function makePurchase(overrides: Record<string, unknown> = {}) {
@@ -23,37 +23,17 @@ export function makePurchase(overrides: Record<string, unknown> = {}) {
   return { body, instanceId };
 }
 
-/** The order the outbound fake answers for `orderId` (the open API's query order shape). */
-export function makeOrder(orderId: string, line: { productId?: string; skuCode?: string; expireTime?: string; chargingMode?: string } = {}) {
-  return {
-    orderId,
-    orderType: "NEW",
-    createTime: "20261101090846",
-    orderLine: [
-      {
-        orderLineId: `${orderId}-000001`,
-        chargingMode: line.chargingMode ?? "PERIOD",
-        periodType: "year",
-        periodNumber: 1,
-        expireTime: line.expireTime ?? expireTime(new Date(Date.now() + 365 * 24 * 3600_000)),
-        productInfo: [{ productId: line.productId ?? "OFFI000000001", skuCode: line.skuCode ?? "SKU-STD", linearValue: 1, productName: "Standard" }],
-      },
-    ],
-    buyerInfo: { customerId: "cust-1", customerName: "Test Buyer" },
-  };
-}
-
-async function outboundControl(body: Record<string, unknown>): Promise<void> {
-  const response = await fetch(OUTBOUND_CONTROL, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-  if (!response.ok) throw new Error(`outbound control: ${response.status} ${await response.text()}`);
+/** The order the outbound fake answers for `orderId` (the open API's query order shape): yearly, a year from now. */
+export function makeOrder(orderId: string, line: OrderLineSpec = {}) {
+  return queryOrderInfo(orderId, [{ ...line, expireTime: line.expireTime ?? expireTime(new Date(Date.now() + 365 * 24 * 3600_000)) }]);
 }
 
 export const marketplaceOrders = {
-  set: (orderId: string, order: unknown) => outboundControl({ orders: { [orderId]: order } }),
+  set: (orderId: string, order: unknown) => controlOrders({ orders: { [orderId]: order } }),
   /** The next `times` query-order calls for this order answer HTTP 500; 0 ends the outage. */
-  fail: (orderId: string, times: number) => outboundControl({ failOrders: { [orderId]: times } }),
+  fail: (orderId: string, times: number) => controlOrders({ failOrders: { [orderId]: times } }),
   async calls(orderId: string): Promise<number> {
-    const calls = (await (await fetch(`${OUTBOUND_CONTROL}/calls`)).json()) as Array<{ path: string; query: string }>;
+    const calls = (await (await fetch(`${env.MARKETPLACE_API_BASE}/__control/calls`)).json()) as Array<{ path: string; query: string }>;
     return calls.filter((call) => call.path.endsWith("/order/query") && new URLSearchParams(call.query).get("orderId") === orderId).length;
   },
 };

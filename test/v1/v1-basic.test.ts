@@ -4,25 +4,15 @@ import { type V1EncryptType, decryptV1Field, encryptV1Field } from "../../src/pr
 import vectors from "../fixtures/v1-aes-vectors.json";
 import { type EnvOverrides, kitTableCounts, sendWith, signedV1Get, v1Now } from "../support/kit";
 import { callV2, expireTime, instanceRow, makeNewInstance, uniqueId } from "../support/marketplace";
+import { controlOrders, queryOrderInfo } from "../support/orders";
 
 /**
  * A real V1 purchase asks query order first (order first). The outbound test service answers with the order given
  * here (test/support/outbound-marketplace.ts): one line per product, as the Marketplace has for pay-per-use.
  */
 async function registerOrder(orderId: string, lines: Array<{ productId: string; skuCode: string; chargingMode: string }>) {
-  const orderInfo = {
-    orderId,
-    orderType: "NEW",
-    createTime: "20261101090846",
-    orderLine: lines.map((line, index) => ({
-      orderLineId: `${orderId}-${String(index + 1).padStart(6, "0")}`,
-      chargingMode: line.chargingMode === "0" ? "ON_DEMAND" : "PERIOD",
-      ...(line.chargingMode === "0" ? {} : { periodType: "month", periodNumber: 1, expireTime: "20300101000000" }),
-      productInfo: [{ productId: line.productId, skuCode: line.skuCode, linearValue: 1, productName: line.productId }],
-    })),
-    buyerInfo: { customerId: "cust-0001", customerName: "Buyer Co." },
-  };
-  await fetch(`${env.MARKETPLACE_API_BASE}/__control`, { method: "POST", body: JSON.stringify({ orders: { [orderId]: orderInfo } }) });
+  const orderLines = lines.map((line) => ({ ...line, chargingMode: line.chargingMode === "0" ? "ON_DEMAND" : "PERIOD", periodType: "month", expireTime: "20300101000000" }));
+  await controlOrders({ orders: { [orderId]: queryOrderInfo(orderId, orderLines) } });
 }
 
 interface V1Options {
