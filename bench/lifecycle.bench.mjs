@@ -4,7 +4,6 @@
 import { spawn, execFileSync } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -101,11 +100,10 @@ function runWrk(port, script, args = []) {
 }
 
 async function countStatements() {
-  // A Marketplace that accepts connections and never answers: the background query order then writes nothing to D1
-  // for its 8 s timeout, so every logged round trip inside the window belongs to the answers.
-  const silent = createServer(() => {}).listen(GATEWAY_PORT + 3, "127.0.0.1");
+  // Query order answers at once (the fake), so each fresh purchase is provisioned inside its call: every logged round
+  // trip in the window belongs to the answers (no webhook is set, so no delivery reads the outbox afterwards).
   const dev = startWrangler(
-    ["--port", String(GATEWAY_PORT + 2), "--persist-to", STATE, "--var", `SAAS_ACCESS_KEY:${KEY}`, "--var", "D1_QUERY_LOG:true", "--var", `MARKETPLACE_API_BASE:http://127.0.0.1:${GATEWAY_PORT + 3}`],
+    ["--port", String(GATEWAY_PORT + 2), "--persist-to", STATE, "--var", `SAAS_ACCESS_KEY:${KEY}`, "--var", "D1_QUERY_LOG:true", "--var", `MARKETPLACE_API_BASE:http://127.0.0.1:${FAKE_PORT}`],
     `${OUT}/statements-dev.log`,
   );
   try {
@@ -124,7 +122,6 @@ async function countStatements() {
     return { calls, roundTrips: lines.length / calls, statements: statements / calls };
   } finally {
     dev.stop();
-    silent.close();
   }
 }
 
@@ -134,9 +131,9 @@ async function main() {
   execFileSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE], { env, stdio: "ignore" });
 
   const bare = startWrangler(["--config", "bench/bare-worker/wrangler.toml", "--port", String(BARE_PORT)], `${OUT}/bare-dev.log`);
-  // The background query order of every purchase goes to the local fake Marketplace, which answers at once (these
-  // orders are unknown to it: one signed call and one D1 write each, as with a real answer).
-  const fake = spawn("npx", ["node", "tools/fake-marketplace/fake-marketplace.ts", "--port", String(FAKE_PORT)], { env, detached: true, stdio: "ignore" });
+  // Every real purchase asks query order first (order first): the local fake Marketplace answers any order id at
+  // once with a yearly order, so a fresh newInstance costs one signed call more than a repeat, as with the real one.
+  const fake = spawn("npx", ["node", "tools/fake-marketplace/fake-marketplace.ts", "--port", String(FAKE_PORT), "--any-order"], { env, detached: true, stdio: "ignore" });
   const gateway = startWrangler(
     ["--port", String(GATEWAY_PORT), "--persist-to", STATE, "--var", `SAAS_ACCESS_KEY:${KEY}`, "--var", `MARKETPLACE_API_BASE:http://127.0.0.1:${FAKE_PORT}`],
     `${OUT}/gateway-dev.log`,

@@ -149,7 +149,9 @@ export class InstanceActor extends DurableObject<Env> {
   }
 
   private async create(instanceId: string, envelope: CallEnvelope, command: CreateCommand): Promise<Outcome> {
-    const existing = await this.load(instanceId);
+    // The cache only, no D1 read: an instance this actor has not cached but D1 has (a crash after its batch) makes the
+    // insert below fail on its unique keys, and applyOnce then reloads and answers from it.
+    const existing = this.kv.get<Instance>(KV.instance);
     const key = envelope.idempotencyKey ?? command.createKey;
     const now = envelope.receivedAt;
     if (existing) {
