@@ -228,46 +228,13 @@ export const kitStatements = {
   },
 
   upsertOrgs(db: Db, rows: readonly (typeof kitOrgs.$inferInsert)[]): Statement[] {
-    const first = rows[0];
-    if (!first) return [];
-    return chunk(
-      rows.map((row) => ({ ...row, deletedAt: null })),
-      rowsPerStatement({ ...first, deletedAt: null }),
-    ).map((part) =>
-      db
-        .insert(kitOrgs)
-        .values(part)
-        .onConflictDoUpdate({
-          target: [kitOrgs.instanceId, kitOrgs.isTest, kitOrgs.tenantId, kitOrgs.orgCode],
-          set: excluded({
-            orgName: kitOrgs.orgName,
-            parentCode: kitOrgs.parentCode,
-            syncRef: kitOrgs.syncRef,
-            syncedAt: kitOrgs.syncedAt,
-            deletedAt: kitOrgs.deletedAt,
-            updatedAt: kitOrgs.updatedAt,
-          }),
-          setWhere: supersedes("kit_orgs", SyncRank.change),
-        }),
-    );
+    return writeOrgs(db, rows.map((row) => ({ ...row, deletedAt: null })), SyncRank.change);
   },
 
   deleteOrg(db: Db, scope: KitScope, orgCode: string, syncRef: string, syncedAt: number, now: number): Statement {
-    return db
-      .insert(kitOrgs)
-      .values({ ...scope, orgCode, ...EMPTY_ORG, syncRef, ...tombstoned(syncedAt, now), createdAt: now })
-      .onConflictDoUpdate({
-        target: [kitOrgs.instanceId, kitOrgs.isTest, kitOrgs.tenantId, kitOrgs.orgCode],
-        set: excluded({
-          orgName: kitOrgs.orgName,
-          parentCode: kitOrgs.parentCode,
-          syncRef: kitOrgs.syncRef,
-          syncedAt: kitOrgs.syncedAt,
-          deletedAt: kitOrgs.deletedAt,
-          updatedAt: kitOrgs.updatedAt,
-        }),
-        setWhere: supersedes("kit_orgs", SyncRank.delete),
-      });
+    const [statement] = writeOrgs(db, [{ ...scope, orgCode, ...EMPTY_ORG, syncRef, ...tombstoned(syncedAt, now), createdAt: now }], SyncRank.delete);
+    if (!statement) throw new Error("a tombstone row makes one statement");
+    return statement;
   },
 
   /**
@@ -453,6 +420,29 @@ function writeUsers(db: Db, rows: readonly (typeof kitUsers.$inferInsert)[], ran
           updatedAt: kitUsers.updatedAt,
         }),
         setWhere: supersedes("kit_users", rank, true),
+      }),
+  );
+}
+
+/** Department rows in statements of at most 100 parameters, each written only where it supersedes what is stored. */
+function writeOrgs(db: Db, rows: readonly (typeof kitOrgs.$inferInsert)[], rank: SyncRank): Statement[] {
+  const first = rows[0];
+  if (!first) return [];
+  return chunk(rows, rowsPerStatement(first)).map((part) =>
+    db
+      .insert(kitOrgs)
+      .values(part)
+      .onConflictDoUpdate({
+        target: [kitOrgs.instanceId, kitOrgs.isTest, kitOrgs.tenantId, kitOrgs.orgCode],
+        set: excluded({
+          orgName: kitOrgs.orgName,
+          parentCode: kitOrgs.parentCode,
+          syncRef: kitOrgs.syncRef,
+          syncedAt: kitOrgs.syncedAt,
+          deletedAt: kitOrgs.deletedAt,
+          updatedAt: kitOrgs.updatedAt,
+        }),
+        setWhere: supersedes("kit_orgs", rank),
       }),
   );
 }
