@@ -153,7 +153,6 @@ export class InstanceActor extends DurableObject<Env> {
     // insert below fail on its unique keys, and applyOnce then reloads and answers from it.
     const existing = this.kv.get<Instance>(KV.instance);
     const key = envelope.idempotencyKey ?? command.createKey;
-    const now = envelope.receivedAt;
     if (existing) {
       const seen = this.kv.get<CachedOutcome>(KV.answer(key)) ?? (await this.recorded(key));
       if (seen && seen.fingerprint !== envelope.fingerprint) return conflict(envelope);
@@ -414,11 +413,7 @@ export class InstanceActor extends DurableObject<Env> {
   // ---- background work: order fetches and webhook deliveries, driven by the alarm ---------------------------------
 
   private schedulePending(item: PendingOrderFetch): void {
-    const pending = (this.kv.get<PendingOrderFetch[]>(KV.orderFetches) ?? []).filter(
-      (p) => !(p.orderId === item.orderId && p.orderLineId === item.orderLineId),
-    );
-    pending.push(item);
-    this.kv.put(KV.orderFetches, pending);
+    this.replacePending(item, item);
   }
 
   private replacePending(item: PendingOrderFetch, replacement: PendingOrderFetch | null): void {

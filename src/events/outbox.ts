@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type EventRow, type EventType, type NewEventRow, events } from "../db/schema/events";
 
@@ -75,12 +75,6 @@ export const outboxStatements = {
       .update(events)
       .set({ deliveryState: "failed", attempts: attempt.attempts, nextAttemptAt: null, lastStatus: attempt.status, lastError: attempt.error, updatedAt: now })
       .where(and(eq(events.seq, seq), eq(events.deliveryState, "pending"))),
-  /** Operator's resend of a failed delivery: back to pending, due now, in its place in the stream. */
-  resend: (db: Db, seq: number, now: number) =>
-    db
-      .update(events)
-      .set({ deliveryState: "pending", attempts: 0, nextAttemptAt: now, deliverBy: null, updatedAt: now })
-      .where(and(eq(events.seq, seq), eq(events.deliveryState, "failed"))),
 };
 
 /** The stream's undelivered events, oldest first: only the first may be sent (per-stream order). */
@@ -108,13 +102,4 @@ export async function overdueStreams(db: Db, dueBefore: number, limit = 100): Pr
 /** The feed: events committed after `afterSeq`, in commit order. */
 export function eventsAfter(db: Db, afterSeq: number, limit: number): Promise<EventRow[]> {
   return db.select().from(events).where(gt(events.seq, afterSeq)).orderBy(asc(events.seq)).limit(limit).all();
-}
-
-export function eventsOfInstance(db: Db, instanceId: string): Promise<EventRow[]> {
-  return db.select().from(events).where(eq(events.instanceId, instanceId)).orderBy(asc(events.seq)).all();
-}
-
-export function eventsBySeq(db: Db, seqs: readonly number[]): Promise<EventRow[]> {
-  if (seqs.length === 0) return Promise.resolve([]);
-  return db.select().from(events).where(inArray(events.seq, [...seqs])).all();
 }

@@ -3,7 +3,6 @@ import type { EventRow } from "../db/schema/events";
 import type { Instance } from "../db/schema/instances";
 import type { Settings } from "../env";
 import { type DeliveryAttempt, DELIVERY_WINDOW_MS, describeAttempt, retryDelayMs } from "../events/delivery";
-import { ResultCode } from "../protocol/result-codes";
 import type { InstanceChange } from "./instance-change";
 import { instanceEvent } from "./instance-events";
 import { readProvisioningAnswer } from "./provisioning/webhook-answer";
