@@ -1,4 +1,5 @@
-import { createHmac, hkdfSync } from "node:crypto";
+import { createHmac } from "node:crypto";
+import { derivedKey } from "../crypto/derived-key";
 import { canonicalJson } from "../protocol/canonical-json";
 
 export const GENESIS_HASH = "0".repeat(64);
@@ -14,18 +15,12 @@ export interface AuditLink {
   prevHash: string;
 }
 
-const auditKeys = new Map<string, Buffer>();
-
 /**
- * The chain's MAC key, derived from DATA_KEY with HKDF under its own label, so the audit key is never the key that
- * seals secrets. Whoever edits a row and re-hashes the rest without it produces a chain that fails verification.
+ * The chain's MAC key, derived from DATA_KEY under its own label, so the audit key is never the key that seals
+ * secrets. Whoever edits a row and re-hashes the rest without it produces a chain that fails verification.
  */
 export function auditKeyOf(dataKeyB64: string): Buffer {
-  const cached = auditKeys.get(dataKeyB64);
-  if (cached) return cached;
-  const key = Buffer.from(hkdfSync("sha256", Buffer.from(dataKeyB64, "base64"), Buffer.alloc(0), "koogallery-gateway audit-chain v1", 32));
-  auditKeys.set(dataKeyB64, key);
-  return key;
+  return derivedKey(dataKeyB64, "koogallery-gateway audit-chain v1");
 }
 
 export function hashAuditLink(key: Buffer, link: AuditLink): string {
