@@ -1,7 +1,7 @@
+import { bearerTokenIs } from "../crypto/bearer-token";
 import { getSettings } from "../env";
 import { toGatewayError } from "../protocol/errors";
 import { log } from "../observability/log";
-import { safeEqual } from "../protocol/hmac";
 import { MISCONFIGURED, UNAUTHORISED, errorResponse } from "./errors";
 
 /**
@@ -16,7 +16,6 @@ export function requireSellerToken(request: Request, env: Env): Response | null 
     log("error", "seller_api.misconfigured", { detail: toGatewayError(error).detail ?? "settings invalid" });
     return errorResponse(503, MISCONFIGURED);
   }
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
-  if (match?.[1] !== undefined && safeEqual(match[1], token)) return null;
+  if (bearerTokenIs(request, token)) return null;
   return errorResponse(401, UNAUTHORISED);
 }

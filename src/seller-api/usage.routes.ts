@@ -3,16 +3,8 @@ import { MAX_USAGE_BODY_BYTES, UsageBatchError, ingestUsage } from "../billing/u
 import { GatewayError, toGatewayError } from "../protocol/errors";
 import { log } from "../observability/log";
 import { decodeUtf8, readRawBody } from "../protocol/inbound";
+import { errorResponse } from "./errors";
 import { requireSellerToken } from "./seller-auth";
-
-/**
- * The seller's own API (design.md: /api/v1). Plain JSON in and out, never the Marketplace's protocol: errors are
- * `{ "error": "..." }` with an HTTP status.
- */
-
-function jsonError(status: number, error: string): Response {
-  return Response.json({ error }, { status });
-}
 
 /** POST /api/v1/usage: a batch of usage events; 200 with per-event results, 400 malformed, 413 too large. */
 export async function postUsage(request: IRequest, env: Env): Promise<Response> {
@@ -24,24 +16,24 @@ export async function postUsage(request: IRequest, env: Env): Promise<Response> 
     try {
       bytes = await readRawBody(request, MAX_USAGE_BODY_BYTES);
     } catch {
-      return jsonError(413, `request body exceeds ${MAX_USAGE_BODY_BYTES} bytes`);
+      return errorResponse(413, `request body exceeds ${MAX_USAGE_BODY_BYTES} bytes`);
     }
     if (!/^application\/json\s*(;|$)/i.test((request.headers.get("content-type") ?? "").trim())) {
       // 400, not 415: the contract's error statuses are 400, 401, 404, 409, 413 and 503 only.
-      return jsonError(400, "content type must be application/json");
+      return errorResponse(400, "content type must be application/json");
     }
     let body: unknown;
     try {
       body = JSON.parse(decodeUtf8(bytes));
     } catch {
-      return jsonError(400, "body is not valid UTF-8 JSON");
+      return errorResponse(400, "body is not valid UTF-8 JSON");
     }
     const result = await ingestUsage(env, body, started);
     return Response.json(result, { status: 200 });
   } catch (error) {
-    if (error instanceof UsageBatchError) return jsonError(error.status, error.message);
+    if (error instanceof UsageBatchError) return errorResponse(error.status, error.message);
     const failure = error instanceof GatewayError ? error : toGatewayError(error);
     log("error", "seller_api.failed", { route: "POST /api/v1/usage", detail: failure.detail ?? failure.message, ms: Date.now() - started });
-    return jsonError(500, "internal error");
+    return errorResponse(500, "internal error");
   }
 }
