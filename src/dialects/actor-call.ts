@@ -50,8 +50,8 @@ export async function sendToActor(
 /** A verified, parsed call of either dialect, as its handler got it. */
 export interface DialectCall {
   request: { activity: string; isTest: boolean };
-  /** What the inbox keeps of the request (no personal fields). */
-  requestText: string;
+  /** What the inbox keeps of the request (no personal fields); computed only for calls that reach the actor. */
+  recordedRequest: () => string;
   receivedAt: number;
 }
 
@@ -66,7 +66,7 @@ export function envelopeOf(dialect: Dialect, call: DialectCall, idempotencyKey: 
     activity: request.activity,
     idempotencyKey: idempotencyKey && request.isTest ? `test:${idempotencyKey}` : idempotencyKey,
     fingerprint: requestFingerprint(request, volatile),
-    requestText: call.requestText,
+    requestText: call.recordedRequest(),
     isTest: request.isTest,
     receivedAt: call.receivedAt,
   };

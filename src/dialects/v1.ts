@@ -5,15 +5,12 @@ import { instanceIdFor, v1CreateKey } from "../instances/instance-id";
 import type { V1BasicRequest, V1NewInstance, V1RefreshInstance } from "../protocol/schemas/v1-basic.schema";
 import { parseCompactUtc } from "../protocol/time-formats";
 import { decryptV1Field } from "../protocol/v1-field-crypto";
-import { type CallAnswer, envelopeOf, sendToActor } from "./actor-call";
+import { type CallAnswer, type DialectCall, envelopeOf, sendToActor } from "./actor-call";
 import { answerContext } from "./answers";
 import { queryInstances } from "./query-instance";
 
-export interface V1Call {
+export interface V1Call extends DialectCall {
   request: V1BasicRequest;
-  /** What the inbox records: the verified parameters without authToken and without the buyer's encrypted contact. */
-  requestText: string;
-  receivedAt: number;
   /** The verified authToken: unique per signed call, so it keys the calls that are otherwise idempotent by state. */
   authToken: string;
 }

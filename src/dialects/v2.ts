@@ -3,15 +3,12 @@ import type { CallEnvelope } from "../instances/commands";
 import { createKeyOf, instanceIdFor } from "../instances/instance-id";
 import type { V2BasicRequest } from "../protocol/schemas/v2-basic.schema";
 import { parseV2ExpireTime } from "../protocol/time-formats";
-import { type CallAnswer, envelopeOf, sendToActor } from "./actor-call";
+import { type CallAnswer, type DialectCall, envelopeOf, sendToActor } from "./actor-call";
 import { answerContext } from "./answers";
 import { queryInstances } from "./query-instance";
 
-export interface V2Call {
+export interface V2Call extends DialectCall {
   request: V2BasicRequest;
-  /** What the inbox keeps of the request. */
-  requestText: string;
-  receivedAt: number;
 }
 
 /** Routes one verified, parsed V2 basic call to its handler. Exhaustive: a new activity breaks the build. */

@@ -13,8 +13,11 @@ export type { EndpointAnswer } from "./callback-shell";
 
 export interface VerifiedCall {
   json: Record<string, unknown>;
-  /** What the inbox records: the body without personal fields, with a keyed digest of it as received. */
-  text: string;
+  /**
+   * What the inbox records: the body without personal fields, with a keyed digest of it as received. Computed only
+   * for a call that is recorded (not for queryInstance, nor for kit syncs, which keep their own record).
+   */
+  recordedRequest: () => string;
   receivedAt: number;
   settings: Settings;
 }
@@ -56,7 +59,7 @@ export function marketplaceEndpoint<T>(endpoint: MarketplaceEndpoint<T>) {
       const parsed = endpoint.parse(json);
       const fresh = await d1ReplayStore(getDb(env), receivedAt).remember(nonce, nonceExpiresAtMs);
       if (!fresh) throw new AuthError("nonce was already used (replay)");
-      const recorded = withoutPersonalFields(json, bytes, inboxDigestKey(settings.dataKey));
-      return endpoint.handle(env, parsed, { json, text: recorded, receivedAt, settings });
+      const recordedRequest = () => withoutPersonalFields(json, bytes, inboxDigestKey(settings.dataKey));
+      return endpoint.handle(env, parsed, { json, recordedRequest, receivedAt, settings });
     });
 }

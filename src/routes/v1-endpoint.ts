@@ -16,8 +16,8 @@ export interface V1SignedInput {
   authToken: string | null;
   /** The JSON body of a kit POST; undefined for a GET. */
   json?: Record<string, unknown>;
-  /** The body as received (kit POST); for a GET the parameters, see v1GetInput. */
-  text: string;
+  /** What the inbox records of the call, computed only when it is recorded: for a GET see v1GetInput. */
+  recordedRequest: () => string;
 }
 
 export interface V1VerifiedCall {
@@ -89,7 +89,7 @@ export async function v1GetInput(request: IRequest, settings: Settings): Promise
   // The record keeps what defines the call, without the token and the buyer's personal fields; its digest covers the
   // query as received, token included, so it can be matched to the Marketplace's own record of the call.
   const { authToken: _token, ...kept } = params;
-  return { params, authToken, text: withoutPersonalFields(kept, url.search.replace(/^\?/, ""), inboxDigestKey(settings.dataKey)) };
+  return { params, authToken, recordedRequest: () => withoutPersonalFields(kept, url.search.replace(/^\?/, ""), inboxDigestKey(settings.dataKey)) };
 }
 
 /** POST /saas/v1/produceAPI/{name}: authToken in a header, the signed fields are the body's top-level fields. */
@@ -98,5 +98,6 @@ export async function v1KitInput(request: IRequest): Promise<V1SignedInput> {
   requireJsonContentType(request);
   const text = decodeUtf8(bytes);
   const json = parseJsonObject(text);
-  return { params: v1KitBodyParams(json), authToken: request.headers.get("authToken"), json, text };
+  // Kit syncs keep their own record (kitInboxRecord): the body itself is never recorded.
+  return { params: v1KitBodyParams(json), authToken: request.headers.get("authToken"), json, recordedRequest: () => text };
 }

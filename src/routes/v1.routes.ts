@@ -11,5 +11,5 @@ export const v1BasicEndpoint = v1Endpoint({
   timeStampFormat: V1_TIMESTAMP,
   parse: (input) => parseV1BasicRequest(input.params),
   handle: (env, request, call) =>
-    handleV1Basic(env, call.settings, { request, requestText: call.input.text, receivedAt: call.receivedAt, authToken: call.authToken }),
+    handleV1Basic(env, call.settings, { request, recordedRequest: call.input.recordedRequest, receivedAt: call.receivedAt, authToken: call.authToken }),
 });
