@@ -41,7 +41,7 @@ export async function handleKitSync(env: Env, settings: Settings, kit: KitReques
     }
     parsed = { ...kit, request: { ...r, clientSecret: REDACTED } };
   }
-  const requestText = JSON.stringify("clientSecret" in meta.json ? { ...meta.json, clientSecret: REDACTED } : meta.json);
+  const redacted = JSON.stringify("clientSecret" in meta.json ? { ...meta.json, clientSecret: REDACTED } : meta.json);
   const call: KitSyncCall = {
     version: kit.version,
     kit: parsed,
@@ -50,7 +50,7 @@ export async function handleKitSync(env: Env, settings: Settings, kit: KitReques
       ? `kit:v1:${kit.name}:${createHash("sha256").update(meta.authToken).digest("hex").slice(0, 32)}`
       : `kit:v2:${kit.name}:${crypto.randomUUID()}`,
     answerRepeatsFromRecord: meta.authToken !== undefined,
-    requestText,
+    requestDigest: createHash("sha256").update(redacted).digest("hex"),
     receivedAt: meta.receivedAt,
   };
   // A sync still queued when the budget runs out is not acknowledged: 000004 tells the admin it is under way, and

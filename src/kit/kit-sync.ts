@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { type Db, getDb } from "../db/client";
 import type { KitUserProfile, kitOrgs, kitUsers } from "../db/schema/kit";
 import { getSettings } from "../env";
@@ -32,8 +31,11 @@ export interface KitSyncCall {
    */
   callKey: string;
   answerRepeatsFromRecord: boolean;
-  /** The body as received, with the client secret redacted. Only its digest is stored (personal data). */
-  requestText: string;
+  /**
+   * SHA-256 (hex) of the body as received, with the client secret redacted: the inbox fingerprint. Only the digest
+   * crosses to the actor; the body, with people's names and contacts, is never stored (kitInboxRecord).
+   */
+  requestDigest: string;
   receivedAt: number;
 }
 
@@ -49,7 +51,7 @@ export function kitActorName(kit: KitRequest): string {
   return kit.request.instanceId === "" ? `kit-tenant:${kit.request.tenantId}` : kit.request.instanceId;
 }
 
-/** What the lead's `kit.synced` event will name: which sync touched which tenant, with its flag (allOrgSync has none). */
+/** What a `kit.synced` event names: which sync touched which tenant, with its flag (allOrgSync has none). */
 export interface KitSynced {
   tenantId: string;
   sync: "tenant" | "application" | "users" | "orgs";
@@ -90,7 +92,7 @@ export async function applyKitSync(env: Env, call: KitSyncCall): Promise<KitAnsw
     const inbox = statements.insertInbox(db, {
       idempotencyKey: call.callKey,
       // The digest stands in for the body, which is not kept (personal data): enough to tell two bodies apart.
-      fingerprint: createHash("sha256").update(call.requestText).digest("hex"),
+      fingerprint: call.requestDigest,
       interface: `kit-${call.version}`,
       activity: call.kit.name,
       instanceId: request.instanceId === "" ? null : request.instanceId,

@@ -118,7 +118,7 @@ describe("logs and errors", () => {
       kit,
       callKey: `kit:v2:authSync:${crypto.randomUUID()}`,
       answerRepeatsFromRecord: false,
-      requestText: "{}",
+      requestDigest: "0".repeat(64),
       receivedAt: Date.now(),
     };
     // The batch fails the way drizzle reports a failed statement: the statement and its bound values in the message.
