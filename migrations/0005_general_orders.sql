@@ -22,5 +22,5 @@ CREATE TABLE `general_orders` (
 	PRIMARY KEY(`order_id`, `order_line_id`, `is_test`)
 );
 --> statement-breakpoint
-CREATE INDEX `general_orders_received_idx` ON `general_orders` (`received_at`,`order_id`,`order_line_id`);--> statement-breakpoint
-CREATE INDEX `general_orders_state_idx` ON `general_orders` (`state`,`received_at`);
+CREATE INDEX `general_orders_received_idx` ON `general_orders` (`received_at`,`order_id`,`order_line_id`,`is_test`);--> statement-breakpoint
+CREATE INDEX `general_orders_state_idx` ON `general_orders` (`state`,`received_at`,`order_id`,`order_line_id`,`is_test`);

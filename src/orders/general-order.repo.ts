@@ -1,6 +1,6 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { type GeneralOrder, type NewGeneralOrder, generalOrders } from "../db/schema/general-orders";
+import { type GeneralOrder, type GeneralOrderState, type NewGeneralOrder, generalOrders } from "../db/schema/general-orders";
 import type { OrderLineKey } from "./general-order";
 
 const byKey = (key: OrderLineKey) =>
@@ -36,3 +36,30 @@ export const generalOrderStatements = {
       .set(changes)
       .where(and(byKey(key), eq(generalOrders.state, "fetch_failed"))),
 };
+
+/**
+ * A page of lines, newest notification first, strictly after `after`: one range of general_orders_received_idx (or
+ * general_orders_state_idx for one state), read in index order and stopped after `take` rows.
+ */
+export function listGeneralOrders(db: Db, state: GeneralOrderState | undefined, after: OrderKeyset | undefined, take: number): Promise<GeneralOrder[]> {
+  const t = generalOrders;
+  return db
+    .select()
+    .from(t)
+    .where(
+      and(
+        state === undefined ? undefined : eq(t.state, state),
+        after ? sql`(${t.receivedAt}, ${t.orderId}, ${t.orderLineId}, ${t.isTest}) < (${after.receivedAt}, ${after.orderId}, ${after.orderLineId}, ${after.isTest ? 1 : 0})` : undefined,
+      ),
+    )
+    .orderBy(desc(t.receivedAt), desc(t.orderId), desc(t.orderLineId), desc(t.isTest))
+    .limit(take)
+    .all();
+}
+
+export interface OrderKeyset {
+  receivedAt: number;
+  orderId: string;
+  orderLineId: string;
+  isTest: boolean;
+}

@@ -51,9 +51,9 @@ export const generalOrders = sqliteTable(
   },
   (t) => [
     primaryKey({ name: "general_orders_pk", columns: [t.orderId, t.orderLineId, t.isTest] }),
-    // The seller API lists orders newest first, optionally by state.
-    index("general_orders_received_idx").on(t.receivedAt, t.orderId, t.orderLineId),
-    index("general_orders_state_idx").on(t.state, t.receivedAt),
+    // The seller API lists orders newest first (keyset on these columns), all or of one state.
+    index("general_orders_received_idx").on(t.receivedAt, t.orderId, t.orderLineId, t.isTest),
+    index("general_orders_state_idx").on(t.state, t.receivedAt, t.orderId, t.orderLineId, t.isTest),
   ],
 );
 
