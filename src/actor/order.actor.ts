@@ -89,7 +89,7 @@ export class OrderActor extends DurableObject<Env> {
     const known = await this.load(call.key);
     if (known) return this.repeat(known, call.receivedAt);
     const now = call.receivedAt;
-    const row = receivedRow(call.key, now) as GeneralOrder;
+    const row = receivedRow(call.key, now);
     const event = row.isTest ? eventRow(orderNotifiedEvent(row, now), this.settings.sellerWebhook !== undefined) : undefined;
     // Scheduled before the batch: if we die right after it, the alarm still fetches the order.
     if (!row.isTest) await this.schedule({ key: call.key, attempts: 0, nextAt: now, until: now + ORDER_NOTIFY_FETCH_WINDOW_MS });
@@ -167,17 +167,7 @@ export class OrderActor extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     let notBefore = 0;
     try {
-      const pending = this.kv.get<PendingFetch>(KV.fetch);
-      if (!pending) return;
-      // From D1 when not cached: the notification's batch may have committed just before this actor died.
-      const row = await this.load(pending.key);
-      if (!row || row.state !== "received" || row.isTest) {
-        // Nothing to fetch for: the notification that scheduled it never committed, or the order is already stored.
-        this.kv.delete(KV.fetch);
-        return;
-      }
-      const now = Date.now();
-      if (pending.nextAt <= now) await this.serialize(() => this.fetchOrder(row, pending, now));
+      await this.serialize(() => this.fetchDue());
     } catch (error) {
       // Re-armed at its own (overdue) time the alarm would fire at once and call query order in a tight loop.
       notBefore = Date.now() + ALARM_FAILURE_RETRY_MS;
@@ -187,6 +177,20 @@ export class OrderActor extends DurableObject<Env> {
       // Whatever failed above, a pending fetch keeps its alarm (the platform's own alarm retries are few).
       await this.armAlarm(notBefore);
     }
+  }
+
+  private async fetchDue(): Promise<void> {
+    const pending = this.kv.get<PendingFetch>(KV.fetch);
+    if (!pending) return;
+    // From D1 when not cached: the notification's batch may have committed just before this actor died.
+    const row = await this.load(pending.key);
+    if (!row || row.state !== "received" || row.isTest) {
+      // Nothing to fetch for: the notification that scheduled it never committed, or the order is already stored.
+      this.kv.delete(KV.fetch);
+      return;
+    }
+    const now = Date.now();
+    if (pending.nextAt <= now) await this.fetchOrder(row, pending, now);
   }
 
   private async fetchOrder(row: GeneralOrder, pending: PendingFetch, now: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { sealOrderSnapshot } from "../crypto/order-snapshot";
-import type { GeneralOrder, GeneralOrderProduct, GeneralOrderState, NewGeneralOrder } from "../db/schema/general-orders";
+import type { GeneralOrder, GeneralOrderProduct, GeneralOrderState } from "../db/schema/general-orders";
 import type { Settings } from "../env";
 import type { EventDraft } from "../events/outbox";
 import { OrderInfo, type OrderTruth } from "../marketplace-api/order.api";
@@ -36,7 +36,7 @@ export function orderInboxKey(key: OrderLineKey): string {
 }
 
 /** The row of a first notification: nothing known but what the notification says. */
-export function receivedRow(key: OrderLineKey, now: number): NewGeneralOrder {
+export function receivedRow(key: OrderLineKey, now: number): GeneralOrder {
   return {
     orderId: key.orderId,
     orderLineId: key.orderLineId,

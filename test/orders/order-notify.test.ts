@@ -1,6 +1,8 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ORDER_NOTIFY_FETCH_WINDOW_MS } from "../../src/orders/general-order";
+import { type OrderActor, getOrderActor } from "../../src/actor/order.actor";
+import { ORDER_NOTIFY_FETCH_WINDOW_MS, type OrderLineKey } from "../../src/orders/general-order";
 import { generalOrderRow, keyOf, makeOrderNotify, orderAlarmOf, pendingFetchOf, runOrderFetchNow, waitForGeneralOrder } from "../support/general-orders";
 import { callGeneral, rowCounts } from "../support/marketplace";
 import { queryOrderInfo } from "../support/orders";
@@ -236,5 +238,34 @@ describe("query order down, then back", () => {
     const row = await waitForGeneralOrder(key, (r) => r.state === "fetch_failed");
     expect(row).toMatchObject({ fetch_attempts: 1, last_error: expect.stringContaining("BAD_ORDER_INFO") });
     expect(await outboxOf(stream(body.orderId))).toEqual([]);
+  });
+});
+
+/** The actor's copy of its line is gone, as after a crash between the D1 batch and the cache write. */
+function forgetCachedLine(key: OrderLineKey): Promise<void> {
+  return runInDurableObject(getOrderActor(env, key), (_actor: OrderActor, state) => {
+    state.storage.kv.delete("order");
+  });
+}
+
+describe("an actor that lost its cached line (a crash after the batch)", () => {
+  it("answers a repeat from D1 without writing again, and its alarm still fetches and reports the order once", async () => {
+    const body = makeOrderNotify();
+    const key = keyOf(body);
+    await marketplaceOrders.fail(body.orderId, 1_000);
+    expect((await callGeneral(body)).json.resultCode).toBe("000000");
+    const waiting = await waitForGeneralOrder(key, (r) => r.fetch_attempts >= 1);
+
+    await forgetCachedLine(key);
+    const counts = await rowCounts(["general_orders", "inbox", "events"]);
+    expect((await callGeneral(body)).json).toEqual({ resultCode: "000000", resultMsg: "success" });
+    expect(await rowCounts(["general_orders", "inbox", "events"])).toEqual(counts);
+    expect(await generalOrderRow(key)).toEqual(waiting);
+
+    await forgetCachedLine(key);
+    await marketplaceOrders.fail(body.orderId, 0);
+    await runOrderFetchNow(key);
+    await waitForGeneralOrder(key, (r) => r.state === "fetched");
+    expect(await waitForOutbox(stream(body.orderId), allDelivered(1))).toHaveLength(1);
   });
 });
