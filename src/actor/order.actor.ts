@@ -215,8 +215,21 @@ export class OrderActor extends DurableObject<Env> {
     const changes = await fetchedChanges(this.settings, truth, attempts, now);
     const fetched: GeneralOrder = { ...row, ...changes };
     const event = eventRow(orderNotifiedEvent(fetched, now), this.settings.sellerWebhook !== undefined);
-    // The stored order and its event: one batch, so the seller never hears of an order we did not keep, nor the reverse.
-    await this.db.batch([generalOrderStatements.updateReceived(this.db, key, changes), outboxStatements.insertEvent(this.db, event)]);
+    try {
+      // The stored order and its event: one batch, so the seller never hears of an order we did not keep, nor the reverse.
+      await this.db.batch([generalOrderStatements.updateReceived(this.db, key, changes), outboxStatements.insertEvent(this.db, event)]);
+    } catch (error) {
+      // The event's id is unique per line: an earlier life of this actor committed this batch and died before caching
+      // it. D1 has the order; nothing is written twice.
+      const stored = await findGeneralOrder(this.db, key);
+      if (!stored || stored.state === "received") throw error;
+      this.ctx.storage.transactionSync(() => {
+        this.kv.put(KV.order, stored);
+        this.kv.delete(KV.fetch);
+      });
+      log("warn", "order.fetch_already_stored", { orderId: row.orderId, orderLineId: row.orderLineId, state: stored.state });
+      return;
+    }
     this.ctx.storage.transactionSync(() => {
       this.kv.put(KV.order, fetched);
       this.kv.delete(KV.fetch);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { sealOrderSnapshot } from "../crypto/order-snapshot";
 import type { GeneralOrder, GeneralOrderProduct, GeneralOrderState } from "../db/schema/general-orders";
 import type { Settings } from "../env";
@@ -159,6 +160,8 @@ export function generalOrderView(row: GeneralOrder): GeneralOrderView {
  */
 export function orderNotifiedEvent(row: GeneralOrder, at: number): EventDraft {
   return {
+    // One per line, ever: a second write (an alarm replayed after a crash that followed the batch) fails on events_id_uq.
+    id: `evt_${createHash("sha256").update(`order.notified\n${orderActorName(row)}`).digest("hex").slice(0, 32)}`,
     type: "order.notified",
     instanceId: null,
     stream: orderStream(row.orderId),

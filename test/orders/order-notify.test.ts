@@ -269,3 +269,34 @@ describe("an actor that lost its cached line (a crash after the batch)", () => {
     expect(await waitForOutbox(stream(body.orderId), allDelivered(1))).toHaveLength(1);
   });
 });
+
+describe("an alarm replayed after a crash that followed the fetched batch", () => {
+  it("writes neither the order nor order.notified a second time", async () => {
+    const body = makeOrderNotify();
+    const key = keyOf(body);
+    await marketplaceOrders.fail(body.orderId, 1_000);
+    expect((await callGeneral(body)).json.resultCode).toBe("000000");
+    const waiting = await waitForGeneralOrder(key, (r) => r.fetch_attempts >= 1);
+    // What the actor held before its fetch succeeded: the line still received, the fetch pending.
+    const before = await runInDurableObject(getOrderActor(env, key), (_actor: OrderActor, state) => ({ order: state.storage.kv.get("order"), fetch: state.storage.kv.get("fetch") }));
+    expect(before.fetch).toBeDefined();
+
+    await marketplaceOrders.fail(body.orderId, 0);
+    await runOrderFetchNow(key);
+    const fetched = await waitForGeneralOrder(key, (r) => r.state === "fetched");
+    await waitForOutbox(stream(body.orderId), allDelivered(1));
+    const calls = await marketplaceOrders.calls(body.orderId);
+
+    // The actor "died" after the batch: its storage is as it was before, the alarm runs again.
+    await runInDurableObject(getOrderActor(env, key), (_actor: OrderActor, state) => {
+      state.storage.kv.put("order", before.order);
+      state.storage.kv.put("fetch", before.fetch);
+    });
+    await runOrderFetchNow(key);
+    expect(await marketplaceOrders.calls(body.orderId)).toBe(calls + 1);
+    expect(await generalOrderRow(key)).toEqual(fetched);
+    expect(await outboxOf(stream(body.orderId))).toHaveLength(1);
+    expect(await pendingFetchOf(key)).toBeUndefined();
+    expect(waiting.state).toBe("received");
+  });
+});
