@@ -300,3 +300,15 @@ describe("an alarm replayed after a crash that followed the fetched batch", () =
     expect(waiting.state).toBe("received");
   });
 });
+
+describe("concurrent repeats", () => {
+  it("five copies of one notification at once: one record, one inbox row, one event", async () => {
+    const body = makeOrderNotify({ testFlag: "1" });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => callGeneral(body)));
+    expect(answers.map((a) => a.json.resultCode)).toEqual(Array(5).fill("000000"));
+    expect(answers.every((a) => a.bodySignValid)).toBe(true);
+    expect(await generalOrderRow(keyOf(body))).toMatchObject({ state: "received", is_test: 1 });
+    expect(await inboxRowsOf(body.orderId)).toHaveLength(1);
+    expect(await waitForOutbox(stream(body.orderId), allDelivered(1))).toHaveLength(1);
+  });
+});
