@@ -2,6 +2,7 @@ import { runScheduled } from "./schedule";
 import { router } from "./routes/router";
 
 export { InstanceActor } from "./actor/instance.actor";
+export { OrderActor } from "./actor/order.actor";
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),

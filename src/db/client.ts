@@ -2,10 +2,11 @@ import { drizzle } from "drizzle-orm/d1";
 import { loggingD1 } from "./query-log";
 import * as billing from "./schema/billing";
 import * as events from "./schema/events";
+import * as generalOrders from "./schema/general-orders";
 import * as instances from "./schema/instances";
 import * as kit from "./schema/kit";
 
-export const schema = { ...instances, ...billing, ...kit, ...events };
+export const schema = { ...instances, ...billing, ...kit, ...events, ...generalOrders };
 
 export function getDb(env: { DB: D1Database; D1_QUERY_LOG?: string }) {
   return drizzle(env.D1_QUERY_LOG === "true" ? loggingD1(env.DB) : env.DB, { schema });

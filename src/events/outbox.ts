@@ -22,6 +22,8 @@ export interface EventDraft {
   at: number;
   /** Webhook provisioning: retries of this event end at this time, after which the purchase fails. */
   deliverBy?: number;
+  /** An id derived from what the event reports, for an event that must exist at most once (unique `events.id`). */
+  id?: string;
 }
 
 export function newEventId(): string {
@@ -34,7 +36,7 @@ export function newEventId(): string {
  */
 export function eventRow(draft: EventDraft, webhookEnabled: boolean): NewEventRow {
   const event: SellerEvent = {
-    id: newEventId(),
+    id: draft.id ?? newEventId(),
     type: draft.type,
     timestamp: new Date(draft.at).toISOString(),
     instanceId: draft.instanceId,

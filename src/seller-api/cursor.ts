@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { OrderKeyset } from "../orders/general-order.repo";
 import { SellerApiError } from "./errors";
 
 /*
@@ -8,6 +9,7 @@ import { SellerApiError } from "./errors";
 
 const InstanceKey = z.tuple([z.literal("i"), z.number().int().nonnegative(), z.string().min(1).max(64)]);
 const EventKey = z.tuple([z.literal("e"), z.number().int().nonnegative()]);
+const OrderKey = z.tuple([z.literal("o"), z.number().int().nonnegative(), z.string().min(1).max(64), z.string().min(1).max(64), z.boolean()]);
 
 /** Where a page of instances ends: the last row's (createdAt, id), the keyset of the list indexes. */
 export interface InstanceKey {
@@ -39,4 +41,15 @@ export const eventCursor = {
   start: (): string => encode(["e", 0]),
   encode: (seq: number): string => encode(["e", seq]),
   decode: (text: string): number => decode(text, EventKey)[1],
+};
+
+/** Where a page of general orders ends: the last row's keyset (received_at, order_id, order_line_id, is_test). */
+type OrderKey = OrderKeyset;
+
+export const orderCursor = {
+  encode: (key: OrderKey): string => encode(["o", key.receivedAt, key.orderId, key.orderLineId, key.isTest]),
+  decode: (text: string): OrderKey => {
+    const [, receivedAt, orderId, orderLineId, isTest] = decode(text, OrderKey);
+    return { receivedAt, orderId, orderLineId, isTest };
+  },
 };

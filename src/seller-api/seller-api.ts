@@ -4,6 +4,7 @@ import { commonErrors } from "./common.schema";
 import { getInstance, listInstancesRoute } from "./instances.routes";
 import { getKitOrgsRoute, getKitTenantRoute, getKitUsersRoute, postUsageRoute } from "./legacy.routes";
 import { openApiDocument } from "./openapi";
+import { getOrder, listOrders } from "./orders.routes";
 import { getCredentials, postProvisioned, postProvisioningFailed } from "./provisioning.routes";
 import { type SellerRoute, defineRoute, json } from "./route";
 
@@ -19,6 +20,8 @@ const routes: SellerRoute[] = [
   getKitOrgsRoute,
   getEvents,
   postUsageRoute,
+  listOrders,
+  getOrder,
 ];
 
 let document: Record<string, unknown> | undefined;

@@ -772,7 +772,7 @@ describe("orderNotify", () => {
     expect(rejection(() => parseOrderNotify({ activity: "orderNotify", orderId: text(65), orderLineId: "x" }))).toBe("orderId: too long (max 64)");
     expect(parseOrderNotify({ activity: "orderNotify", orderId: text(64), orderLineId: text(64) })).toMatchObject({ orderId: text(64) });
     expect(rejection(() => parseOrderNotify({ orderId: "CS1" }))).toBe("missing activity");
-    expect(rejection(() => parseOrderNotify({ activity: "fooBar" }))).toBe('unknown activity "fooBar"');
+    expect(rejection(() => parseOrderNotify({ activity: "fooBar" }))).toBe('unknown activity "fooBar": this URL (POST /orders) takes orderNotify only');
     expect(rejection(() => parseOrderNotify({ activity: "orderNotify", orderId: "CS1", orderLineId: "CS1-1", testFlag: "3" }))).toBe(
       'testFlag: must be "0" or "1"',
     );

@@ -31,6 +31,8 @@ describe("seller API: who may call", () => {
         "GET /api/v1/instances/{id}/tenant",
         "GET /api/v1/instances/{id}/users",
         "GET /api/v1/openapi.json",
+        "GET /api/v1/orders",
+        "GET /api/v1/orders/{orderId}",
         "POST /api/v1/instances/{id}/provisioned",
         "POST /api/v1/instances/{id}/provisioning-failed",
         "POST /api/v1/usage",

@@ -13,7 +13,8 @@ afterAll(async () => {
     const now = Date.now();
     const due = await env.DB.prepare(
       `SELECT (SELECT COUNT(*) FROM events WHERE delivery_state = 'pending' AND next_attempt_at <= ?1)
-            + (SELECT COUNT(*) FROM orders WHERE fetch_state = 'pending' AND next_fetch_at <= ?1) AS n`,
+            + (SELECT COUNT(*) FROM orders WHERE fetch_state = 'pending' AND next_fetch_at <= ?1)
+            + (SELECT COUNT(*) FROM general_orders WHERE state = 'received' AND next_fetch_at <= ?1) AS n`,
     )
       .bind(now)
       .first<{ n: number }>();

@@ -21,6 +21,11 @@ export const sellerBackend = {
   clear: (instanceId: string) => control("/clear", { instanceId }),
   /** Check this instance's signature timestamps against a simulated clock instead of the real one (null: real). */
   clock: (instanceId: string, now: number | null) => control("/clock", { instanceId, now }),
+  /** Every delivery of one event (webhook-id = event id), for events without an instance. */
+  async deliveriesOfEvent(eventId: string): Promise<Delivery[]> {
+    const response = await fetch(`${CONTROL}/deliveries?webhookId=${encodeURIComponent(eventId)}`);
+    return ((await response.json()) as { deliveries: Delivery[] }).deliveries;
+  },
   async deliveries(instanceId: string): Promise<Delivery[]> {
     const response = await fetch(`${CONTROL}/deliveries?instanceId=${encodeURIComponent(instanceId)}`);
     return ((await response.json()) as { deliveries: Delivery[] }).deliveries;

@@ -264,6 +264,9 @@ export class FakeSellerBackend {
     const input = (body ?? {}) as { instanceId?: unknown; answer?: unknown; times?: unknown; types?: unknown; now?: unknown };
     const instanceId = typeof input.instanceId === "string" && input.instanceId !== "" ? input.instanceId : undefined;
     if (method === "GET" && path === "/deliveries") {
+      // Events without an instance (order.notified, kit.synced of a tenant) are found by their webhook-id.
+      const webhookId = query.get("webhookId");
+      if (webhookId) return json(200, { deliveries: this.deliveries.filter((d) => d.webhookId === webhookId) });
       const of = query.get("instanceId") ?? undefined;
       if (this.options.perInstanceOnly && of === undefined) return json(400, { error: "instanceId is required: test files share this fake" });
       return json(200, { deliveries: this.deliveriesOf(of) });

@@ -71,7 +71,8 @@ export function parseLicenseRequest(json: unknown): LicenseRequest {
 
 export function parseOrderNotify(json: unknown): OrderNotify {
   const body = requireObject(json);
-  requireActivity(body, ["orderNotify"]);
+  // A SaaS activity here is a product registered with the wrong production URL: say which URL takes what.
+  requireActivity(body, ["orderNotify"], "this URL (POST /orders) takes orderNotify only");
   return parseWith(OrderNotify, body);
 }
 
@@ -84,10 +85,10 @@ function requireObject(json: unknown): Record<string, unknown> {
   return json as Record<string, unknown>;
 }
 
-function requireActivity(body: Record<string, unknown>, known: readonly string[]): void {
+function requireActivity(body: Record<string, unknown>, known: readonly string[], hint?: string): void {
   const activity = body["activity"];
   if (typeof activity !== "string" || activity === "") throw new InvalidRequestError("missing activity");
-  if (!known.includes(activity)) throw new InvalidRequestError(limit(`unknown activity ${quote(activity)}`));
+  if (!known.includes(activity)) throw new InvalidRequestError(limit(`unknown activity ${quote(activity)}${hint ? `: ${hint}` : ""}`));
 }
 
 function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
