@@ -2,6 +2,7 @@ import { runScheduled } from "./schedule";
 import { router } from "./routes/router";
 
 export { InstanceActor } from "./actor/instance.actor";
+export { LicenseCodeActor } from "./actor/license-code.actor";
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),

@@ -34,7 +34,7 @@ export const CLEANUP_LIMITS: CleanupLimits = { batch: 1_000, batchesPerRun: 10, 
 
 /** Interfaces whose inbox rows are kept against replays: V1 has no nonce, so its rows guard repeats (v1-endpoint.ts). */
 const V1_INTERFACES = ["v1", "kit-v1"] as const;
-const OTHER_INTERFACES = ["v2", "kit-v2"] as const;
+const OTHER_INTERFACES = ["v2", "kit-v2", "license"] as const;
 
 export async function cleanupJob(env: Env, now: number, limits: CleanupLimits = CLEANUP_LIMITS): Promise<JobCounts> {
   const db = getDb(env);

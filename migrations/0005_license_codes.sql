@@ -1,0 +1,43 @@
+CREATE TABLE `license_codes` (
+	`code` text PRIMARY KEY NOT NULL,
+	`origin` text NOT NULL,
+	`product_id` text,
+	`order_id` text,
+	`order_line_id` text,
+	`is_test` integer NOT NULL,
+	`status` text NOT NULL,
+	`expire_at` integer,
+	`last_refresh_scene` text,
+	`frozen_at` integer,
+	`data_retained_until` integer,
+	`released_at` integer,
+	`activated_at` integer,
+	`marketplace_status` text,
+	`amount` integer,
+	`last_heartbeat_at` integer,
+	`last_call_error` text,
+	`last_call_error_at` integer,
+	`version` integer NOT NULL,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `license_codes_product_idx` ON `license_codes` (`product_id`,`code`);--> statement-breakpoint
+CREATE INDEX `license_codes_status_idx` ON `license_codes` (`status`,`data_retained_until`);--> statement-breakpoint
+CREATE TABLE `license_usage_queue` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`code` text NOT NULL,
+	`entries` text NOT NULL,
+	`state` text NOT NULL,
+	`attempts` integer DEFAULT 0 NOT NULL,
+	`next_attempt_at` integer NOT NULL,
+	`batch_id` text,
+	`lease_until` integer,
+	`last_error` text,
+	`sent_at` integer,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `license_usage_due_idx` ON `license_usage_queue` (`state`,`next_attempt_at`,`id`) WHERE state IN ('pending', 'sending');--> statement-breakpoint
+CREATE INDEX `license_usage_batch_idx` ON `license_usage_queue` (`batch_id`);
