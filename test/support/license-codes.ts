@@ -74,3 +74,32 @@ export async function waitForDeliveries(code: string, count: number, timeoutMs =
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/* Steering the fake Marketplace's license-code API (tools/fake-marketplace, behind the outbound test service). */
+
+const LICENSE_FAKE = "http://127.0.0.1:9/__license-fake/__control";
+
+async function fakeControl(path: string, body: Record<string, unknown>): Promise<void> {
+  const response = await fetch(`${LICENSE_FAKE}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`fake marketplace ${path}: ${response.status} ${await response.text()}`);
+}
+
+export const fakeLicenses = {
+  /** What the fake knows of a code: productId, status (ALIVE/EXPIRED/RELEASED), expireTime (UTC yyyyMMddHHmmss). */
+  set: (code: string, license: { productId?: string; status?: string; expireTime?: string; orderId?: string }) => fakeControl("/config", { licenses: { [code]: license } }),
+  /** activate / heartbeat for this code answer this §2.4 error code (`count` times, or until cleared with null). */
+  error: (code: string, errorCode: string | null, count?: number) => fakeControl("/license-error", { license: code, code: errorCode, count }),
+  /** The Marketplace unreachable for calls naming these codes: an HTML 503, a JSON 500, or a cut connection. */
+  outage: (codes: string[], mode: "http503" | "http500" | "drop" = "http503") => fakeControl("/outage", { on: true, licenses: codes, mode }),
+  outageOver: (codes: string[]) => fakeControl("/outage", { on: false, licenses: codes }),
+  async softwareUsage(): Promise<Array<{ license: string; software_usage_Info: unknown[] }>> {
+    const response = await fetch(`${LICENSE_FAKE}/state`);
+    return ((await response.json()) as { softwareUsage: Array<{ license: string; software_usage_Info: unknown[] }> }).softwareUsage;
+  },
+};
+
+/** Open-API calls the outbound test service saw for this license-code API path suffix (activate, heartbeat, …). */
+export async function openApiCalls(suffix: string): Promise<Array<{ path: string; authorization: string | null }>> {
+  const calls = (await (await fetch(`${env.MARKETPLACE_API_BASE}/__control/calls`)).json()) as Array<{ path: string; authorization: string | null }>;
+  return calls.filter((call) => call.path.endsWith(suffix));
+}

@@ -1,6 +1,7 @@
 // Runs in Node (vitest.config.ts hands it to Miniflare as the Worker's outbound service): every fetch the Worker or
 // its Durable Objects make during tests lands here instead of the network. Tests steer it through /__control.
 
+import { request as httpRequest } from "node:http";
 import { type FakeMarketplace, startFakeMarketplace } from "../../tools/fake-marketplace/fake-marketplace.ts";
 import { type FakeAnswer, FakeSellerBackend, controlOf } from "../../tools/fake-seller-backend/fake-seller-backend.ts";
 
@@ -133,15 +134,28 @@ const TEST_OPEN_API_CREDENTIALS = { TESTAK0000000000: "test-marketplace-sk" };
 let licenseFake: Promise<FakeMarketplace> | undefined;
 
 async function licenseFakeRequest(path: string, url: URL, request: Request): Promise<Response> {
-  licenseFake ??= startFakeMarketplace({ credentials: TEST_OPEN_API_CREDENTIALS });
+  licenseFake ??= startFakeMarketplace({ credentials: TEST_OPEN_API_CREDENTIALS, unref: true });
   const fake = await licenseFake;
-  const body = request.method === "GET" ? undefined : new Uint8Array(await request.arrayBuffer());
-  const headers = new Headers(request.headers);
-  headers.delete("host");
-  headers.delete("content-length");
-  // Throws when the fake cuts the connection (outage mode "drop"); Miniflare then answers the Worker 500 in text.
-  const answer = await fetch(fake.url + path + url.search, { method: request.method, headers, body });
-  return new Response(await answer.text(), { status: answer.status, headers: { "Content-Type": answer.headers.get("content-type") ?? "application/json" } });
+  const body = request.method === "GET" ? Buffer.alloc(0) : Buffer.from(await request.arrayBuffer());
+  const headers: Record<string, string> = Object.fromEntries(request.headers);
+  // The Worker signed the host it called (host is a signed header, §1.2.1): the fake must see that one, not its own,
+  // which fetch would put there; node:http sends the Host header it is given.
+  headers.host = url.host;
+  headers["content-length"] = String(body.length);
+  const target = new URL(fake.url);
+  // Rejects when the fake cuts the connection (outage mode "drop"); Miniflare then answers the Worker 500 in text.
+  return new Promise<Response>((resolve, reject) => {
+    const outgoing = httpRequest({ host: target.hostname, port: target.port, method: request.method, path: path + url.search, headers, agent: false }, (incoming) => {
+      const chunks: Buffer[] = [];
+      incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+      incoming.on("end", () =>
+        resolve(new Response(Buffer.concat(chunks).toString("utf8"), { status: incoming.statusCode ?? 500, headers: { "Content-Type": incoming.headers["content-type"] ?? "application/json" } })),
+      );
+      incoming.on("error", reject);
+    });
+    outgoing.on("error", reject);
+    outgoing.end(body);
+  });
 }
 
 export async function outboundMarketplace(request: Request): Promise<Response> {

@@ -47,6 +47,8 @@ export interface FakeMarketplaceOptions {
   licenses?: Record<string, Omit<FakeLicense, "activateTime"> & { activateTime?: string | null }>;
   /** Epoch ms; inject a clock to test skew and the 21-day rule. */
   now?: () => number;
+  /** Let the process exit while the fake still listens (a fake started on demand inside a test service). */
+  unref?: boolean;
 }
 
 export type ApiName = "usage.new" | "usage.old" | "order" | "upload" | "license.activate" | "license.heartbeat" | "license.softwareUsage";
@@ -117,8 +119,11 @@ export interface FakeState {
   autoLicenses: Map<string, FakeLicense>;
   /** license code → the documented error its activate/heartbeat calls get (POST /__control/license-error). */
   licenseErrors: Map<string, { code: LicenseErrorCode; remaining: number }>;
-  /** The Marketplace unreachable (POST /__control/outage): every API, or only calls for the listed license codes. */
-  outage: { mode: OutageMode; licenses: Set<string> | null } | null;
+  /**
+   * The Marketplace unreachable (POST /__control/outage): `all` for every API, `codes` for license calls naming one of
+   * these codes (so tests sharing one fake each take down only their own codes).
+   */
+  outage: { all: OutageMode | null; codes: Map<string, OutageMode> };
 }
 
 /** §2.4 L4: 92020001 unauthorized (403), 92020002 invalid param, 92020004 not yet received by the user, 92020005 no such code. */
@@ -172,7 +177,7 @@ function initialState(options: FakeMarketplaceOptions): FakeState {
     licenses,
     autoLicenses: new Map(),
     licenseErrors: new Map(),
-    outage: null,
+    outage: { all: null, codes: new Map() },
   };
 }
 
@@ -627,13 +632,16 @@ const LICENSE_ERROR_MESSAGES: Record<LicenseErrorCode, string> = {
 /** Whether the outage covers this call: every API, or license calls naming one of the listed codes. */
 function outageCovers(state: FakeState, api: ApiName, body: Buffer): OutageMode | null {
   const outage = state.outage;
-  if (!outage) return null;
-  if (outage.licenses === null) return outage.mode;
-  if (!api.startsWith("license.")) return null;
+  if (outage.all) return outage.all;
+  if (outage.codes.size === 0 || !api.startsWith("license.")) return null;
   const parsed = parseJson(body);
   if (!parsed.ok || !isRecord(parsed.value)) return null;
   const usage = Array.isArray(parsed.value.usage_info) ? parsed.value.usage_info : [parsed.value];
-  return usage.some((item) => isRecord(item) && typeof item.license === "string" && outage.licenses?.has(item.license)) ? outage.mode : null;
+  for (const item of usage) {
+    const mode = isRecord(item) && typeof item.license === "string" ? outage.codes.get(item.license) : undefined;
+    if (mode) return mode;
+  }
+  return null;
 }
 
 function findLicense(state: FakeState, code: string, now: number): FakeLicense | null {
@@ -772,15 +780,18 @@ function control(state: FakeState, options: FakeMarketplaceOptions, method: stri
   }
   if (method === "POST" && path === "/__control/outage") {
     if (!isRecord(parsed) || typeof parsed.on !== "boolean") return json(400, { error: "on: true or false" });
-    if (!parsed.on) {
-      state.outage = null;
-      return json(200, { ok: true });
-    }
-    const mode = parsed.mode === undefined ? "http503" : OUTAGE_MODES.find((m) => m === parsed.mode);
-    if (!mode) return json(400, { error: `mode must be one of ${OUTAGE_MODES.join(", ")}` });
     const list = parsed.licenses;
     if (list !== undefined && !(Array.isArray(list) && list.every((l) => typeof l === "string"))) return json(400, { error: "licenses: string[] (absent: every API)" });
-    state.outage = { mode, licenses: list === undefined ? null : new Set(list) };
+    const mode = parsed.mode === undefined ? "http503" : OUTAGE_MODES.find((m) => m === parsed.mode);
+    if (!mode) return json(400, { error: `mode must be one of ${OUTAGE_MODES.join(", ")}` });
+    if (list === undefined) {
+      state.outage = parsed.on ? { ...state.outage, all: mode } : { all: null, codes: new Map() };
+      return json(200, { ok: true });
+    }
+    for (const code of list) {
+      if (parsed.on) state.outage.codes.set(code, mode);
+      else state.outage.codes.delete(code);
+    }
     return json(200, { ok: true });
   }
   if (method === "POST" && path === "/__control/fail") {
@@ -981,6 +992,7 @@ export async function startFakeMarketplace(options: FakeMarketplaceOptions = {})
     server.once("error", reject);
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
   });
+  if (options.unref) server.unref();
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
