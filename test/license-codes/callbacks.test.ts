@@ -112,6 +112,18 @@ describe("releaseLicenseCode (§3.3): always succeeds", () => {
   });
 });
 
+describe("one actor per code", () => {
+  it("concurrent callbacks for a new code are applied one after the other: one row, every change, a retried renewal once", async () => {
+    const code = newLicenseCode();
+    const renewal = makeRefresh(code);
+    const answers = await Promise.all([callLicense(renewal), callLicense(renewal), callLicense(makeStatus(code, "FREEZE")), callLicense(renewal)]);
+    expect(answers.map((a) => a.json.resultCode)).toEqual(["000000", "000000", "000000", "000000"]);
+    const record = await licenseRecord(code);
+    expect(record).toMatchObject({ status: "frozen", order_id: renewal.orderId, version: 2 });
+    expect((await licenseEvents(code)).map((e) => e.type).sort()).toEqual(["license.frozen", "license.renewed"]);
+  });
+});
+
 describe("unknown codes: one policy (LICENSE_UNKNOWN_CODES)", () => {
   it("reject answers 000003 and plans no change; record plans the change", () => {
     const call = RefreshLicenseCode.parse(makeRefresh("LIC-NEVER-SEEN"));
