@@ -3,7 +3,7 @@ import { getDb } from "../db/client";
 import type { LicenseCodeRow } from "../db/schema/license-codes";
 import type { Settings } from "../env";
 import { MarketplaceApiError } from "../marketplace-api/errors";
-import { activateLicense, licenseHeartbeat } from "../marketplace-api/license.api";
+import { type ActivatedLicense, type LicenseHeartbeat, activateLicense, licenseHeartbeat } from "../marketplace-api/license.api";
 import { log } from "../observability/log";
 import type { Caller } from "../seller-api/seller-auth";
 import { type LicenseCodeView, licenseCodeView } from "./license-code";
@@ -47,7 +47,7 @@ function isOutage(error: unknown): boolean {
 const codeOf = (error: unknown) => (error instanceof MarketplaceApiError ? error.code : "NETWORK");
 
 /** A license client may touch only codes recorded for its product. */
-function outOfScope(caller: Caller, record: LicenseCodeRow | undefined): boolean {
+export function outOfScope(caller: Caller, record: LicenseCodeRow | undefined): boolean {
   return caller.kind === "license-client" && (record?.productId ?? null) !== caller.productId;
 }
 
@@ -62,7 +62,7 @@ export async function activateCode(env: Env, settings: Settings, caller: Caller,
   // A code whose product is not recorded yet can only be learnt by activating it (activate's answer names the
   // product); a client of another product is then refused below, after the fact (README: license client tokens).
   if (caller.kind === "license-client" && record?.productId != null && record.productId !== caller.productId) return notFound(code);
-  let result;
+  let result: ActivatedLicense;
   try {
     result = await activateLicense(settings.marketplace, { license: code, realEffectTime }, new Date(now), { timeoutMs: EDGE_CALL_TIMEOUT_MS });
   } catch (error) {
@@ -89,7 +89,7 @@ export async function heartbeatCode(
 ): Promise<EdgeAnswer> {
   const record = await findLicenseCode(getDb(env), code);
   if (outOfScope(caller, record)) return notFound(code);
-  let result;
+  let result: LicenseHeartbeat;
   try {
     result = await licenseHeartbeat(settings.marketplace, { license: code, heartbeatInfo }, new Date(now), { timeoutMs: EDGE_CALL_TIMEOUT_MS });
   } catch (error) {
@@ -110,5 +110,3 @@ export async function readCode(env: Env, caller: Caller, code: string): Promise<
   if (!record || outOfScope(caller, record)) return undefined;
   return licenseCodeView(record);
 }
-
-export { outOfScope };
