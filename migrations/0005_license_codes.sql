@@ -40,4 +40,5 @@ CREATE TABLE `license_usage_queue` (
 );
 --> statement-breakpoint
 CREATE INDEX `license_usage_due_idx` ON `license_usage_queue` (`state`,`next_attempt_at`,`id`) WHERE state IN ('pending', 'sending');--> statement-breakpoint
-CREATE INDEX `license_usage_batch_idx` ON `license_usage_queue` (`batch_id`);
+CREATE INDEX `license_usage_batch_idx` ON `license_usage_queue` (`batch_id`);--> statement-breakpoint
+CREATE INDEX `license_usage_sent_idx` ON `license_usage_queue` (`sent_at`) WHERE state = 'sent';

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../src/db/client";
+import { LICENSE_USAGE_RETENTION_MS, cleanupJob } from "../../src/jobs/cleanup.job";
 import { USAGE_LEASE_MS, licenseUsageReportJob, usageRetryDelayMs } from "../../src/jobs/license-usage-report.job";
 import { licenseUsageQueue } from "../../src/db/schema/license-codes";
 import { enqueueUsage } from "../../src/license-codes/usage-queue";
@@ -89,5 +90,20 @@ describe("licenseUsageReport (§2.4 L3): queued usage in batches of at most 100,
     expect(await licenseUsageReportJob(env, now + 1_000)).toMatchObject({ batches: 0 });
     expect(await licenseUsageReportJob(env, now + USAGE_LEASE_MS + 1)).toMatchObject({ batches: 1, sent: 1 });
     expect(await receivedFor([code])).toHaveLength(1);
+  });
+
+  it("the daily clean-up deletes sent entries after 30 days, never unsent or rejected ones", async () => {
+    const db = getDb(env);
+    const now = Date.now();
+    const [oldSent, freshSent, oldRejected, oldPending] = [newLicenseCode(), newLicenseCode(), newLicenseCode(), newLicenseCode()];
+    for (const code of [oldSent, freshSent, oldRejected, oldPending]) await enqueueUsage(db, code, [{ active_num: 1 }], now - LICENSE_USAGE_RETENTION_MS - 3_600_000);
+    const set = (code: string, state: string, sentAt: number | null) =>
+      env.DB.prepare("UPDATE license_usage_queue SET state = ?, sent_at = ?, next_attempt_at = ? WHERE code = ?").bind(state, sentAt, now + 3_600_000, code).run();
+    await set(oldSent, "sent", now - LICENSE_USAGE_RETENTION_MS - 1);
+    await set(freshSent, "sent", now - LICENSE_USAGE_RETENTION_MS + 60_000);
+    await set(oldRejected, "rejected", null);
+    const counts = await cleanupJob(env, now);
+    expect(counts.licenseUsageDeleted).toBe(1);
+    expect(await queueStates([oldSent, freshSent, oldRejected, oldPending])).toEqual({ sent: 1, rejected: 1, pending: 1 });
   });
 });
