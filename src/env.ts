@@ -85,6 +85,10 @@ export const RawSettings = z.object({
   USAGE_PUSH_API: z.enum(["new", "old"]).default("new"),
   /** Comma-separated product ids billed per day instead of per hour (spec README point 10). */
   DAILY_BILLED_PRODUCTS: z.string().optional(),
+  /** A license-code callback for a code never seen: record it (default) or answer 000003 (src/license-codes/license-code.ts). */
+  LICENSE_UNKNOWN_CODES: z.enum(["record", "reject"]).default("record"),
+  /** License client tokens of this generation and the one before are accepted; raising it rotates them (README). */
+  LICENSE_CLIENT_TOKEN_GENERATION: z.coerce.number().int().min(1).max(1_000_000).default(1),
 });
 
 export type Settings = ReturnType<typeof toSettings>;
@@ -137,6 +141,8 @@ function toSettings(raw: z.infer<typeof RawSettings>) {
     v1EncryptType: raw.V1_ENCRYPT_TYPE,
     v1MaxAgeMs: raw.V1_TIMESTAMP_MAX_AGE_SECONDS * 1000,
     usagePushApi: raw.USAGE_PUSH_API,
+    licenseUnknownCodes: raw.LICENSE_UNKNOWN_CODES,
+    licenseClientTokenGeneration: raw.LICENSE_CLIENT_TOKEN_GENERATION,
     billing: { dailyBilledProducts: new Set((raw.DAILY_BILLED_PRODUCTS ?? "").split(",").map((id) => id.trim()).filter(Boolean)) as ReadonlySet<string> },
   } as const;
 }

@@ -4,6 +4,7 @@ import { rollupJob } from "./billing/rollup.job";
 import { getDb } from "./db/client";
 import { deliverySweepJob } from "./jobs/delivery-sweep.job";
 import { cleanupJob } from "./jobs/cleanup.job";
+import { licenseUsageReportJob } from "./jobs/license-usage-report.job";
 import { type Job, runJob } from "./jobs/job-runner";
 
 /**
@@ -16,6 +17,7 @@ export const SCHEDULE: Record<string, ReadonlyArray<{ name: string; job: Job; ev
     { name: "usagePush", job: pushJob, everyMs: 5 * 60_000 },
     // After the push: the usage.rejected events it wrote go out now rather than one run later.
     { name: "webhookSweep", job: deliverySweepJob, everyMs: 5 * 60_000 },
+    { name: "licenseUsageReport", job: licenseUsageReportJob, everyMs: 5 * 60_000 },
   ],
   "7 * * * *": [{ name: "usageReconcile", job: reconcileJob, everyMs: 3600_000 }],
   "30 3 * * *": [{ name: "cleanup", job: cleanupJob, everyMs: 24 * 3600_000 }],

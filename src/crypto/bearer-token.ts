@@ -5,8 +5,13 @@ import { createHash, timingSafeEqual } from "node:crypto";
  * so neither the token's bytes nor its length show in the timing; an empty expected token matches nothing.
  */
 export function bearerTokenIs(request: Request, expected: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
-  return expected !== "" && match?.[1] !== undefined && timingSafeEqual(digest(match[1]), digest(expected));
+  const token = bearerTokenOf(request);
+  return expected !== "" && token !== undefined && timingSafeEqual(digest(token), digest(expected));
+}
+
+/** The token of an `Authorization: Bearer <token>` header, if there is one. */
+export function bearerTokenOf(request: Request): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "")?.[1];
 }
 
 function digest(text: string): Buffer {

@@ -5,8 +5,9 @@ import * as events from "./schema/events";
 import * as generalOrders from "./schema/general-orders";
 import * as instances from "./schema/instances";
 import * as kit from "./schema/kit";
+import * as licenseCodes from "./schema/license-codes";
 
-export const schema = { ...instances, ...billing, ...kit, ...events, ...generalOrders };
+export const schema = { ...instances, ...billing, ...kit, ...events, ...generalOrders, ...licenseCodes };
 
 export function getDb(env: { DB: D1Database; D1_QUERY_LOG?: string }) {
   return drizzle(env.D1_QUERY_LOG === "true" ? loggingD1(env.DB) : env.DB, { schema });

@@ -18,6 +18,8 @@ export const INBOX_RETENTION_MS = 30 * DAY_MS;
 
 /** Events stay this long after their record was accepted, so a billing dispute can be answered event by event. */
 export const USAGE_EVENT_RETENTION_MS = 60 * DAY_MS;
+/** Software-usage entries the Marketplace took: kept a month for the operator, then deleted. */
+export const LICENSE_USAGE_RETENTION_MS = 30 * DAY_MS;
 
 /**
  * Rows deleted per statement and statements per table per run: a large backlog is worked off over several daily
@@ -34,7 +36,7 @@ export const CLEANUP_LIMITS: CleanupLimits = { batch: 1_000, batchesPerRun: 10, 
 
 /** Interfaces whose inbox rows are kept against replays: V1 has no nonce, so its rows guard repeats (v1-endpoint.ts). */
 const V1_INTERFACES = ["v1", "kit-v1"] as const;
-const OTHER_INTERFACES = ["v2", "kit-v2", "order-notify"] as const;
+const OTHER_INTERFACES = ["v2", "kit-v2", "order-notify", "license"] as const;
 
 export async function cleanupJob(env: Env, now: number, limits: CleanupLimits = CLEANUP_LIMITS): Promise<JobCounts> {
   const db = getDb(env);
@@ -54,6 +56,9 @@ export async function cleanupJob(env: Env, now: number, limits: CleanupLimits = 
   const usage = await purgeAcceptedUsageEvents(db, now - USAGE_EVENT_RETENTION_MS, now, limits);
   counts.usageEventsDeleted = usage.events;
   counts.usageRecordsPurged = usage.records;
+  counts.licenseUsageDeleted = await inBatches(limits, (limit) =>
+    db.run(sql`DELETE FROM license_usage_queue WHERE id IN (SELECT id FROM license_usage_queue WHERE state = 'sent' AND sent_at < ${now - LICENSE_USAGE_RETENTION_MS} LIMIT ${limit})`),
+  );
   // Kit tombstones have their own retention (docs/storage.md, kit part).
   counts.kitTombstonesDeleted = await purgeKitTombstones(db, now);
   return counts;

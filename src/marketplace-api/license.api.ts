@@ -22,12 +22,14 @@ export const MAX_SOFTWARE_USAGE_ENTRIES = 100;
 
 const Text = z.union([z.string(), z.number()]).transform(String);
 
+// nullish, not optional: Java senders write unset fields as null (a never-activated code's activate_time), and one
+// null must not make the whole answer unreadable.
 const LicenseCodeInfoShape = z.looseObject({
-  status: Text.optional(),
-  expire_time: Text.optional(),
-  product_id: Text.optional(),
-  order_id: Text.optional(),
-  amount: z.coerce.number().optional(),
+  status: Text.nullish(),
+  expire_time: Text.nullish(),
+  product_id: Text.nullish(),
+  order_id: Text.nullish(),
+  amount: z.coerce.number().nullish(),
 });
 
 const ActivateData = z.looseObject({
@@ -36,10 +38,10 @@ const ActivateData = z.looseObject({
 });
 
 const HeartbeatData = z.looseObject({
-  license_code: Text.optional(),
-  status: Text.optional(),
-  activate_time: Text.optional(),
-  expire_time: Text.optional(),
+  license_code: Text.nullish(),
+  status: Text.nullish(),
+  activate_time: Text.nullish(),
+  expire_time: Text.nullish(),
 });
 
 export interface ActivatedLicense {

@@ -62,6 +62,7 @@ export function openApiDocument(routes: readonly RouteDoc[], serverUrl?: string)
       operationId: route.operationId,
       summary: route.summary,
       ...(route.description ? { description: route.description } : {}),
+      ...(route.licenseClient ? { security: [{ sellerToken: [] }, { licenseClientToken: [] }] } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(route.body ? { requestBody: { required: true, content: { "application/json": { schema: components.of(route.body, "input") } } } } : {}),
       responses,
@@ -78,7 +79,10 @@ export function openApiDocument(routes: readonly RouteDoc[], serverUrl?: string)
     security: [{ sellerToken: [] }],
     paths,
     components: {
-      securitySchemes: { sellerToken: { type: "http", scheme: "bearer", description: "SELLER_API_TOKEN" } },
+      securitySchemes: {
+        sellerToken: { type: "http", scheme: "bearer", description: "SELLER_API_TOKEN" },
+        licenseClientToken: { type: "http", scheme: "bearer", description: "a product's license client token (POST /api/v1/license-client-tokens): license-code routes of that product only" },
+      },
       schemas: components.schemas,
     },
   };

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { toGatewayError } from "../protocol/errors";
 import { log } from "../observability/log";
 import { decodeUtf8, readRawBody } from "../protocol/inbound";
-import { requireSellerToken } from "./seller-auth";
+import { type Caller, authoriseCaller, requireSellerToken } from "./seller-auth";
 import { SellerApiError, errorResponse } from "./errors";
 
 /*
@@ -30,6 +30,8 @@ export interface RouteDoc {
   query?: z.ZodObject;
   body?: z.ZodType;
   responses: Record<number, ResponseDoc>;
+  /** Also open to a product's license client token (the license-code routes); otherwise the seller token only. */
+  licenseClient?: boolean;
 }
 
 export interface SellerRoute extends RouteDoc {
@@ -44,6 +46,7 @@ export interface Parsed<P, Q, B> {
   request: IRequest;
   /** Read once per request: every handler gets its clock from here. */
   now: number;
+  caller: Caller;
 }
 
 /** Seller writes are a few hundred bytes; anything near this is not one of them. */
@@ -101,13 +104,13 @@ export function defineRoute<P extends z.ZodObject | undefined, Q extends z.ZodOb
     ...doc,
     async handle(request, env) {
       const now = Date.now();
-      const denied = requireSellerToken(request, env);
-      if (denied) return denied;
+      const caller = authoriseCaller(request, env, doc.licenseClient === true);
+      if (caller instanceof Response) return caller;
       try {
         const params = parse(doc.params, request.params, "path parameter") as Out<P>;
         const query = parse(doc.query, queryOf(new URL(request.url)), "query parameter") as Out<Q>;
         const body = (doc.body ? parse(doc.body, await jsonBodyOf(request), "body") : undefined) as Out<B>;
-        return await handler({ params, query, body, env, request, now });
+        return await handler({ params, query, body, env, request, now, caller });
       } catch (error) {
         if (error instanceof SellerApiError) return errorResponse(error.status, error.message);
         const failure = toGatewayError(error);

@@ -2,6 +2,7 @@ import type { IRequest, RouterType } from "itty-router";
 import { getEvents } from "./events.routes";
 import { commonErrors } from "./common.schema";
 import { getInstance, listInstancesRoute } from "./instances.routes";
+import { licenseCodeRoutes } from "./license-codes.routes";
 import { getKitOrgsRoute, getKitTenantRoute, getKitUsersRoute, postUsageRoute } from "./legacy.routes";
 import { openApiDocument } from "./openapi";
 import { getOrder, listOrders } from "./orders.routes";
@@ -22,6 +23,7 @@ const routes: SellerRoute[] = [
   postUsageRoute,
   listOrders,
   getOrder,
+  ...licenseCodeRoutes,
 ];
 
 let document: Record<string, unknown> | undefined;

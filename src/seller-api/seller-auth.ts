@@ -1,21 +1,35 @@
-import { bearerTokenIs } from "../crypto/bearer-token";
+import { bearerTokenIs, bearerTokenOf } from "../crypto/bearer-token";
+import { verifyLicenseClientToken } from "../crypto/license-client-token";
 import { getSettings } from "../env";
 import { toGatewayError } from "../protocol/errors";
 import { log } from "../observability/log";
 import { MISCONFIGURED, UNAUTHORISED, errorResponse } from "./errors";
 
+/** Who called: the seller's own product (SELLER_API_TOKEN), or its installed software with a product's license client token. */
+export type Caller = { kind: "seller" } | { kind: "license-client"; productId: string };
+
 /**
- * Bearer SELLER_API_TOKEN for every /api/v1 route, compared in constant time. Returns null when authorised, else the
- * answer to send: 503 while the settings do not parse (no token can be checked against a guess), 401 otherwise.
+ * Bearer SELLER_API_TOKEN for every /api/v1 route, compared in constant time; on the license-code routes a license
+ * client token (src/crypto/license-client-token.ts) as well. Returns the caller, or the answer to send: 503 while the
+ * settings do not parse (no token can be checked against a guess), 401 otherwise.
  */
-export function requireSellerToken(request: Request, env: Env): Response | null {
-  let token: string;
+export function authoriseCaller(request: Request, env: Env, allowLicenseClient: boolean): Caller | Response {
+  let settings: ReturnType<typeof getSettings>;
   try {
-    token = getSettings(env).sellerApiToken;
+    settings = getSettings(env);
   } catch (error) {
     log("error", "seller_api.misconfigured", { detail: toGatewayError(error).detail ?? "settings invalid" });
     return errorResponse(503, MISCONFIGURED);
   }
-  if (bearerTokenIs(request, token)) return null;
+  if (bearerTokenIs(request, settings.sellerApiToken)) return { kind: "seller" };
+  const token = allowLicenseClient ? bearerTokenOf(request) : undefined;
+  const client = token === undefined ? null : verifyLicenseClientToken(token, settings.dataKey, settings.licenseClientTokenGeneration);
+  if (client) return { kind: "license-client", productId: client.productId };
   return errorResponse(401, UNAUTHORISED);
+}
+
+/** The seller token only: null when authorised, else the answer to send. */
+export function requireSellerToken(request: Request, env: Env): Response | null {
+  const caller = authoriseCaller(request, env, false);
+  return caller instanceof Response ? caller : null;
 }

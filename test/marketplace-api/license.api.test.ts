@@ -56,6 +56,11 @@ describe("heartbeat (L2) and software usage (L3)", () => {
     expect(JSON.parse(seen[0]?.text ?? "")).toEqual({ license: "LIC-1", heartbeatInfo: { ip: "10.0.0.1" } });
   });
 
+  it("a null field (a code never activated has no activate_time) leaves the rest readable", async () => {
+    mockFetch(() => answer({ error_code: "92020000", data: { license_code: "LIC-1", status: "ALIVE", activate_time: null, expire_time: "20270101000000" } }));
+    expect(await licenseHeartbeat(credentials, { license: "LIC-1" }, NOW)).toMatchObject({ licenseCode: "LIC-1", status: "ALIVE", activateTime: null, activateAt: null, expireAt: Date.UTC(2027, 0, 1) });
+  });
+
   it("software usage sends usage_info with the documented software_usage_Info spelling, one of id / active_num per entry", async () => {
     const seen = mockFetch(() => answer({ error_code: "92020000" }));
     await reportSoftwareUsage(credentials, [{ license: "LIC-1", entries: [{ id: "host-a" }, { activeNum: 7 }] }], NOW);

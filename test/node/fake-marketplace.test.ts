@@ -377,6 +377,30 @@ describe("upload and license codes through our client", () => {
     expect(fake.state.softwareUsage).toEqual([{ license: "LIC-0001", software_usage_Info: [{ id: "host-1" }, { active_num: 3 }] }]);
   });
 
+  it("steers a code's answers: each documented error code, a configured status, and an outage for listed codes only", async () => {
+    for (const [code, status] of [["92020001", 403], ["92020002", 400], ["92020004", 400], ["92020005", 400]] as const) {
+      await control("/__control/license-error", { license: "LIC-STEER", code, count: 1 });
+      expect(await failure(activateLicense(credentials(), { license: "LIC-STEER" }, new Date()))).toMatchObject({ code, httpStatus: status, retryable: false });
+    }
+    // count 1: the next call is answered normally again.
+    await expect(activateLicense(credentials(), { license: "LIC-STEER" }, new Date())).resolves.toMatchObject({ status: "ALIVE" });
+    await control("/__control/config", { licenses: { "LIC-STEER": { status: "EXPIRED", productId: "P-STEER" } } });
+    await expect(licenseHeartbeat(credentials(), { license: "LIC-STEER" }, new Date())).resolves.toMatchObject({ status: "EXPIRED" });
+
+    await control("/__control/outage", { on: true, licenses: ["LIC-DOWN"], mode: "http503" });
+    expect(await failure(licenseHeartbeat(credentials(), { license: "LIC-DOWN" }, new Date()))).toMatchObject({ code: "HTTP_503", retryable: true });
+    await expect(licenseHeartbeat(credentials(), { license: "LIC-STEER" }, new Date())).resolves.toMatchObject({ status: "EXPIRED" });
+    await control("/__control/outage", { on: true, licenses: ["LIC-DOWN"], mode: "drop" });
+    expect(await failure(licenseHeartbeat(credentials(), { license: "LIC-DOWN" }, new Date()))).toMatchObject({ code: "NETWORK", retryable: true });
+    await control("/__control/outage", { on: false, licenses: ["LIC-DOWN"] });
+    await expect(licenseHeartbeat(credentials(), { license: "LIC-DOWN" }, new Date())).resolves.toMatchObject({ status: "ALIVE" });
+    // Without a list: the whole Marketplace.
+    await control("/__control/outage", { on: true, mode: "http500" });
+    expect(await failure(licenseHeartbeat(credentials(), { license: "LIC-STEER" }, new Date()))).toMatchObject({ code: "92020001", httpStatus: 500, retryable: true });
+    await control("/__control/outage", { on: false });
+    await expect(licenseHeartbeat(credentials(), { license: "LIC-STEER" }, new Date())).resolves.toMatchObject({ status: "EXPIRED" });
+  });
+
   it("an unknown license code (with a configured license list) is a final 92020005", async () => {
     const own = await startFakeMarketplace({
       credentials: { [AK]: SK },

@@ -8,7 +8,7 @@ import { SELLER_TABLES, sellerCall, sellerRequest } from "../support/seller-api"
 /** Each route of the table with its path parameters filled in and, for writes, a body that would be valid. */
 const calls = sellerApiRoutes.map((route) => ({
   name: `${route.method.toUpperCase()} ${route.path}`,
-  path: route.path.replace("{id}", "inst-auth-1"),
+  path: route.path.replace("{id}", "inst-auth-1").replace("{code}", "LIC-AUTH-1"),
   method: route.method === "post" ? ("POST" as const) : ("GET" as const),
   body: route.path.endsWith("/provisioned")
     ? { frontEndUrl: "https://app.example.com/x" }
@@ -36,6 +36,11 @@ describe("seller API: who may call", () => {
         "POST /api/v1/instances/{id}/provisioned",
         "POST /api/v1/instances/{id}/provisioning-failed",
         "POST /api/v1/usage",
+        "GET /api/v1/license-codes/{code}",
+        "POST /api/v1/license-codes/{code}/activate",
+        "POST /api/v1/license-codes/{code}/heartbeat",
+        "POST /api/v1/license-codes/{code}/software-usage",
+        "POST /api/v1/license-client-tokens",
       ].sort(),
     );
   });

@@ -38,6 +38,11 @@ describe("GET /api/v1/openapi.json", () => {
         "GET /api/v1/instances/{id}/orgs",
         "GET /api/v1/orders",
         "GET /api/v1/orders/{orderId}",
+        "GET /api/v1/license-codes/{code}",
+        "POST /api/v1/license-codes/{code}/activate",
+        "POST /api/v1/license-codes/{code}/heartbeat",
+        "POST /api/v1/license-codes/{code}/software-usage",
+        "POST /api/v1/license-client-tokens",
       ].sort(),
     );
     expect(operations).toHaveLength(sellerApiRoutes.length);

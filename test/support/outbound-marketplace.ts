@@ -1,6 +1,7 @@
 // Runs in Node (vitest.config.ts hands it to Miniflare as the Worker's outbound service): every fetch the Worker or
 // its Durable Objects make during tests lands here instead of the network. Tests steer it through /__control.
 
+import { request as httpRequest } from "node:http";
 import { type FakeMarketplace, startFakeMarketplace } from "../../tools/fake-marketplace/fake-marketplace.ts";
 import { type FakeAnswer, FakeSellerBackend, controlOf } from "../../tools/fake-seller-backend/fake-seller-backend.ts";
 
@@ -121,12 +122,53 @@ async function e2eRequest(key: string, rest: string, url: URL, request: Request)
   return new Response(text, { status: answer.status, headers: { "Content-Type": answer.headers.get("content-type") ?? "application/json" } });
 }
 
+/*
+ * License-code calls (activate, heartbeat, software-usage-info, §2.4) go to one real tools/fake-marketplace server,
+ * started on first use, body bytes and headers unchanged, so the fake checks their AK/SK signature itself. Tests
+ * steer it through /__license-fake/<control path> (license-error, outage, config; see test/support/license-codes.ts),
+ * always per license code, because test files share it.
+ */
+const LICENSE_API = /^\/api\/mkp-openapi-public\/global\/v[12]\/license\//;
+/** vitest.config.ts TEST_SECRETS MARKETPLACE_AK / MARKETPLACE_SK (not imported: that file imports this one). */
+const TEST_OPEN_API_CREDENTIALS = { TESTAK0000000000: "test-marketplace-sk" };
+let licenseFake: Promise<FakeMarketplace> | undefined;
+
+async function licenseFakeRequest(path: string, url: URL, request: Request): Promise<Response> {
+  licenseFake ??= startFakeMarketplace({ credentials: TEST_OPEN_API_CREDENTIALS, unref: true });
+  const fake = await licenseFake;
+  const body = request.method === "GET" ? Buffer.alloc(0) : Buffer.from(await request.arrayBuffer());
+  const headers: Record<string, string> = Object.fromEntries(request.headers);
+  // The Worker signed the host it called (host is a signed header, §1.2.1): the fake must see that one, not its own,
+  // which fetch would put there; node:http sends the Host header it is given.
+  headers.host = url.host;
+  headers["content-length"] = String(body.length);
+  const target = new URL(fake.url);
+  // Rejects when the fake cuts the connection (outage mode "drop"); Miniflare then answers the Worker 500 in text.
+  return new Promise<Response>((resolve, reject) => {
+    const outgoing = httpRequest({ host: target.hostname, port: target.port, method: request.method, path: path + url.search, headers, agent: false }, (incoming) => {
+      const chunks: Buffer[] = [];
+      incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+      incoming.on("end", () =>
+        resolve(new Response(Buffer.concat(chunks).toString("utf8"), { status: incoming.statusCode ?? 500, headers: { "Content-Type": incoming.headers["content-type"] ?? "application/json" } })),
+      );
+      incoming.on("error", reject);
+    });
+    outgoing.on("error", reject);
+    outgoing.end(body);
+  });
+}
+
 export async function outboundMarketplace(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/__e2e-env") return Response.json(Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("E2E_"))));
   if (url.pathname.startsWith("/__seller/")) return sellerRequest(url, request);
   const e2e = E2E_PATH.exec(url.pathname);
   if (e2e?.[1] && e2e[2]) return e2eRequest(e2e[1], e2e[2], url, request);
+  if (url.pathname.startsWith("/__license-fake/")) return licenseFakeRequest(url.pathname.slice("/__license-fake".length), url, request);
+  if (LICENSE_API.test(url.pathname)) {
+    state.calls.push({ method: request.method, path: url.pathname, query: url.search, authorization: request.headers.get("authorization") });
+    return licenseFakeRequest(url.pathname, url, request);
+  }
   if (url.pathname === "/__control" && request.method === "POST") {
     const control = (await request.json()) as Partial<OutboundState>;
     if (control.failOrders) Object.assign(state.failOrders, control.failOrders);

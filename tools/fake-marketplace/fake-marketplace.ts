@@ -47,6 +47,8 @@ export interface FakeMarketplaceOptions {
   licenses?: Record<string, Omit<FakeLicense, "activateTime"> & { activateTime?: string | null }>;
   /** Epoch ms; inject a clock to test skew and the 21-day rule. */
   now?: () => number;
+  /** Let the process exit while the fake still listens (a fake started on demand inside a test service). */
+  unref?: boolean;
 }
 
 export type ApiName = "usage.new" | "usage.old" | "order" | "upload" | "license.activate" | "license.heartbeat" | "license.softwareUsage";
@@ -115,7 +117,21 @@ export interface FakeState {
   licenses: Map<string, FakeLicense> | null;
   /** Licenses created on first use when `licenses` is null. */
   autoLicenses: Map<string, FakeLicense>;
+  /** license code → the documented error its activate/heartbeat calls get (POST /__control/license-error). */
+  licenseErrors: Map<string, { code: LicenseErrorCode; remaining: number }>;
+  /**
+   * The Marketplace unreachable (POST /__control/outage): `all` for every API, `codes` for license calls naming one of
+   * these codes (so tests sharing one fake each take down only their own codes).
+   */
+  outage: { all: OutageMode | null; codes: Map<string, OutageMode> };
 }
+
+/** §2.4 L4: 92020001 unauthorized (403), 92020002 invalid param, 92020004 not yet received by the user, 92020005 no such code. */
+export const LICENSE_ERROR_CODES = ["92020001", "92020002", "92020004", "92020005"] as const;
+export type LicenseErrorCode = (typeof LICENSE_ERROR_CODES)[number];
+/** http503: an HTML 503 page; http500: a JSON 92020001 internal error (HTTP 500); drop: the connection is cut. */
+export const OUTAGE_MODES = ["http503", "http500", "drop"] as const;
+export type OutageMode = (typeof OUTAGE_MODES)[number];
 
 export interface FakeMarketplace {
   url: string;
@@ -160,6 +176,8 @@ function initialState(options: FakeMarketplaceOptions): FakeState {
     anyOrder: options.anyOrder ?? false,
     licenses,
     autoLicenses: new Map(),
+    licenseErrors: new Map(),
+    outage: { all: null, codes: new Map() },
   };
 }
 
@@ -604,6 +622,28 @@ function upload(state: FakeState, eventId: string, contentType: string, body: Bu
 const LICENSE_OK = "92020000";
 const licenseError = (status: number, code: string, message: string) => json(status, { error_code: code, error_msg: message });
 
+const LICENSE_ERROR_MESSAGES: Record<LicenseErrorCode, string> = {
+  "92020001": "unauthorized",
+  "92020002": "invalid param",
+  "92020004": "the license code cannot be activated before the user has received it",
+  "92020005": "license code does not exist",
+};
+
+/** Whether the outage covers this call: every API, or license calls naming one of the listed codes. */
+function outageCovers(state: FakeState, api: ApiName, body: Buffer): OutageMode | null {
+  const outage = state.outage;
+  if (outage.all) return outage.all;
+  if (outage.codes.size === 0 || !api.startsWith("license.")) return null;
+  const parsed = parseJson(body);
+  if (!parsed.ok || !isRecord(parsed.value)) return null;
+  const usage = Array.isArray(parsed.value.usage_info) ? parsed.value.usage_info : [parsed.value];
+  for (const item of usage) {
+    const mode = isRecord(item) && typeof item.license === "string" ? outage.codes.get(item.license) : undefined;
+    if (mode) return mode;
+  }
+  return null;
+}
+
 function findLicense(state: FakeState, code: string, now: number): FakeLicense | null {
   if (state.licenses) return state.licenses.get(code) ?? null;
   let license = state.autoLicenses.get(code);
@@ -640,6 +680,12 @@ function license(state: FakeState, api: ApiName, parsed: unknown, now: number): 
     return licenseError(200, LICENSE_OK, "success");
   }
   if (typeof parsed.license !== "string" || parsed.license === "") return licenseError(400, "92020002", "license is mandatory");
+  const steered = state.licenseErrors.get(parsed.license);
+  if (steered) {
+    steered.remaining -= 1;
+    if (steered.remaining <= 0) state.licenseErrors.delete(parsed.license);
+    return licenseError(steered.code === "92020001" ? 403 : 400, steered.code, LICENSE_ERROR_MESSAGES[steered.code]);
+  }
   const found = findLicense(state, parsed.license, now);
   if (!found) return licenseError(400, "92020005", "license code does not exist");
   if (api === "license.activate") {
@@ -699,6 +745,52 @@ function control(state: FakeState, options: FakeMarketplaceOptions, method: stri
     if ("orders" in parsed) {
       if (!isRecord(parsed.orders)) return json(400, { error: "orders: { orderId: orderInfo }" });
       for (const [orderId, info] of Object.entries(parsed.orders)) if (isRecord(info)) state.orders.set(orderId, info);
+    }
+    if ("licenses" in parsed) {
+      if (!isRecord(parsed.licenses)) return json(400, { error: "licenses: { code: { status?, expireTime?, productId?, orderId?, amount? } }" });
+      const target = state.licenses ?? state.autoLicenses;
+      for (const [code, value] of Object.entries(parsed.licenses)) {
+        if (!isRecord(value)) continue;
+        const current = target.get(code) ?? findLicense(state, code, Date.now()) ?? { status: "ALIVE", expireTime: "20991231235959", productId: "00301-LICENSE-0--0", orderId: `CS${code.slice(0, 20)}`, amount: 1, activateTime: null };
+        const text = (name: string, fallback: string) => (typeof value[name] === "string" ? (value[name] as string) : fallback);
+        target.set(code, {
+          ...current,
+          status: text("status", current.status),
+          expireTime: text("expireTime", current.expireTime),
+          productId: text("productId", current.productId),
+          orderId: text("orderId", current.orderId),
+          amount: typeof value.amount === "number" ? value.amount : current.amount,
+        });
+      }
+    }
+    return json(200, { ok: true });
+  }
+  if (method === "POST" && path === "/__control/license-error") {
+    if (!isRecord(parsed) || typeof parsed.license !== "string" || parsed.license === "") return json(400, { error: "license: the code to steer" });
+    if (parsed.code === null) {
+      state.licenseErrors.delete(parsed.license);
+      return json(200, { ok: true });
+    }
+    const code = LICENSE_ERROR_CODES.find((c) => c === parsed.code);
+    if (!code) return json(400, { error: `code must be one of ${LICENSE_ERROR_CODES.join(", ")} (or null to clear)` });
+    const count = parsed.count ?? null;
+    if (count !== null && (typeof count !== "number" || !Number.isSafeInteger(count) || count < 1)) return json(400, { error: "count: a positive integer, or absent for every call" });
+    state.licenseErrors.set(parsed.license, { code, remaining: count ?? Number.POSITIVE_INFINITY });
+    return json(200, { ok: true });
+  }
+  if (method === "POST" && path === "/__control/outage") {
+    if (!isRecord(parsed) || typeof parsed.on !== "boolean") return json(400, { error: "on: true or false" });
+    const list = parsed.licenses;
+    if (list !== undefined && !(Array.isArray(list) && list.every((l) => typeof l === "string"))) return json(400, { error: "licenses: string[] (absent: every API)" });
+    const mode = parsed.mode === undefined ? "http503" : OUTAGE_MODES.find((m) => m === parsed.mode);
+    if (!mode) return json(400, { error: `mode must be one of ${OUTAGE_MODES.join(", ")}` });
+    if (list === undefined) {
+      state.outage = parsed.on ? { ...state.outage, all: mode } : { all: null, codes: new Map() };
+      return json(200, { ok: true });
+    }
+    for (const code of list) {
+      if (parsed.on) state.outage.codes.set(code, mode);
+      else state.outage.codes.delete(code);
     }
     return json(200, { ok: true });
   }
@@ -862,6 +954,13 @@ export async function startFakeMarketplace(options: FakeMarketplaceOptions = {})
         res.on("close", () => hanging.delete(res));
         return;
       }
+      const outage = outageCovers(state, target.api, body);
+      if (outage === "drop") {
+        res.socket?.destroy();
+        return;
+      }
+      if (outage === "http503") return send(res, { status: 503, body: "<html><body>503 Service Unavailable</body></html>", contentType: "text/html" });
+      if (outage === "http500") return send(res, json(500, { error_code: "92020001", error_msg: "internal error (outage)" }));
       if (failure?.mode === "http500") {
         if (!failure.json) return send(res, { status: 500, body: "<html><body>500 Internal Server Error</body></html>", contentType: "text/html" });
         const error = target.api === "order" ? { resultCode: "CBC.0999", resultMsg: "internal error (injected)" } : { error_code: "MKT.0999", error_msg: "internal error (injected)" };
@@ -893,6 +992,7 @@ export async function startFakeMarketplace(options: FakeMarketplaceOptions = {})
     server.once("error", reject);
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
   });
+  if (options.unref) server.unref();
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {

@@ -50,6 +50,17 @@ export interface Rule {
   types?: string[];
 }
 
+/**
+ * license.* events of a license code carry no instance (instanceId null); they are filed, steered and listed under
+ * `license-code:<code>`, the gateway's stream name for them.
+ */
+function licenseCodeScope(event: Record<string, unknown> | null): string | null {
+  const data = event?.data;
+  if (data === null || typeof data !== "object" || Array.isArray(data)) return null;
+  const code = (data as Record<string, unknown>).code;
+  return typeof event?.type === "string" && event.type.startsWith("license.") && typeof code === "string" ? `license-code:${code}` : null;
+}
+
 export interface Delivery {
   /** Arrival order over the whole fake, from 1. */
   order: number;
@@ -204,7 +215,7 @@ export class FakeSellerBackend {
     } catch {
       event = null;
     }
-    const instanceId = typeof event?.instanceId === "string" ? event.instanceId : null;
+    const instanceId = typeof event?.instanceId === "string" ? event.instanceId : licenseCodeScope(event);
     const type = typeof event?.type === "string" ? event.type : null;
     const webhookId = request.headers["webhook-id"] ?? null;
     const attempt = (this.attempts.get(webhookId ?? "") ?? 0) + 1;

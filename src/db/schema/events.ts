@@ -14,6 +14,12 @@ export const EVENT_TYPES = [
   "kit.synced",
   "usage.rejected",
   "order.notified",
+  "license.activated",
+  "license.renewed",
+  "license.renewal_cancelled",
+  "license.frozen",
+  "license.unfrozen",
+  "license.released",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

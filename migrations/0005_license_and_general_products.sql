@@ -1,0 +1,70 @@
+CREATE TABLE `general_orders` (
+	`order_id` text NOT NULL,
+	`order_line_id` text NOT NULL,
+	`is_test` integer NOT NULL,
+	`state` text NOT NULL,
+	`fetch_attempts` integer NOT NULL,
+	`next_fetch_at` integer,
+	`last_error` text,
+	`order_type` text,
+	`charging_mode` text,
+	`period_type` text,
+	`period_number` integer,
+	`expire_at` integer,
+	`products` text,
+	`customer_id` text,
+	`customer_name` text,
+	`snapshot` text,
+	`received_at` integer NOT NULL,
+	`fetched_at` integer,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	PRIMARY KEY(`order_id`, `order_line_id`, `is_test`)
+);
+--> statement-breakpoint
+CREATE INDEX `general_orders_received_idx` ON `general_orders` (`received_at`,`order_id`,`order_line_id`,`is_test`);--> statement-breakpoint
+CREATE INDEX `general_orders_state_idx` ON `general_orders` (`state`,`received_at`,`order_id`,`order_line_id`,`is_test`);--> statement-breakpoint
+CREATE TABLE `license_codes` (
+	`code` text PRIMARY KEY NOT NULL,
+	`origin` text NOT NULL,
+	`product_id` text,
+	`order_id` text,
+	`order_line_id` text,
+	`is_test` integer NOT NULL,
+	`status` text NOT NULL,
+	`expire_at` integer,
+	`last_refresh_scene` text,
+	`frozen_at` integer,
+	`data_retained_until` integer,
+	`released_at` integer,
+	`activated_at` integer,
+	`marketplace_status` text,
+	`amount` integer,
+	`last_heartbeat_at` integer,
+	`last_call_error` text,
+	`last_call_error_at` integer,
+	`version` integer NOT NULL,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `license_codes_product_idx` ON `license_codes` (`product_id`,`code`);--> statement-breakpoint
+CREATE INDEX `license_codes_status_idx` ON `license_codes` (`status`,`data_retained_until`);--> statement-breakpoint
+CREATE TABLE `license_usage_queue` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`code` text NOT NULL,
+	`entries` text NOT NULL,
+	`state` text NOT NULL,
+	`attempts` integer DEFAULT 0 NOT NULL,
+	`next_attempt_at` integer NOT NULL,
+	`batch_id` text,
+	`lease_until` integer,
+	`last_error` text,
+	`sent_at` integer,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `license_usage_due_idx` ON `license_usage_queue` (`state`,`next_attempt_at`,`id`) WHERE state IN ('pending', 'sending');--> statement-breakpoint
+CREATE INDEX `license_usage_batch_idx` ON `license_usage_queue` (`batch_id`);--> statement-breakpoint
+CREATE INDEX `license_usage_sent_idx` ON `license_usage_queue` (`sent_at`) WHERE state = 'sent';

@@ -1,0 +1,146 @@
+import { DurableObject } from "cloudflare:workers";
+import type { BatchItem } from "drizzle-orm/batch";
+import { type Db, getDb } from "../db/client";
+import type { EventType } from "../db/schema/events";
+import { inbox } from "../db/schema/instances";
+import type { LicenseCodeRow } from "../db/schema/license-codes";
+import { type Settings, getSettings } from "../env";
+import { eventRow, outboxStatements } from "../events/outbox";
+import { findInboxEntry } from "../instances/instance.repo";
+import {
+  type ActivationFacts,
+  type HeartbeatFacts,
+  type LicenseCodeCallback,
+  type LicenseCodeView,
+  applyActivation,
+  applyHeartbeat,
+  callFingerprint,
+  licenseCodeStream,
+  licenseCodeView,
+  planCallback,
+  refreshKey,
+} from "../license-codes/license-code";
+import { findLicenseCode, licenseCodeStatements } from "../license-codes/license-code.repo";
+import { log } from "../observability/log";
+import type { ResultCode } from "../protocol/result-codes";
+import { getInstanceActor } from "./instance.actor";
+
+type Statement = BatchItem<"sqlite">;
+
+export interface LicenseCallbackEnvelope {
+  receivedAt: number;
+  /** The inbox's copy of the request (personal fields removed, keyed digest). */
+  requestText: string;
+}
+
+export interface LicenseCallbackOutcome {
+  resultCode: ResultCode;
+  resultMsg: string;
+}
+
+/**
+ * One actor per license code (idFromName(code)): callbacks on POST /license and the edge service's activate and
+ * heartbeat for one code run one at a time, each change one D1 batch with its event (and, for callbacks, its inbox
+ * record). It keeps no state of its own: D1 is read at the start of each serialised step, so a crash loses nothing.
+ * Webhook delivery of its events is the InstanceActor's job, woken by kick() for the code's stream.
+ */
+export class LicenseCodeActor extends DurableObject<Env> {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work, work);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private get db(): Db {
+    return getDb(this.env);
+  }
+
+  private get settings(): Settings {
+    return getSettings(this.env);
+  }
+
+  async callback(call: LicenseCodeCallback, envelope: LicenseCallbackEnvelope): Promise<LicenseCallbackOutcome> {
+    return this.serialize(async () => {
+      const db = this.db;
+      const now = envelope.receivedAt;
+      const [current, applied] = await Promise.all([
+        findLicenseCode(db, call.license),
+        call.activity === "refreshLicenseCode" ? findInboxEntry(db, refreshKey(call)) : Promise.resolve(undefined),
+      ]);
+      const plan = planCallback(current, call, { now, unknownCodes: this.settings.licenseUnknownCodes, orderAlreadyApplied: applied !== undefined });
+      if (plan.kind === "answer") {
+        log("info", "license_code.unchanged", { activity: call.activity, resultCode: plan.resultCode, reason: plan.unchanged ?? plan.resultMsg });
+        return { resultCode: plan.resultCode, resultMsg: plan.resultMsg };
+      }
+      const outcome: LicenseCallbackOutcome = { resultCode: "000000", resultMsg: plan.resultMsg };
+      const inboxRow = {
+        idempotencyKey: plan.inboxKey,
+        fingerprint: callFingerprint(call),
+        interface: "license",
+        activity: call.activity,
+        instanceId: null,
+        isTest: call.isTest,
+        request: envelope.requestText,
+        resultCode: outcome.resultCode,
+        answer: JSON.stringify(outcome),
+        receivedAt: now,
+      };
+      await this.commit(current, plan.next, plan.event, now, [db.insert(inbox).values(inboxRow)]);
+      log("info", "license_code.changed", { activity: call.activity, from: current?.status ?? null, to: plan.next.status, event: plan.event });
+      return outcome;
+    });
+  }
+
+  /** A successful activation through the edge service; the first one emits license.activated. */
+  async activated(code: string, facts: ActivationFacts, now: number): Promise<LicenseCodeView> {
+    return this.serialize(async () => {
+      const current = await findLicenseCode(this.db, code);
+      const { next, first } = applyActivation(current, code, facts, now);
+      await this.commit(current, next, first ? "license.activated" : null, now);
+      return licenseCodeView(next);
+    });
+  }
+
+  /** A successful heartbeat: no event (it comes daily), but the record the outage answers are given from. */
+  async heartbeat(code: string, facts: HeartbeatFacts, now: number): Promise<LicenseCodeView> {
+    return this.serialize(async () => {
+      const current = await findLicenseCode(this.db, code);
+      const next = applyHeartbeat(current, code, facts, now);
+      await this.commit(current, next, null, now);
+      return licenseCodeView(next);
+    });
+  }
+
+  /** A failed Marketplace call, noted on a known code for the operator; unknown codes are not created by failures. */
+  async callFailed(code: string, error: string, now: number): Promise<void> {
+    await this.serialize(async () => {
+      const current = await findLicenseCode(this.db, code);
+      if (!current) return;
+      await this.commit(current, { ...current, lastCallError: error.slice(0, 500), lastCallErrorAt: now, version: current.version + 1, updatedAt: now }, null, now);
+    });
+  }
+
+  /** The record and its event in one D1 batch; then the stream's deliverer is woken. */
+  private async commit(previous: LicenseCodeRow | undefined, next: LicenseCodeRow, event: EventType | null, now: number, extra: Statement[] = []): Promise<void> {
+    const db = this.db;
+    const webhook = this.settings.sellerWebhook !== undefined;
+    const stream = licenseCodeStream(next.code);
+    const events = event
+      ? [outboxStatements.insertEvent(db, eventRow({ type: event, instanceId: null, stream, test: next.isTest, data: licenseCodeView(next), at: now }, webhook))]
+      : [];
+    await db.batch([licenseCodeStatements.save(db, previous, next), ...extra, ...events]);
+    if (events.length > 0 && webhook) {
+      // The delivery loop lives in the InstanceActor named after the stream (as for every outbox stream); should this
+      // wake-up be lost, the webhook sweep finds the overdue event within a few minutes.
+      await getInstanceActor(this.env, stream)
+        .kick(stream)
+        .catch((error: unknown) => log("warn", "license_code.kick_failed", { stream, error: error instanceof Error ? error.message : String(error) }));
+    }
+  }
+}
+
+export function getLicenseCodeActor(env: Env, code: string) {
+  return env.LICENSE_CODES.get(env.LICENSE_CODES.idFromName(code));
+}
