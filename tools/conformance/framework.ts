@@ -75,7 +75,8 @@ export class Context {
       request: request ? `${request.method} ${new URL(request.url).pathname}` : null,
     };
     this.results.push(result);
-    const detail = problems.length > 0 ? problems.join("; ") : answer ? snippet(answer.text, 90) : "";
+    // The one-line detail never shows a credential, even a debug instance's.
+    const detail = problems.length > 0 ? problems.join("; ") : answer ? snippet(answer.text.replace(/"(password|clientSecret)":"[^"]*"/g, '"$1":"…"'), 90) : "";
     this.print(`${result.status === "ok" ? "ok  " : "FAIL"} ${suite.padEnd(7)} ${name.padEnd(46)} ${String(result.ms).padStart(5)} ms  ${detail}`);
     return result;
   }
