@@ -59,5 +59,5 @@ describe("npm run dev port", () => {
       server.close();
     }
     expect(hits[0]).toMatch(/^POST \/saas\?signature=/);
-  });
+  }, 60_000);
 });

@@ -31,7 +31,7 @@ export class UsageError extends Error {}
 
 const VALUE_FLAGS = new Set(["url", "suite", "env-file", "json", "seed", "key"]);
 
-export function parseArguments(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Options {
+export function parseArguments(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Options {
   const values: Record<string, string> = {};
   let real = false;
   for (let i = 0; i < argv.length; i++) {

@@ -49,7 +49,7 @@ const NAMES = [
 ] as const;
 
 /** The env file's values, each overridden by the same name in the process environment (dotenv's rule). */
-export function loadSettings(envFile: string | undefined, processEnv: NodeJS.ProcessEnv = process.env): RunnerSettings {
+export function loadSettings(envFile: string | undefined, processEnv: Readonly<Record<string, string | undefined>> = process.env): RunnerSettings {
   const file = envFile ?? ".dev.vars";
   if (envFile !== undefined && !existsSync(file)) throw new SettingsError(`--env-file ${file}: no such file`);
   const fromFile = existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")) : {};
