@@ -189,6 +189,8 @@ describe("runner settings and arguments", () => {
     expect(parseArguments(["--suite", "kit,v2"]).suites).toEqual(["kit", "v2"]);
     expect(parseArguments([]).suites).toEqual(["v2", "v1", "kit", "license", "orders"]);
     expect(parseArguments(["--url=http://h:1", "--seed=5"])).toMatchObject({ url: "http://h:1", seed: 5 });
+    expect(parseArguments(["--real"]).suites).toEqual(["v2"]);
+    expect(() => parseArguments(["--real", "--suite", "all"])).toThrow(/v2 suite only/);
     expect(() => parseArguments(["--verbose"])).toThrow(UsageError);
     expect(() => parseArguments(["--seed", "-1"])).toThrow(UsageError);
   });

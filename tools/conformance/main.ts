@@ -54,7 +54,9 @@ export function parseArguments(argv: readonly string[], env: Readonly<Record<str
   } catch {
     throw new UsageError(`--url ${url} is not an http(s) URL`);
   }
-  const asked = (values.suite ?? "all").split(",").map((s) => s.trim());
+  // A real purchase exists only for the V2 lifecycle: --real alone means --suite v2.
+  const asked = (values.suite ?? (real ? "v2" : "all")).split(",").map((s) => s.trim());
+  if (real && asked.some((s) => s !== "v2")) throw new UsageError("--real applies to the v2 suite only (--suite v2)");
   const suites = asked.includes("all") ? [...SUITES] : asked.map((s) => SUITES.find((name) => name === s) ?? fail(`unknown suite "${s}" (one of ${SUITES.join(", ")}, all)`));
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed ${values.seed} is not a non-negative integer`);
