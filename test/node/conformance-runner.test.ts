@@ -23,9 +23,9 @@ const dir = mkdtempSync(path.join(tmpdir(), "conformance-runner-"));
 const envFile = path.join(dir, "settings.vars");
 writeFileSync(envFile, `SAAS_ACCESS_KEY="${KEY}"\nKIT_ACCESS_KEY=""\nENABLE_V1="false"\n`);
 
-type Behaviour = "accept-everything" | "sign-with-another-key" | "html-errors";
+type Behaviour = "accept-everything" | "sign-with-another-key" | "html-errors" | "all-routes";
 
-/** A "gateway" that answers every V2 call with success, signed per `behaviour`; /license and /orders do not exist. */
+/** A "gateway" that answers every V2 call with success, signed per `behaviour`; only "all-routes" has /license and /orders. */
 function fakeGateway(behaviour: Behaviour) {
   let lastInstance = "i-1";
   return createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -33,7 +33,7 @@ function fakeGateway(behaviour: Behaviour) {
     req.on("data", (chunk: Buffer) => (raw += chunk.toString("utf8")));
     req.on("end", () => {
       const url = new URL(req.url ?? "/", "http://x");
-      if (url.pathname !== "/saas") {
+      if (url.pathname !== "/saas" && !(behaviour === "all-routes" && (url.pathname === "/license" || url.pathname === "/orders"))) {
         res.writeHead(404, { "Content-Type": "text/plain" }).end("no such route");
         return;
       }
@@ -64,7 +64,7 @@ async function listen(server: Server): Promise<string> {
 const servers: Server[] = [];
 const urls: Partial<Record<Behaviour, string>> = {};
 beforeAll(async () => {
-  for (const behaviour of ["accept-everything", "sign-with-another-key", "html-errors"] as const) {
+  for (const behaviour of ["accept-everything", "sign-with-another-key", "html-errors", "all-routes"] as const) {
     const server = fakeGateway(behaviour);
     servers.push(server);
     urls[behaviour] = await listen(server);
@@ -107,6 +107,17 @@ describe("conformance runner against a gateway that accepts everything", () => {
       ["license", expect.stringMatching(/^POST \/license answered HTTP 404: this deployment does not serve license callbacks/)],
       ["orders", expect.stringMatching(/^POST \/orders answered HTTP 404: this deployment does not serve order notifications/)],
     ]);
+  });
+
+  it("license and orders suites, where served: every valid case passes and exactly the refusals fail", async () => {
+    const { cases } = await runAgainst("all-routes", "license,orders");
+    const failing = cases.filter((c) => c.status === "fail").map((c) => `${c.suite}: ${c.name}`);
+    const refusals = ["refused: bad signature", "refused: replayed nonce", "refused: signed with another key", "refused: stale timestamp"];
+    expect(failing.sort()).toEqual([...refusals.map((r) => `license: ${r}`), ...refusals.map((r) => `orders: ${r}`)].sort());
+    expect(cases.filter((c) => c.status === "ok").map((c) => c.name)).toEqual(
+      expect.arrayContaining(["getLicenseAsync", "getLicenseAsync on /saas (repeat)", "releaseLicenseCode (random order)", "orderNotify (repeat)"]),
+    );
+    expect(new Set(cases.filter((c) => c.suite === "license").map((c) => c.request))).toEqual(new Set(["POST /license", "POST /saas"]));
   });
 
   it("skips the V1 suite when ENABLE_V1 is false in the settings", async () => {

@@ -16,7 +16,7 @@ export async function ordersSuite(ctx: Context): Promise<void> {
   const second = debugOrderId();
   const cases: SavedCase[] = [
     { name: "orderNotify", build: () => v2Call(ctx.base, "/orders", key, body), key, expect: ["000000"] },
-    { name: "orderNotify (second line of work)", build: () => v2Call(ctx.base, "/orders", key, { ...body, orderId: second, orderLineId: `${second}-000001` }), key, expect: ["000000"] },
+    { name: "orderNotify (another order)", build: () => v2Call(ctx.base, "/orders", key, { ...body, orderId: second, orderLineId: `${second}-000001` }), key, expect: ["000000"] },
   ];
   for (const one of cases) await ctx.playTwice("orders", one);
   await ctx.playShuffled("orders", cases);
