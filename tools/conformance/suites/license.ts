@@ -5,15 +5,33 @@ import { businessId, debugOrderId, hex, inOneYear } from "../ids";
 
 /**
  * License callbacks (marketplace-open-apis.md §3.3, §3.4), POST /license with LICENSE_ACCESS_KEY and the V2 signature
- * (§3.1): refreshLicenseCode, updateLicenseCodeStatus, releaseLicenseCode and getLicenseAsync with the debug flag,
- * twice each, then in a random order, then the refusals. Online licenses also arrive on the basic interface: a debug
- * newInstance on /saas, then getLicenseAsync for it there (SAAS_ACCESS_KEY), which must answer the same on repeat.
+ * (§3.1): a debug newInstance on /saas, then refreshLicenseCode, updateLicenseCodeStatus, releaseLicenseCode and
+ * getLicenseAsync (for that instance) with the debug flag, twice each, then in a random order; getLicenseAsync on the
+ * basic interface too (/saas, SAAS_ACCESS_KEY); then the refusals.
  * getLicenseAsync may answer 000004 (asynchronous, §3.4); everything else 000000.
  */
 export async function licenseSuite(ctx: Context): Promise<void> {
   const key = ctx.settings.keys.license;
   const probe = v2Call(ctx.base, "/license", key, { activity: "updateLicenseCodeStatus", license: "probe", status: "FREEZE", testFlag: "1" }, { signature: "0".repeat(64) });
   if (!(await ctx.served("license", probe, "license callbacks (POST /license)"))) return;
+
+  // The online license belongs to an instance: a debug newInstance on /saas first, as the seller does before saving
+  // the getLicenseAsync case with its instanceId.
+  const saas = ctx.settings.keys.saas;
+  const orderId = debugOrderId();
+  let instanceId = "";
+  const create: SavedCase = {
+    name: "newInstance on /saas (online license)",
+    build: () => v2Call(ctx.base, "/saas", saas, { activity: "newInstance", orderId, orderLineId: `${orderId}-000001`, businessId: businessId(), testFlag: "1" }),
+    key: saas,
+    expect: ["000000"],
+    fields: (answer) => {
+      if (!instanceId && typeof answer.json?.instanceId === "string") instanceId = answer.json.instanceId;
+      return createProblems(answer);
+    },
+  };
+  await ctx.playTwice("license", create);
+  instanceId ||= "missing-instance-id";
 
   const saved = (name: string, body: object, more: Partial<SavedCase> = {}): SavedCase => ({
     name,
@@ -29,7 +47,7 @@ export async function licenseSuite(ctx: Context): Promise<void> {
   const expireTime = inOneYear();
   const asyncLicense = {
     activity: "getLicenseAsync",
-    instanceId: `debug-license-${hex(8)}`.toLowerCase(),
+    instanceId,
     effectiveTime: onlineLicenseTime(Date.now()),
     expireTime: onlineLicenseTime(Date.now() + 365 * 86_400_000),
     eventId,
@@ -46,24 +64,9 @@ export async function licenseSuite(ctx: Context): Promise<void> {
   for (const one of cases) await ctx.playTwice("license", one);
   await ctx.playShuffled("license", cases);
 
-  // The online license on the basic interface: newInstance, then getLicenseAsync for that instance.
-  const saas = ctx.settings.keys.saas;
-  const orderId = debugOrderId();
-  let instanceId = "";
-  const create: SavedCase = {
-    name: "newInstance on /saas (online license)",
-    build: () => v2Call(ctx.base, "/saas", saas, { activity: "newInstance", orderId, orderLineId: `${orderId}-000001`, businessId: businessId(), testFlag: "1" }),
-    key: saas,
-    expect: ["000000"],
-    fields: (answer) => {
-      if (!instanceId && typeof answer.json?.instanceId === "string") instanceId = answer.json.instanceId;
-      return createProblems(answer);
-    },
-  };
-  await ctx.playTwice("license", create);
   const onSaas: SavedCase = {
     name: "getLicenseAsync on /saas",
-    build: () => v2Call(ctx.base, "/saas", saas, { ...asyncLicense, instanceId, eventId: `${eventId}-saas`, testFlag: "1" }),
+    build: () => v2Call(ctx.base, "/saas", saas, { ...asyncLicense, eventId: `${eventId}-saas`, testFlag: "1" }),
     key: saas,
     expect: ["000000", "000004"],
   };
