@@ -46,11 +46,13 @@ start() { # name, command…: runs it in the background with its log, remembers 
   GROUPS_STARTED+=("$!")
 }
 
+# No curl needed: the project's Node fetches (exit 1 when nothing answers).
+get() { "$NODE" -e 'fetch(process.argv[1],{signal:AbortSignal.timeout(2000)}).then(r=>r.text()).then(t=>process.stdout.write(t),()=>process.exit(1))' "$1"; }
 free_port() { "$NODE" -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 wait_for() { # name, url, seconds: until the URL answers at all
   local name=$1 url=$2 deadline=$((SECONDS + $3))
-  until curl -s -o /dev/null --max-time 2 "$url"; do
+  until get "$url" >/dev/null; do
     if [ $SECONDS -ge $deadline ]; then echo "e2e: $name did not answer at $url within $3 s"; return 1; fi
     sleep 0.3
   done
@@ -86,7 +88,7 @@ set +m
 wait_for "fake Marketplace" "http://127.0.0.1:$MARKETPLACE_PORT/__control/records" 30
 wait_for "fake seller backend" "http://127.0.0.1:$SELLER_PORT/__control/deliveries" 30
 wait_for "gateway" "http://127.0.0.1:$GATEWAY_PORT/healthz" 90
-HEALTH=$(curl -s "http://127.0.0.1:$GATEWAY_PORT/healthz")
+HEALTH=$(get "http://127.0.0.1:$GATEWAY_PORT/healthz")
 case "$HEALTH" in *'"status":"ok"'*) ;; *) echo "e2e: gateway unhealthy: $HEALTH"; exit 1 ;; esac
 
 FAILED=0

@@ -147,8 +147,10 @@ export class Context {
   async served(suite: SuiteName, probe: Prepared, what: string): Promise<boolean> {
     const answer = await send(probe);
     if (answer.status !== 404 && !answer.error) return true;
-    const reason = answer.error ?? `${probe.method} ${new URL(probe.url).pathname} answered HTTP 404`;
-    this.record(suite, `${what} served`, [`${reason}: this deployment does not serve ${what}; the suite's cases were not run`], answer, probe);
+    const problem = answer.error
+      ? `${probe.method} ${new URL(probe.url).pathname}: ${answer.error}; the suite's cases were not run`
+      : `${probe.method} ${new URL(probe.url).pathname} answered HTTP 404: this deployment does not serve ${what}; the suite's cases were not run`;
+    this.record(suite, `${what} served`, [problem], answer, probe);
     return false;
   }
 }
