@@ -123,7 +123,12 @@ export async function purchaseOutcome(instance: Instance, dataKey: string): Prom
   if (instance.status === "failed") {
     return { resultCode: instance.failureCode ?? ResultCode.InternalError, resultMsg: (instance.failureReason ?? "provisioning failed").slice(0, 255), instanceId };
   }
-  if (instance.status === "released") return { resultCode: ResultCode.Success, resultMsg: "success", instanceId };
+  if (instance.status === "released") {
+    // The dial tests replay a product's saved debug cases in any order, its release included, and the V1 debugger
+    // refuses a create answer without frontEndUrl (spec §8): a released debug instance still shows its way in.
+    const appInfo = instance.isTest ? await appInfoOf(instance, dataKey) : undefined;
+    return { resultCode: ResultCode.Success, resultMsg: "success", instanceId, ...(appInfo ? { appInfo } : {}) };
+  }
   const appInfo = await appInfoOf(instance, dataKey);
   if (!appInfo) return { resultCode: ResultCode.Processing, resultMsg: "provisioning", instanceId };
   return { resultCode: ResultCode.Success, resultMsg: "success", instanceId, appInfo };

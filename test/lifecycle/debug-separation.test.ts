@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { formatCompactUtc } from "../../src/protocol/time-formats";
-import { callV1, eventsOf, newInstanceBody, queryV2, stateOf } from "../support/lifecycle";
+import { decryptV1Field } from "../../src/protocol/v1-field-crypto";
+import { callV1, controlOrders, eventsOf, newInstanceBody, queryV2, stateOf } from "../support/lifecycle";
+import { queryOrderInfo } from "../support/orders";
 import { type MarketplaceAnswer, callV2, uniqueId } from "../support/marketplace";
 
 /*
@@ -159,5 +161,43 @@ describe("saved debug cases replay forever, in any order (spec §8 dial tests)",
     }
     expect(await stateOf(instanceId)).toMatchObject({ status: "released", is_test: 1 });
     expect((await eventsOf(instanceId)).filter((e) => e.type === "instance.released")).toHaveLength(1);
+  });
+
+  it("a V1 debug create replayed after the debug release still answers frontEndUrl and credentials that decrypt (the V1 debugger requires them)", async () => {
+    const create = {
+      activity: "newInstance",
+      customerId: "debug-customer",
+      customerName: "Debug Buyer",
+      orderId: uniqueId("CS"),
+      skuCode: "sku-debug",
+      productId: "prod-debug",
+      chargingMode: "1",
+      periodType: "month",
+      periodNumber: "1",
+      expireTime: "20350101000000",
+      testFlag: "1",
+    };
+    const first = await callV1({ ...create, businessId: crypto.randomUUID() });
+    const instanceId = String(first.json.instanceId);
+    expect((await callV1({ activity: "releaseInstance", instanceId, orderId: create.orderId, testFlag: "1" })).json.resultCode).toBe("000000");
+    const replayed = await callV1({ ...create, businessId: crypto.randomUUID() });
+    expect(replayed.bodySignValid).toBe(true);
+    expect(replayed.json).toMatchObject({ resultCode: "000000", instanceId, encryptType: "1", appInfo: { frontEndUrl: tenantUrl(instanceId) } });
+    const appInfo = replayed.json.appInfo as { userName: string; password: string };
+    expect(decryptV1Field(env.SAAS_ACCESS_KEY, appInfo.userName, "1")).toBe(decryptV1Field(env.SAAS_ACCESS_KEY, (first.json.appInfo as { userName: string }).userName, "1"));
+    expect(decryptV1Field(env.SAAS_ACCESS_KEY, appInfo.password, "1")).toMatch(/^.{20}$/);
+    expect(await stateOf(instanceId)).toMatchObject({ status: "released", is_test: 1 });
+  });
+
+  it("a real V1 create replayed after its release answers without the released tenant's login", async () => {
+    const orderId = uniqueId("CS");
+    await controlOrders({ orders: { [orderId]: queryOrderInfo(orderId, [{ productId: "prod-real", skuCode: "sku-real", periodType: "month", expireTime: "20350101000000" }]) } });
+    const create = { activity: "newInstance", customerId: "cust-1", customerName: "Buyer", orderId, skuCode: "sku-real", productId: "prod-real", chargingMode: "1", periodType: "month", periodNumber: "1", expireTime: "20350101000000", testFlag: "0" };
+    const first = await callV1({ ...create, businessId: crypto.randomUUID() });
+    expect(first.json).toMatchObject({ resultCode: "000000", appInfo: { frontEndUrl: expect.any(String) } });
+    const instanceId = String(first.json.instanceId);
+    expect((await callV1({ activity: "releaseInstance", instanceId, orderId, testFlag: "0" })).json.resultCode).toBe("000000");
+    const replayed = await callV1({ ...create, businessId: crypto.randomUUID() });
+    expect(replayed.json).toEqual({ resultCode: "000000", resultMsg: "success", instanceId });
   });
 });

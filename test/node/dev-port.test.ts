@@ -49,7 +49,7 @@ describe("npm run dev port", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;
     try {
-      const child = spawn(process.execPath, [path.join(root, "tools/simulator.mjs"), "--key", "k"], {
+      const child = spawn("sh", ["-c", `${scripts.simulate ?? ""} --key k --suite v2`], {
         cwd: root,
         env: { ...process.env, PORT: String(port) },
         stdio: "ignore",
@@ -59,5 +59,5 @@ describe("npm run dev port", () => {
       server.close();
     }
     expect(hits[0]).toMatch(/^POST \/saas\?signature=/);
-  });
+  }, 60_000);
 });

@@ -252,6 +252,19 @@ describe("the Marketplace's record rules", () => {
     expect(fake.state.records.map((r) => r.meteringSn)).toEqual(["raw-ok"]);
   });
 
+  it("POST /__control/clock moves the fake's clock: a record of an hour that ends in the future is accepted once the clock is past it, and reset puts it back", async () => {
+    const now = Date.now();
+    const t = (ms: number) => formatOpenApiTime(ms);
+    const record = (sn: string) => ({ instance_id: `inst-clock-${sn}`, metering_sn: sn, record_time: t(now), begin_time: t(now), end_time: t(now + HOUR), usage_value: "1" });
+    expect(((await rawPush([record("clock-1")])).json.abnormal_usage_data as { error_code: string }[])[0]?.error_code).toBe("011");
+    expect(await control("/__control/clock", { offsetMs: 2 * HOUR })).toEqual({ ok: true, offsetMs: 2 * HOUR });
+    expect((await rawPush([record("clock-2")])).json.error_code).toBe("MKT.0000");
+    expect(await control("/__control/clock", { offsetMs: "soon" })).toEqual({ error: "offsetMs: an integer number of milliseconds" });
+    await control("/__control/fail", { mode: "reset" });
+    expect(fake.state.clockOffsetMs).toBe(0);
+    expect(((await rawPush([record("clock-3")])).json.abnormal_usage_data as { error_code: string }[])[0]?.error_code).toBe("011");
+  });
+
   it("old API: a begin time older than 21 days fails the whole call with MKT.9004 (final)", async () => {
     const old = makeRecord({ beginTime: Date.now() - 22 * 24 * HOUR, endTime: Date.now() - 22 * 24 * HOUR + HOUR });
     const error = await failure(pushUsage({ ...config, api: "old" }, [old, makeRecord()], new Date()));

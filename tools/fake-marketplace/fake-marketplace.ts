@@ -124,6 +124,8 @@ export interface FakeState {
    * these codes (so tests sharing one fake each take down only their own codes).
    */
   outage: { all: OutageMode | null; codes: Map<string, OutageMode> };
+  /** Added to the fake's clock (POST /__control/clock): an end-to-end run that moves the gateway's cron forward. */
+  clockOffsetMs: number;
 }
 
 /** §2.4 L4: 92020001 unauthorized (403), 92020002 invalid param, 92020004 not yet received by the user, 92020005 no such code. */
@@ -178,6 +180,7 @@ function initialState(options: FakeMarketplaceOptions): FakeState {
     autoLicenses: new Map(),
     licenseErrors: new Map(),
     outage: { all: null, codes: new Map() },
+    clockOffsetMs: 0,
   };
 }
 
@@ -794,6 +797,12 @@ function control(state: FakeState, options: FakeMarketplaceOptions, method: stri
     }
     return json(200, { ok: true });
   }
+  if (method === "POST" && path === "/__control/clock") {
+    const offset = isRecord(parsed) ? parsed.offsetMs : undefined;
+    if (typeof offset !== "number" || !Number.isSafeInteger(offset)) return json(400, { error: "offsetMs: an integer number of milliseconds" });
+    state.clockOffsetMs = offset;
+    return json(200, { ok: true, offsetMs: offset });
+  }
   if (method === "POST" && path === "/__control/fail") {
     if (!isRecord(parsed)) return json(400, { error: "body must be a JSON object" });
     if (parsed.mode === "reset") {
@@ -923,9 +932,10 @@ function handleApi(state: FakeState, secrets: Secrets, call: Call): Answer {
 
 /** Starts the fake on 127.0.0.1 (by default) and resolves once it listens. */
 export async function startFakeMarketplace(options: FakeMarketplaceOptions = {}): Promise<FakeMarketplace> {
-  const clock = options.now ?? Date.now;
+  const baseClock = options.now ?? Date.now;
   const secrets: Secrets = { credentials: options.credentials ?? DEV_CREDENTIALS, usagePushKey: options.usagePushKey ?? DEV_USAGE_PUSH_KEY };
   const state = initialState(options);
+  const clock = () => baseClock() + state.clockOffsetMs;
   const hanging = new Set<ServerResponse>();
 
   const server: Server = createServer((req, res) => {
