@@ -34,8 +34,8 @@ export const AdminInstanceListQuery = z.strictObject({
   productId: z.string().min(1).max(64).optional(),
   test: QueryBoolean.optional(),
   /**
-   * Matches an instance id or an order id exactly, or the start of a customer name (case-sensitive). Customer names
-   * are stored as query order returned them (instances.customer_name); the inbox keeps none.
+   * Matches an instance id, an order id or a customer name, each exactly (case-sensitive). Customer names are stored
+   * as query order returned them (instances.customer_name); the inbox keeps none.
    */
   q: z.string().trim().min(1).max(128).optional(),
   cursor: Cursor.optional(),
@@ -217,12 +217,13 @@ export const ResendAnswer = z.object({
 export type ResendAnswer = z.infer<typeof ResendAnswer>;
 
 export const DeliveryListQuery = z.strictObject({
-  state: z.enum(DELIVERY_STATES).optional(),
+  /** failed: newest first; pending: soonest next attempt first. */
+  state: z.enum(["failed", "pending"]).default("failed"),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export type DeliveryListQuery = z.infer<typeof DeliveryListQuery>;
 
-/** GET /admin/api/deliveries?state=failed: newest first. */
+/** GET /admin/api/deliveries?state=failed|pending. */
 export const DeliveryList = z.object({ deliveries: z.array(Delivery) });
 export type DeliveryList = z.infer<typeof DeliveryList>;
 
