@@ -15,7 +15,7 @@ import { PERIOD_MS, ROLLUP_GRACE_MS, deadlineOf, meteringSnOf, periodStart, stil
  */
 
 export type CorrectionResult =
-  | { kind: "created" | "existing"; original: UsageRecord; correction: UsageRecord }
+  | { kind: "existing"; original: UsageRecord; correction: UsageRecord }
   | { kind: "not-found" }
   | { kind: "refused"; reason: string };
 
