@@ -1,3 +1,14 @@
+CREATE TABLE `admin_actions` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`at` integer NOT NULL,
+	`actor` text NOT NULL,
+	`action` text NOT NULL,
+	`target` text NOT NULL,
+	`detail` text NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `admin_actions_at_idx` ON `admin_actions` (`at`);--> statement-breakpoint
+CREATE INDEX `admin_actions_target_idx` ON `admin_actions` (`target`,`at`);--> statement-breakpoint
 CREATE TABLE `general_orders` (
 	`order_id` text NOT NULL,
 	`order_line_id` text NOT NULL,
@@ -67,4 +78,7 @@ CREATE TABLE `license_usage_queue` (
 --> statement-breakpoint
 CREATE INDEX `license_usage_due_idx` ON `license_usage_queue` (`state`,`next_attempt_at`,`id`) WHERE state IN ('pending', 'sending');--> statement-breakpoint
 CREATE INDEX `license_usage_batch_idx` ON `license_usage_queue` (`batch_id`);--> statement-breakpoint
-CREATE INDEX `license_usage_sent_idx` ON `license_usage_queue` (`sent_at`) WHERE state = 'sent';
+CREATE INDEX `license_usage_sent_idx` ON `license_usage_queue` (`sent_at`) WHERE state = 'sent';--> statement-breakpoint
+CREATE INDEX `usage_records_period_begin_idx` ON `usage_records` (`period_begin`);--> statement-breakpoint
+CREATE INDEX `events_failed_idx` ON `events` (`seq`) WHERE delivery_state = 'failed';--> statement-breakpoint
+CREATE INDEX `instances_customer_name_idx` ON `instances` (`customer_name`,`created_at`,`id`);
