@@ -19,6 +19,9 @@ export const TEST_SECRETS = {
   ADMIN_TOKEN: "test-admin-token",
   SELLER_API_TOKEN: "test-seller-api-token",
   SELLER_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+  // Ed25519, generated with openssl genpkey -algorithm ed25519; signs builtin online licenses in tests only.
+  LICENSE_SIGNING_KEY: "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINjXM9W3VteOsiKUj3hbZ5sCaMPtiFbl3JKqK4JfU4Nc\n-----END PRIVATE KEY-----",
+  LICENSE_PREVIOUS_PUBLIC_KEY: "",
 };
 
 /** Webhooks go to the outbound test service's fake seller backend (test/support/outbound-marketplace.ts). */

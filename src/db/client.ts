@@ -4,8 +4,9 @@ import * as billing from "./schema/billing";
 import * as events from "./schema/events";
 import * as instances from "./schema/instances";
 import * as kit from "./schema/kit";
+import * as licenses from "./schema/licenses";
 
-export const schema = { ...instances, ...billing, ...kit, ...events };
+export const schema = { ...instances, ...billing, ...kit, ...events, ...licenses };
 
 export function getDb(env: { DB: D1Database; D1_QUERY_LOG?: string }) {
   return drizzle(env.D1_QUERY_LOG === "true" ? loggingD1(env.DB) : env.DB, { schema });

@@ -2,7 +2,9 @@ import { type IRequest, Router, error as ittyError } from "itty-router";
 import { adminHealth } from "../admin/health.routes";
 import { registerSellerApi } from "../seller-api/seller-api";
 import { health } from "./health.routes";
+import { jwks } from "./jwks.routes";
 import { kitV1Route, kitV2Route } from "./kit.routes";
+import { licenseEndpoint } from "./license.routes";
 import { v2BasicEndpoint } from "./marketplace.routes";
 import { v1BasicEndpoint } from "./v1.routes";
 
@@ -16,6 +18,8 @@ router.post("/saas", v2BasicEndpoint);
 router.post("/saas/produceAPI/v2/:name", kitV2Route);
 router.get("/saas/v1", v1BasicEndpoint);
 router.post("/saas/v1/produceAPI/:name", kitV1Route);
+router.post("/license", licenseEndpoint);
+router.get("/.well-known/jwks.json", (_request, env) => jwks(env));
 registerSellerApi(router);
 router.all("/api/v1/*", () => Response.json({ error: "no such route" }, { status: 404 }));
 router.all("*", () => ittyError(404, "no such route"));

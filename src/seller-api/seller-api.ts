@@ -2,6 +2,7 @@ import type { IRequest, RouterType } from "itty-router";
 import { getEvents } from "./events.routes";
 import { commonErrors } from "./common.schema";
 import { getInstance, listInstancesRoute } from "./instances.routes";
+import { getLicense, postLicense } from "./licenses.routes";
 import { getKitOrgsRoute, getKitTenantRoute, getKitUsersRoute, postUsageRoute } from "./legacy.routes";
 import { openApiDocument } from "./openapi";
 import { getCredentials, postProvisioned, postProvisioningFailed } from "./provisioning.routes";
@@ -19,6 +20,8 @@ const routes: SellerRoute[] = [
   getKitOrgsRoute,
   getEvents,
   postUsageRoute,
+  getLicense,
+  postLicense,
 ];
 
 let document: Record<string, unknown> | undefined;

@@ -14,6 +14,10 @@ export const EVENT_TYPES = [
   "kit.synced",
   "usage.rejected",
   "order.notified",
+  "license.requested",
+  "license.issued",
+  "license.delivered",
+  "license.delivery_failed",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
