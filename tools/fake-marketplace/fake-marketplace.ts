@@ -537,13 +537,13 @@ function queryOrder(state: FakeState, rawQuery: string): Answer {
 
 // ---- string / file upload (§2.2) -------------------------------------------------------------------------------
 
-interface Part {
+export interface Part {
   name: string;
   filename: string | null;
   body: Buffer;
 }
 
-function parseMultipart(contentType: string, body: Buffer): Part[] | null {
+export function parseMultipart(contentType: string, body: Buffer): Part[] | null {
   const m = /^multipart\/form-data;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
   const boundary = m?.[1] ?? m?.[2];
   if (!boundary) return null;
