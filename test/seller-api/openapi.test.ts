@@ -36,6 +36,8 @@ describe("GET /api/v1/openapi.json", () => {
         "GET /api/v1/instances/{id}/tenant",
         "GET /api/v1/instances/{id}/users",
         "GET /api/v1/instances/{id}/orgs",
+        "GET /api/v1/licenses/{eventId}",
+        "POST /api/v1/licenses/{eventId}",
       ].sort(),
     );
     expect(operations).toHaveLength(sellerApiRoutes.length);
