@@ -82,7 +82,7 @@ export interface StoredUpload {
   receivedAt: number;
 }
 
-export type FailureMode = "http500" | "timeout" | "partial" | "drop-after-accept";
+export type FailureMode = "http500" | "timeout" | "partial" | "drop-after-accept" | "code";
 
 export interface InjectedFailure {
   mode: FailureMode;
@@ -658,7 +658,7 @@ function license(state: FakeState, api: ApiName, parsed: unknown, now: number): 
 
 // ---- control API -----------------------------------------------------------------------------------------------
 
-const FAILURE_MODES: readonly FailureMode[] = ["http500", "timeout", "partial", "drop-after-accept"];
+const FAILURE_MODES: readonly FailureMode[] = ["http500", "timeout", "partial", "drop-after-accept", "code"];
 const API_FILTERS: readonly ApiFilter[] = ["any", "usage", "order", "upload", "license"];
 
 function matches(filter: ApiFilter, api: ApiName): boolean {
@@ -719,6 +719,7 @@ function control(state: FakeState, options: FakeMarketplaceOptions, method: stri
     const fraction = parsed.fraction;
     if (fraction !== undefined && (typeof fraction !== "number" || fraction < 0 || fraction > 1)) return json(400, { error: "fraction: 0..1" });
     if (mode === "partial" && sns === undefined && fraction === undefined) return json(400, { error: "partial needs meteringSns or fraction" });
+    if (mode === "code" && typeof parsed.code !== "string") return json(400, { error: "code needs the code to answer (e.g. 91381037)" });
     state.failures.push({
       mode,
       remaining: count,
@@ -861,6 +862,10 @@ export async function startFakeMarketplace(options: FakeMarketplaceOptions = {})
         hanging.add(res);
         res.on("close", () => hanging.delete(res));
         return;
+      }
+      if (failure?.mode === "code") {
+        // The Marketplace's business refusals come with HTTP 200 (upload 91381033–91381038, §2.4 E1).
+        return send(res, json(200, { error_code: failure.code, error_msg: "refused (injected)" }));
       }
       if (failure?.mode === "http500") {
         if (!failure.json) return send(res, { status: 500, body: "<html><body>500 Internal Server Error</body></html>", contentType: "text/html" });
