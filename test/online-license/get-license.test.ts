@@ -65,6 +65,21 @@ describe.each<LicenseRoute>(["/saas", "/license"])("getLicenseAsync on %s", (rou
   });
 });
 
+describe("concurrent retries", () => {
+  it("five identical requests at once produce one license, one upload and one license.issued", async () => {
+    const instanceId = await purchase();
+    const body = licenseRequest(instanceId);
+    const answers = await Promise.all(Array.from({ length: 5 }, () => callLicense(body)));
+    for (const answer of answers) expect(["000000", "000004"]).toContain(answer.json.resultCode);
+    expect(answers.some((answer) => answer.json.resultCode === "000000")).toBe(true);
+    const rows = await licenseRows(body.eventId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ state: "delivered", upload_attempts: 1 });
+    expect(await uploadsOf(body.eventId)).toHaveLength(1);
+    expect((await licenseEventsOf(instanceId)).map((e) => e.type)).toEqual(["license.issued", "license.delivered"]);
+  });
+});
+
 describe("getLicenseAsync refusals", () => {
   it("000902: a period license without expireTime; nothing stored", async () => {
     const instanceId = await purchase();
