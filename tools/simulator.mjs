@@ -92,6 +92,13 @@ await check("updateInstanceStatus UNFREEZE", { activity: "updateInstanceStatus",
 const upgrade = `${orderId}U`;
 await check("upgradeInstance", { activity: "upgradeInstance", instanceId, orderId: upgrade, orderLineId: `${upgrade}-000001` });
 await check("changeInstanceCheck", { activity: "changeInstanceCheck", instanceId, productInfo: { skuCode: "SKU" } });
+// Online-License products (marketplace-open-apis.md §3.4): 000004 until the license is uploaded to the open API.
+const licenseTime = (ms) => `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} z`;
+await check(
+  "getLicenseAsync",
+  { activity: "getLicenseAsync", instanceId, effectiveTime: licenseTime(Date.now()), expireTime: licenseTime(Date.now() + 30 * 86400_000), eventId: `EV${orderId}`, deviceFingerprint: "SIMULATOR-DEVICE-1" },
+  (json) => json.resultCode === "000000" || json.resultCode === "000004",
+);
 await check("releaseInstance", { activity: "releaseInstance", instanceId });
 if (!real) await check("releaseInstance of an unknown id", { activity: "releaseInstance", instanceId: "never-seen-by-this-gateway" });
 console.log(failures ? `\n${failures} case(s) failed` : "\nall cases passed");
