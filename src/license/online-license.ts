@@ -8,7 +8,7 @@ import type { Outcome } from "../instances/commands";
 import { ConfigurationError } from "../protocol/errors";
 import { ResultCode } from "../protocol/result-codes";
 import { signCompactJws } from "./jws";
-import { IssuedLicense, type StoredContent, storedContentOf } from "./license-content";
+import { IssuedLicense, MAX_LICENSE_CHARACTERS, type StoredContent, storedContentOf } from "./license-content";
 import { importSigningKey } from "./signing-keys";
 
 /** getLicenseAsync as the actor gets it: parsed, times converted, the fingerprint already digested. */
@@ -175,7 +175,12 @@ export async function newLicense(
   if (settings.license.mode === "webhook") {
     return { row: base, events: [licenseEvent("license.requested", base, now, { deviceFingerprint: command.deviceFingerprint })] };
   }
-  const row = issued(base, storedContentOf({ type: "CHARACTERS", content: await builtinLicense(instance, command, settings) }), "builtin", now);
+  const jws = await builtinLicense(instance, command, settings);
+  // The upload API takes at most 1024 characters as a string (§2.2); a longer token (a long LICENSE_ISSUER, long ids)
+  // travels as a file instead of failing.
+  const content: IssuedLicense =
+    jws.length <= MAX_LICENSE_CHARACTERS ? { type: "CHARACTERS", content: jws } : { type: "FILE", fileName: "license.jwt", content: Buffer.from(jws).toString("base64") };
+  const row = issued(base, storedContentOf(content), "builtin", now);
   return { row, events: [licenseEvent("license.issued", row, now)] };
 }
 

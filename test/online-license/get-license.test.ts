@@ -3,7 +3,8 @@ import { createLocalJWKSet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { controlOrders } from "../support/orders";
 import { queryOrderInfo } from "../support/orders";
-import { callV2, createInstance, makeNewInstance, rowCounts, uniqueId } from "../support/marketplace";
+import { sendWith } from "../support/kit";
+import { callV2, createInstance, makeNewInstance, rowCounts, signedV2Request, uniqueId } from "../support/marketplace";
 import { sellerCall } from "../support/seller-api";
 import {
   type LicenseRoute,
@@ -242,6 +243,25 @@ describe("builtin licenses verify offline against the JWKS", () => {
     const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1);
     await expect(jwtVerify(`${header}.${claims}.${flip(signature, 5)}`, keys)).rejects.toThrow();
     await expect(jwtVerify(`${header}.${flip(claims, 10)}.${signature}`, keys)).rejects.toThrow();
+  });
+});
+
+describe("a builtin license longer than the upload API's 1024 characters", () => {
+  it("is uploaded as the file license.jwt with its SHA-256, and still verifies", async () => {
+    const instanceId = await purchase();
+    const body = licenseRequest(instanceId);
+    const issuer = `https://issuer.example/${"p".repeat(900)}`;
+    const answer = await sendWith(signedV2Request(body, { path: "/license", key: env.LICENSE_ACCESS_KEY }), { LICENSE_ISSUER: issuer }, env.LICENSE_ACCESS_KEY);
+    expect(answer.json.resultCode).toBe("000000");
+    const [row] = await licenseRows(body.eventId);
+    expect(row).toMatchObject({ state: "delivered", type: "FILE", file_name: "license.jwt" });
+    const [upload] = await uploadsOf(body.eventId);
+    expect(upload).toMatchObject({ type: "FILE", fileName: "license.jwt", sha256Matches: true });
+    const token = Buffer.from(String(row?.content), "base64").toString("utf8");
+    expect(token.length).toBeGreaterThan(1024);
+    const jwksJson = (await (await exports.default.fetch(new Request("https://gateway.test/.well-known/jwks.json"))).json()) as Parameters<typeof createLocalJWKSet>[0];
+    const { payload } = await jwtVerify(token, createLocalJWKSet(jwksJson), { issuer });
+    expect(payload.jti).toBe(body.eventId);
   });
 });
 
