@@ -87,6 +87,8 @@ export class InstanceActor extends DurableObject<Env> {
   private tail: Promise<unknown> = Promise.resolve();
   private delivering: Promise<void> | null = null;
   private uploading: Promise<void> | null = null;
+  /** Set when a license became due while an upload loop may have looked already: that loop looks once more. */
+  private uploadAgain = false;
 
   /** A promise chain, not blockConcurrencyWhile: network calls (query order, webhooks) must not stall the object. */
   private serialize<T>(work: () => Promise<T>): Promise<T> {
@@ -405,6 +407,11 @@ export class InstanceActor extends DurableObject<Env> {
     if (uploadDue) this.markLicenseDue(at);
     const [first, ...rest] = [...change.statements, ...rows.map((row) => outboxStatements.insertEvent(this.db, row))];
     if (first) await this.db.batch([first, ...rest]);
+    if (uploadDue) {
+      // Again after the batch: a running upload loop may have read D1 before it and cleared the mark.
+      this.markLicenseDue(at);
+      this.uploadAgain = true;
+    }
   }
 
   private markLicenseDue(at: number): void {
@@ -430,6 +437,11 @@ export class InstanceActor extends DurableObject<Env> {
         if (next === undefined) this.kv.delete(KV.licenseDueAt);
         else this.kv.put(KV.licenseDueAt, next);
         await this.armAlarm();
+        // No await between this check and the end of the loop, so nothing committed after it can be missed.
+        if (this.uploadAgain) {
+          this.uploadAgain = false;
+          continue;
+        }
         return;
       }
       const result = await uploadLicense(this.settings, row, Date.now());
