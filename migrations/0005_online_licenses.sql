@@ -27,4 +27,5 @@ CREATE TABLE `licenses` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `licenses_event_fingerprint_uq` ON `licenses` (`event_id`,`fingerprint_sha256`);--> statement-breakpoint
 CREATE INDEX `licenses_instance_state_idx` ON `licenses` (`instance_id`,`state`,`next_upload_at`);--> statement-breakpoint
+CREATE INDEX `licenses_upload_due_idx` ON `licenses` (`state`,`next_upload_at`);--> statement-breakpoint
 CREATE INDEX `licenses_instance_fingerprint_idx` ON `licenses` (`instance_id`,`fingerprint_sha256`);

@@ -399,6 +399,12 @@ export class InstanceActor extends DurableObject<Env> {
     });
   }
 
+  /** The sweep found an upload overdue (a lost alarm): the alarm uploads what is due now. */
+  async kickLicenses(): Promise<void> {
+    this.markLicenseDue(Date.now());
+    await this.armAlarm();
+  }
+
   /** One license change and its events in one batch; `uploadDue` when it leaves a license to upload. */
   private async commitLicense(change: LicenseChange, at: number, uploadDue: boolean): Promise<void> {
     const rows = change.events.map((draft: EventDraft) => eventRow(draft, this.settings.sellerWebhook !== undefined));

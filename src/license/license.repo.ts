@@ -54,6 +54,17 @@ export async function nextUploadAt(db: Db, instanceId: string): Promise<number |
   return row?.at ?? undefined;
 }
 
+/** Instances with an upload overdue since before `dueBefore`: the sweep wakes their actors (a lost alarm). */
+export async function overdueUploadInstances(db: Db, dueBefore: number, limit = 100): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ instanceId: licenses.instanceId })
+    .from(licenses)
+    .where(and(eq(licenses.state, "issued"), lte(licenses.nextUploadAt, dueBefore)))
+    .limit(limit)
+    .all();
+  return rows.map((row) => row.instanceId);
+}
+
 export const licenseStatements = {
   insert: (db: Db, row: NewLicense) => db.insert(licenses).values(row),
   /** Guarded by the state it leaves: a change computed from a stale row changes nothing. */

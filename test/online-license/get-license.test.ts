@@ -1,6 +1,8 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import { OVERDUE_AFTER_MS, deliverySweepJob } from "../../src/jobs/delivery-sweep.job";
 import { controlOrders } from "../support/orders";
 import { queryOrderInfo } from "../support/orders";
 import { sendWith } from "../support/kit";
@@ -190,6 +192,25 @@ describe("license upload", () => {
     expect(new Set(uploads.map((u) => u.characters))).toEqual(new Set([content]));
     expect((await callLicense(body)).json.resultCode).toBe("000000");
     expect((await licenseEventsOf(instanceId)).map((e) => e.type)).toEqual(["license.issued", "license.delivered"]);
+  });
+
+  it("an upload whose alarm was lost is woken by the webhook sweep and delivered", async () => {
+    const instanceId = await purchase();
+    const body = licenseRequest(instanceId);
+    await steerUploads(body.eventId, [{ status: 503, code: "CBC.0999" }]);
+    expect((await callLicense(body)).json.resultCode).toBe("000004");
+    const stub = env.INSTANCES.get(env.INSTANCES.idFromName(instanceId));
+    await runInDurableObject(stub, async (_actor, state) => {
+      await state.storage.deleteAlarm();
+      state.storage.kv.delete("licenseDueAt");
+    });
+    const [row] = await licenseRows(body.eventId);
+    const counts = await deliverySweepJob(env, Number(row?.next_upload_at) + OVERDUE_AFTER_MS + 1);
+    expect(counts.licenseUploadsWoken).toBeGreaterThanOrEqual(1);
+    expect(counts.licenseWakeFailures).toBe(0);
+    await env.DB.prepare("UPDATE licenses SET next_upload_at = 0 WHERE id = ?").bind(row?.id).run();
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await licenseRows(body.eventId)).toMatchObject([{ state: "delivered", upload_attempts: 2 }]);
   });
 
   it("records 91381037 (invalid license format), reports it and never uploads again", async () => {

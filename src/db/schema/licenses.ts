@@ -50,6 +50,8 @@ export const licenses = sqliteTable(
     uniqueIndex("licenses_event_fingerprint_uq").on(t.eventId, t.fingerprintSha256),
     // The actor's alarm: this instance's licenses due for an upload.
     index("licenses_instance_state_idx").on(t.instanceId, t.state, t.nextUploadAt),
+    // The webhook sweep: uploads whose actor's alarm was lost, over all instances.
+    index("licenses_upload_due_idx").on(t.state, t.nextUploadAt),
     // Device quota: how many devices of this instance hold a license.
     index("licenses_instance_fingerprint_idx").on(t.instanceId, t.fingerprintSha256),
   ],
