@@ -19,6 +19,9 @@ export const TEST_SECRETS = {
   ADMIN_TOKEN: "test-admin-token",
   SELLER_API_TOKEN: "test-seller-api-token",
   SELLER_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+  // Ed25519, generated with openssl genpkey -algorithm ed25519; signs builtin online licenses in tests only.
+  LICENSE_SIGNING_KEY: "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINjXM9W3VteOsiKUj3hbZ5sCaMPtiFbl3JKqK4JfU4Nc\n-----END PRIVATE KEY-----",
+  LICENSE_PREVIOUS_PUBLIC_KEY: "",
 };
 
 /** Webhooks go to the outbound test service's fake seller backend (test/support/outbound-marketplace.ts). */
@@ -43,6 +46,8 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             MARKETPLACE_API_BASE: "http://127.0.0.1:9",
             SELLER_WEBHOOK_URL: TEST_WEBHOOK_URL,
+            // Online licenses of this product bind to a device (test/online-license).
+            LICENSE_DEVICE_PRODUCTS: "OFFI-DEVICE-LIC",
             ...vars,
           },
         },
@@ -55,9 +60,11 @@ export default defineConfig(async () => {
       // Structured logs of passing tests are noise; a failing test still shows its own.
       silent: "passed-only" as const,
       projects: [
-        worker("workers", ["test/**/*.test.ts"], ["test/node/**", "test/webhook-mode/**"]),
+        worker("workers", ["test/**/*.test.ts"], ["test/node/**", "test/webhook-mode/**", "test/online-license/webhook/**"]),
         // The same Worker with PROVISIONING_MODE=webhook: the seller's backend provisions each purchase.
         worker("workers-webhook", ["test/webhook-mode/**/*.test.ts"], [], { PROVISIONING_MODE: "webhook" }),
+        // Online licenses issued by the seller's backend (license.requested) instead of signed by the gateway.
+        worker("workers-license-webhook", ["test/online-license/webhook/**/*.test.ts"], [], { LICENSE_MODE: "webhook" }),
         {
           test: {
             name: "node",

@@ -48,6 +48,30 @@ const pkcs8Pem = optionalSecret.refine(
   { message: "must be a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----); convert with openssl pkcs8 -topk8 -nocrypt" },
 );
 
+/** DER prefixes of an Ed25519 key (RFC 8410): PKCS#8 private key and SPKI public key, each followed by the 32 key bytes. */
+const ED25519_PKCS8_PREFIX = "302e020100300506032b657004220420";
+const ED25519_SPKI_PREFIX = "302a300506032b6570032100";
+
+function pemDerHex(pem: string, label: string): string | undefined {
+  const match = new RegExp(`-----BEGIN ${label}-----([\\s\\S]+?)-----END ${label}-----`).exec(pem);
+  if (!match?.[1]) return undefined;
+  try {
+    return Buffer.from(match[1].replace(/\s+/g, ""), "base64").toString("hex");
+  } catch {
+    return undefined;
+  }
+}
+
+const ed25519Pem = (label: "PRIVATE KEY" | "PUBLIC KEY", prefix: string, hint: string) =>
+  optionalSecret.refine(
+    (value) => {
+      if (value === undefined) return true;
+      const der = pemDerHex(value, label);
+      return der !== undefined && der.startsWith(prefix) && der.length === prefix.length + 64;
+    },
+    { message: hint },
+  );
+
 /** Raw bindings as wrangler and the secrets store give them: every setting is a string. */
 export const RawSettings = z.object({
   SAAS_ACCESS_KEY: secret,
@@ -83,6 +107,18 @@ export const RawSettings = z.object({
    */
   V1_TIMESTAMP_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(7 * 86400).default(86400),
   USAGE_PUSH_API: z.enum(["new", "old"]).default("new"),
+  /** Online licenses (getLicenseAsync): "builtin" signs a JWS itself, "webhook" asks the seller's backend. */
+  LICENSE_MODE: z.enum(["builtin", "webhook"]).default("builtin"),
+  LICENSE_SIGNING_KEY: ed25519Pem("PRIVATE KEY", ED25519_PKCS8_PREFIX, "must be a PKCS#8 PEM of an Ed25519 key (openssl genpkey -algorithm ed25519)"),
+  /** The key signed with before the last rotation: its public half stays in the JWKS while old licenses are in use. */
+  LICENSE_PREVIOUS_PUBLIC_KEY: ed25519Pem("PUBLIC KEY", ED25519_SPKI_PREFIX, "must be an SPKI PEM of an Ed25519 public key (openssl pkey -pubout)"),
+  /** `iss` of builtin licenses; default: the origin of the URL the Marketplace called. */
+  LICENSE_ISSUER: z.string().trim().url("is not a URL").optional(),
+  /**
+   * Comma-separated product ids whose licenses bind to a device: getLicenseAsync without deviceFingerprint is 000903,
+   * and an order holds at most its quantity of devices (000900). "*" = every product.
+   */
+  LICENSE_DEVICE_PRODUCTS: z.string().optional(),
   /** Comma-separated product ids billed per day instead of per hour (spec README point 10). */
   DAILY_BILLED_PRODUCTS: z.string().optional(),
   /** A license-code callback for a code never seen: record it (default) or answer 000003 (src/license-codes/license-code.ts). */
@@ -143,6 +179,13 @@ function toSettings(raw: z.infer<typeof RawSettings>) {
     usagePushApi: raw.USAGE_PUSH_API,
     licenseUnknownCodes: raw.LICENSE_UNKNOWN_CODES,
     licenseClientTokenGeneration: raw.LICENSE_CLIENT_TOKEN_GENERATION,
+    license: {
+      mode: raw.LICENSE_MODE,
+      signingKey: raw.LICENSE_SIGNING_KEY,
+      previousPublicKey: raw.LICENSE_PREVIOUS_PUBLIC_KEY,
+      issuer: raw.LICENSE_ISSUER,
+      deviceProducts: new Set((raw.LICENSE_DEVICE_PRODUCTS ?? "").split(",").map((id) => id.trim()).filter(Boolean)) as ReadonlySet<string>,
+    },
     billing: { dailyBilledProducts: new Set((raw.DAILY_BILLED_PRODUCTS ?? "").split(",").map((id) => id.trim()).filter(Boolean)) as ReadonlySet<string> },
   } as const;
 }
@@ -170,6 +213,9 @@ export function parseSettings(env: object): Settings {
   }
   if (raw.PROVISIONING_MODE === "webhook" && !raw.SELLER_WEBHOOK_URL) {
     throw new ConfigurationError("SELLER_WEBHOOK_URL", "is required when PROVISIONING_MODE is webhook");
+  }
+  if (raw.LICENSE_MODE === "webhook" && !raw.SELLER_WEBHOOK_URL) {
+    throw new ConfigurationError("SELLER_WEBHOOK_URL", "is required when LICENSE_MODE is webhook");
   }
   return toSettings(raw);
 }

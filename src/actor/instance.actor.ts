@@ -27,6 +27,13 @@ import {
   sameProvisioning,
 } from "../instances/seller-provisioning";
 import { type KitAnswer, type KitSyncCall, applyKitSync } from "../kit/kit-sync";
+import type { License } from "../db/schema/licenses";
+import type { EventDraft } from "../events/outbox";
+import { type LicenseChange, type LicenseWriteResult, licenseFromSeller, licenseRequestDelivered, planLicenseRequest, uploadChange } from "../license/license-flow";
+import type { IssuedLicense } from "../license/license-content";
+import { dueUploads, findLicenseById, nextUploadAt } from "../license/license.repo";
+import { uploadLicense } from "../license/license-upload";
+import { type LicenseCommand, outcomeOf } from "../license/online-license";
 import { MarketplaceApiError } from "../marketplace-api/errors";
 import { type OrderTruth, queryOrder } from "../marketplace-api/order.api";
 import { log } from "../observability/log";
@@ -54,6 +61,8 @@ const KV = {
   auditHead: "auditHead",
   orderFetches: "orderFetches",
   deliveryDueAt: "deliveryDueAt",
+  /** The earliest license upload due (the licenses table has the rows). */
+  licenseDueAt: "licenseDueAt",
   /** The event stream this actor delivers: its instance, or the tenant a kit actor is named after. */
   stream: "stream",
   answer: (key: string) => `answer:${key}`,
@@ -77,6 +86,9 @@ interface CommitExtras {
 export class InstanceActor extends DurableObject<Env> {
   private tail: Promise<unknown> = Promise.resolve();
   private delivering: Promise<void> | null = null;
+  private uploading: Promise<void> | null = null;
+  /** Set when a license became due while an upload loop may have looked already: that loop looks once more. */
+  private uploadAgain = false;
 
   /** A promise chain, not blockConcurrencyWhile: network calls (query order, webhooks) must not stall the object. */
   private serialize<T>(work: () => Promise<T>): Promise<T> {
@@ -405,6 +417,101 @@ export class InstanceActor extends DurableObject<Env> {
     await this.armAlarm();
   }
 
+  // ---- online licenses (src/license) ------------------------------------------------------------------------------
+
+  /**
+   * getLicenseAsync: the stored license of this eventId + fingerprint, or a new one (builtin: signed now; webhook:
+   * license.requested to the seller's backend, whose answer may issue it within this call), then its upload. The
+   * caller answers 000004 when this takes longer than its budget; the alarm finishes the work.
+   */
+  async getLicense(command: LicenseCommand): Promise<Outcome> {
+    const plan = await this.serialize(async () => {
+      const found = await planLicenseRequest(this.db, this.settings, await this.load(command.instanceId), command);
+      if (found.kind === "new") await this.commitLicense(found, command.receivedAt, found.row.state === "issued");
+      return found;
+    });
+    if (plan.kind === "answer") return plan.outcome;
+    if (plan.row.state === "requested") await this.deliverDue(command.instanceId);
+    await this.uploadDue(command.instanceId);
+    const row = await findLicenseById(this.db, command.licenseId);
+    return row ? outcomeOf(row) : { resultCode: ResultCode.Processing, resultMsg: "processing; retry for the result" };
+  }
+
+  /** POST /api/v1/licenses/{eventId}: the seller's backend issues the license it answered 202 for. */
+  async licenseSubmitted(licenseId: string, license: IssuedLicense, now: number): Promise<LicenseWriteResult> {
+    return this.serialize(async () => {
+      const { result, change } = await licenseFromSeller(this.db, licenseId, license, now);
+      if (change) {
+        await this.commitLicense(change, now, true);
+        await this.armAlarm();
+      }
+      return result;
+    });
+  }
+
+  /** The sweep found an upload overdue (a lost alarm): the alarm uploads what is due now. */
+  async kickLicenses(): Promise<void> {
+    this.markLicenseDue(Date.now());
+    await this.armAlarm();
+  }
+
+  /** One license change and its events in one batch; `uploadDue` when it leaves a license to upload. */
+  private async commitLicense(change: LicenseChange, at: number, uploadDue: boolean): Promise<void> {
+    const rows = change.events.map((draft: EventDraft) => eventRow(draft, this.settings.sellerWebhook !== undefined));
+    if (rows.some((row) => row.deliveryState === "pending")) this.markDeliveryDue(at);
+    // Due before the batch: if we die right after it, the alarm still uploads what it wrote.
+    if (uploadDue) this.markLicenseDue(at);
+    const [first, ...rest] = [...change.statements, ...rows.map((row) => outboxStatements.insertEvent(this.db, row))];
+    if (first) await this.db.batch([first, ...rest]);
+    if (uploadDue) {
+      // Again after the batch: a running upload loop may have read D1 before it and cleared the mark.
+      this.markLicenseDue(at);
+      this.uploadAgain = true;
+    }
+  }
+
+  private markLicenseDue(at: number): void {
+    const current = this.kv.get<number>(KV.licenseDueAt);
+    if (current === undefined || current > at) this.kv.put(KV.licenseDueAt, at);
+  }
+
+  /** Single flight, like deliveries: a getLicense and the alarm share one upload loop per actor. */
+  private uploadDue(instanceId: string): Promise<void> {
+    if (!this.uploading) {
+      this.uploading = this.uploadLoop(instanceId).finally(() => {
+        this.uploading = null;
+      });
+    }
+    return this.uploading;
+  }
+
+  private async uploadLoop(instanceId: string): Promise<void> {
+    for (;;) {
+      const [row] = await dueUploads(this.db, instanceId, Date.now(), 1);
+      if (!row) {
+        const next = await nextUploadAt(this.db, instanceId);
+        if (next === undefined) this.kv.delete(KV.licenseDueAt);
+        else this.kv.put(KV.licenseDueAt, next);
+        await this.armAlarm();
+        // No await between this check and the end of the loop, so nothing committed after it can be missed.
+        if (this.uploadAgain) {
+          this.uploadAgain = false;
+          continue;
+        }
+        return;
+      }
+      const result = await uploadLicense(this.settings, row, Date.now());
+      await this.serialize(() => this.recordUpload(row, result, Date.now()));
+    }
+  }
+
+  private async recordUpload(row: License, result: Awaited<ReturnType<typeof uploadLicense>>, now: number): Promise<void> {
+    const { change, next } = uploadChange(this.db, row, result, now);
+    await this.commitLicense(change, now, false);
+    if (next.state === "failed") log("error", "license.delivery_failed", { instanceId: row.instanceId, eventId: row.eventId, code: next.lastErrorCode });
+    else if (next.state === "issued") log("warn", "license.upload_failed", { instanceId: row.instanceId, eventId: row.eventId, attempts: next.uploadAttempts, code: next.lastErrorCode });
+  }
+
   // ---- the one write path ----------------------------------------------------------------------------------------
 
   private get auditKey(): Buffer {
@@ -484,7 +591,8 @@ export class InstanceActor extends DurableObject<Env> {
   private async armAlarm(notBefore = 0): Promise<void> {
     const pending = this.kv.get<PendingOrderFetch[]>(KV.orderFetches) ?? [];
     const deliveryDue = this.kv.get<number>(KV.deliveryDueAt);
-    const times = [...pending.map((p) => p.nextAt), ...(deliveryDue === undefined ? [] : [deliveryDue])];
+    const licenseDue = this.kv.get<number>(KV.licenseDueAt);
+    const times = [...pending.map((p) => p.nextAt), ...(deliveryDue === undefined ? [] : [deliveryDue]), ...(licenseDue === undefined ? [] : [licenseDue])];
     if (times.length === 0) return;
     const due = Math.max(Math.min(...times), notBefore);
     const current = await this.ctx.storage.getAlarm();
@@ -505,6 +613,8 @@ export class InstanceActor extends DurableObject<Env> {
       }
       const stream = instance?.id ?? this.kv.get<string>(KV.stream);
       if (stream && this.kv.get<number>(KV.deliveryDueAt) !== undefined) await this.deliverDue(stream);
+      const licenseDue = this.kv.get<number>(KV.licenseDueAt);
+      if (instance && licenseDue !== undefined && licenseDue <= Date.now()) await this.uploadDue(instance.id);
     } catch (error) {
       // The failed work is still pending and overdue: re-armed at its own time the alarm would fire at once and call
       // query order again in a tight loop for as long as the failure lasts. A unique-key failure means this actor's
@@ -591,6 +701,12 @@ export class InstanceActor extends DurableObject<Env> {
   /** The attempt's verdict (src/instances/seller-provisioning.ts) committed with what it does to the purchase. */
   private async recordAttempt(stream: string, event: EventRow, attempt: DeliveryAttempt, now: number): Promise<void> {
     const db = this.db;
+    if (event.type === "license.requested") {
+      const outcome = await licenseRequestDelivered(db, event, attempt, now);
+      await this.commitLicense(outcome, now, outcome.issued);
+      if (outcome.retryAt !== undefined) this.kv.put(KV.deliveryDueAt, outcome.retryAt);
+      return;
+    }
     const instance = event.instanceId ? await this.load(event.instanceId) : undefined;
     const awaiting = awaitsSeller(event, instance, this.settings) ? instance : undefined;
     const verdict = judgeDelivery(event, attempt, awaiting !== undefined, now);

@@ -7,8 +7,9 @@ import * as generalOrders from "./schema/general-orders";
 import * as instances from "./schema/instances";
 import * as kit from "./schema/kit";
 import * as licenseCodes from "./schema/license-codes";
+import * as licenses from "./schema/licenses";
 
-export const schema = { ...instances, ...billing, ...kit, ...events, ...generalOrders, ...licenseCodes, ...admin };
+export const schema = { ...instances, ...billing, ...kit, ...events, ...generalOrders, ...licenseCodes, ...licenses, ...admin };
 
 export function getDb(env: { DB: D1Database; D1_QUERY_LOG?: string }) {
   return drizzle(env.D1_QUERY_LOG === "true" ? loggingD1(env.DB) : env.DB, { schema });

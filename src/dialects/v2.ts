@@ -3,12 +3,15 @@ import type { CallEnvelope } from "../instances/commands";
 import { createKeyOf, instanceIdFor } from "../instances/instance-id";
 import type { V2BasicRequest } from "../protocol/schemas/v2-basic.schema";
 import { parseV2ExpireTime } from "../protocol/time-formats";
+import { handleGetLicenseAsync } from "../license/get-license.handler";
 import { type CallAnswer, type DialectCall, envelopeOf, sendToActor } from "./actor-call";
 import { answerContext } from "./answers";
 import { queryInstances } from "./query-instance";
 
 export interface V2Call extends DialectCall {
   request: V2BasicRequest;
+  /** The origin the Marketplace called (the issuer of builtin online licenses). */
+  origin: string;
 }
 
 /** Routes one verified, parsed V2 basic call to its handler. Exhaustive: a new activity breaks the build. */
@@ -64,6 +67,8 @@ export async function handleV2Basic(env: Env, settings: Settings, call: V2Call):
       });
     case "changeInstanceCheck":
       return sendToActor(env, settings, request.instanceId, envelope(call, null), { kind: "lifecycle", event: "checkChange" });
+    case "getLicenseAsync":
+      return handleGetLicenseAsync(env, settings, { request, receivedAt: call.receivedAt, origin: call.origin });
     default: {
       const unhandled: never = request;
       throw new Error(`unhandled activity ${JSON.stringify(unhandled)}`);

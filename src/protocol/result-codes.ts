@@ -16,6 +16,11 @@ export const V2_RESULT_CODES = {
   "000105": "this account already holds the entitlement and cannot open it again",
   "000106": "product resources sold out",
   "000107": "SaaS e-mail domain duplicate",
+  // Online License getLicenseAsync (marketplace-open-apis.md §3.4, O2).
+  "000900": "the order's license quota is exhausted",
+  "000901": "request outside the order's validity period",
+  "000902": "a period license needs an expiry time",
+  "000903": "a device fingerprint (hardware code) is required",
 } as const;
 
 export const V1_RESULT_CODES = {
@@ -42,6 +47,10 @@ export const ResultCode = {
   InternalError: "000005",
   NoResource: "000100",
   ProductInternalError: "000104",
+  LicenseQuotaExhausted: "000900",
+  LicenseOutsideValidity: "000901",
+  LicenseNeedsExpiry: "000902",
+  LicenseNeedsFingerprint: "000903",
 } as const satisfies Record<string, ResultCode>;
 
 export function isV1ResultCode(code: string): code is V1ResultCode {

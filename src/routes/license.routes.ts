@@ -1,4 +1,5 @@
 import { handleLicenseCodeCallback } from "../license-codes/license-callbacks";
+import { handleGetLicenseAsync } from "../license/get-license.handler";
 import { InvalidRequestError } from "../protocol/errors";
 import type { LicenseActivity, LicenseRequest } from "../protocol/schemas/license.schema";
 import { parseLicenseRequest } from "../protocol/schemas/parse";
@@ -16,6 +17,8 @@ export const LICENSE_HANDLERS: { [A in LicenseActivity]?: LicenseHandler<A> } = 
   refreshLicenseCode: handleLicenseCodeCallback,
   updateLicenseCodeStatus: handleLicenseCodeCallback,
   releaseLicenseCode: handleLicenseCodeCallback,
+  getLicenseAsync: (env, request, call) =>
+    handleGetLicenseAsync(env, call.settings, { request, receivedAt: call.receivedAt, origin: call.origin }),
 };
 
 function handlerOf<A extends LicenseActivity>(activity: A): LicenseHandler<A> | undefined {

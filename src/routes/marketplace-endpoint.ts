@@ -20,6 +20,8 @@ export interface VerifiedCall {
   recordedRequest: () => string;
   receivedAt: number;
   settings: Settings;
+  /** The origin the Marketplace called (scheme and host of the production URL). */
+  origin: string;
 }
 
 export interface MarketplaceEndpoint<T> {
@@ -60,6 +62,6 @@ export function marketplaceEndpoint<T>(endpoint: MarketplaceEndpoint<T>) {
       const fresh = await d1ReplayStore(getDb(env), receivedAt).remember(nonce, nonceExpiresAtMs);
       if (!fresh) throw new AuthError("nonce was already used (replay)");
       const recordedRequest = () => withoutPersonalFields(json, bytes, inboxDigestKey(settings.dataKey));
-      return endpoint.handle(env, parsed, { json, recordedRequest, receivedAt, settings });
+      return endpoint.handle(env, parsed, { json, recordedRequest, receivedAt, settings, origin: url.origin });
     });
 }

@@ -9,5 +9,5 @@ export const v2BasicEndpoint = marketplaceEndpoint({
   key: "saas",
   signatureParts: (_request, url) => basicSignatureParts(url),
   parse: parseV2BasicRequest,
-  handle: (env, request, call) => handleV2Basic(env, call.settings, { request, recordedRequest: call.recordedRequest, receivedAt: call.receivedAt }),
+  handle: (env, request, call) => handleV2Basic(env, call.settings, { request, recordedRequest: call.recordedRequest, receivedAt: call.receivedAt, origin: call.origin }),
 });

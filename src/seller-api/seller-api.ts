@@ -3,6 +3,7 @@ import { getEvents } from "./events.routes";
 import { commonErrors } from "./common.schema";
 import { getInstance, listInstancesRoute } from "./instances.routes";
 import { licenseCodeRoutes } from "./license-codes.routes";
+import { getLicense, postLicense } from "./licenses.routes";
 import { getKitOrgsRoute, getKitTenantRoute, getKitUsersRoute, postUsageRoute } from "./legacy.routes";
 import { openApiDocument } from "./openapi";
 import { getOrder, listOrders } from "./orders.routes";
@@ -24,6 +25,8 @@ const routes: SellerRoute[] = [
   listOrders,
   getOrder,
   ...licenseCodeRoutes,
+  getLicense,
+  postLicense,
 ];
 
 let document: Record<string, unknown> | undefined;

@@ -380,6 +380,15 @@ describe("upload and license codes through our client", () => {
     expect(fake.state.calls.authFailures).toBe(0);
   });
 
+  it("answers an injected upload refusal (91381037) with HTTP 200, which our client reads as final, and stores nothing", async () => {
+    await control("/__control/fail", { mode: "code", api: "upload", code: "91381037" });
+    const error = await uploadToEvent(credentials(), "event-refused", { type: "CHARACTERS", characters: "BAD" }, new Date()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "91381037", retryable: false, httpStatus: 200 });
+    expect(fake.state.uploads.filter((u) => u.eventId === "event-refused")).toEqual([]);
+    await uploadToEvent(credentials(), "event-refused", { type: "CHARACTERS", characters: "GOOD" }, new Date());
+    expect(fake.state.uploads.filter((u) => u.eventId === "event-refused")).toMatchObject([{ characters: "GOOD" }]);
+  });
+
   it("activates a license, reads its heartbeat and reports software usage", async () => {
     const activated = await activateLicense(credentials(), { license: "LIC-0001", realEffectTime: Date.UTC(2026, 0, 2, 3, 4, 5) }, new Date());
     expect(activated).toMatchObject({ status: "ALIVE", productId: "00301-LICENSE-0--0", amount: 1 });

@@ -8,7 +8,7 @@ import { SELLER_TABLES, sellerCall, sellerRequest } from "../support/seller-api"
 /** Each route of the table with its path parameters filled in and, for writes, a body that would be valid. */
 const calls = sellerApiRoutes.map((route) => ({
   name: `${route.method.toUpperCase()} ${route.path}`,
-  path: route.path.replace("{id}", "inst-auth-1").replace("{code}", "LIC-AUTH-1"),
+  path: route.path.replace("{id}", "inst-auth-1").replace("{code}", "LIC-AUTH-1").replace("{eventId}", "ev-auth-1"),
   method: route.method === "post" ? ("POST" as const) : ("GET" as const),
   body: route.path.endsWith("/provisioned")
     ? { frontEndUrl: "https://app.example.com/x" }
@@ -16,7 +16,9 @@ const calls = sellerApiRoutes.map((route) => ({
       ? { resultCode: "000106", message: "no capacity" }
       : route.path.endsWith("/usage")
         ? { events: [{ eventId: "e-auth-1", instanceId: "inst-auth-1", quantity: 1, time: Date.now() }] }
-        : undefined,
+        : route.path.startsWith("/api/v1/licenses/") && route.method === "post"
+          ? { type: "CHARACTERS", content: "LIC-auth-1" }
+          : undefined,
 }));
 
 describe("seller API: who may call", () => {
@@ -41,6 +43,8 @@ describe("seller API: who may call", () => {
         "POST /api/v1/license-codes/{code}/heartbeat",
         "POST /api/v1/license-codes/{code}/software-usage",
         "POST /api/v1/license-client-tokens",
+        "GET /api/v1/licenses/{eventId}",
+        "POST /api/v1/licenses/{eventId}",
       ].sort(),
     );
   });

@@ -43,6 +43,8 @@ describe("GET /api/v1/openapi.json", () => {
         "POST /api/v1/license-codes/{code}/heartbeat",
         "POST /api/v1/license-codes/{code}/software-usage",
         "POST /api/v1/license-client-tokens",
+        "GET /api/v1/licenses/{eventId}",
+        "POST /api/v1/licenses/{eventId}",
       ].sort(),
     );
     expect(operations).toHaveLength(sellerApiRoutes.length);

@@ -1,8 +1,9 @@
 // Runs in Node (vitest.config.ts hands it to Miniflare as the Worker's outbound service): every fetch the Worker or
 // its Durable Objects make during tests lands here instead of the network. Tests steer it through /__control.
 
+import { createHash } from "node:crypto";
 import { request as httpRequest } from "node:http";
-import { type FakeMarketplace, startFakeMarketplace } from "../../tools/fake-marketplace/fake-marketplace.ts";
+import { type FakeMarketplace, parseMultipart, startFakeMarketplace } from "../../tools/fake-marketplace/fake-marketplace.ts";
 import { type FakeAnswer, FakeSellerBackend, controlOf } from "../../tools/fake-seller-backend/fake-seller-backend.ts";
 
 /** The gateway's SELLER_WEBHOOK_SECRET in tests (vitest.config.ts binds it); the fake seller backend verifies with it. */
@@ -30,9 +31,43 @@ interface OutboundState {
   failOrders: Record<string, number>;
   calls: Array<{ method: string; path: string; query: string; authorization: string | null }>;
   orders: Record<string, unknown>;
+  /** String/file upload (§2.2), per event id: the next answers to give, in order (then success). */
+  uploadAnswers: Record<string, Array<{ status: number; code: string; message?: string }>>;
+  /** Every upload as received, per event id (accepted or not). */
+  uploads: Record<string, UploadSeen[]>;
 }
 
-const state: OutboundState = { failOrders: {}, calls: [], orders: {} };
+export interface UploadSeen {
+  type: string | null;
+  characters: string | null;
+  fileName: string | null;
+  /** The sha256 the request declared, and whether it matches the file part. */
+  sha256: string | null;
+  sha256Matches: boolean | null;
+  answeredCode: string;
+}
+
+const state: OutboundState = { failOrders: {}, calls: [], orders: {}, uploadAnswers: {}, uploads: {} };
+
+const UPLOAD_PATH = /^\/api\/mkp-openapi-public\/global\/v1\/market-event\/([^/]+)\/file$/;
+
+/** Reads the multipart upload as the Marketplace would, records it, and answers as steered (default CBC.0000). */
+async function uploadRequest(eventId: string, request: Request): Promise<Response> {
+  const parts = parseMultipart(request.headers.get("content-type") ?? "", Buffer.from(await request.arrayBuffer())) ?? [];
+  const fields = JSON.parse(parts.find((p) => p.name === "isvUpdateFileReq")?.body.toString("utf8") ?? "{}") as Record<string, string | undefined>;
+  const file = parts.find((p) => p.name === "file");
+  const steered = state.uploadAnswers[eventId]?.shift();
+  const answer = steered ?? { status: 200, code: "CBC.0000", message: "success" };
+  (state.uploads[eventId] ??= []).push({
+    type: fields.type ?? null,
+    characters: fields.characters ?? null,
+    fileName: fields.file_name ?? null,
+    sha256: fields.sha256 ?? null,
+    sha256Matches: file ? createHash("sha256").update(file.body).digest("hex") === fields.sha256 : null,
+    answeredCode: answer.code,
+  });
+  return Response.json({ error_code: answer.code, error_msg: answer.message ?? "injected" }, { status: answer.status });
+}
 
 function defaultOrder(orderId: string, orderLineId: string) {
   return {
@@ -173,9 +208,13 @@ export async function outboundMarketplace(request: Request): Promise<Response> {
     const control = (await request.json()) as Partial<OutboundState>;
     if (control.failOrders) Object.assign(state.failOrders, control.failOrders);
     if (control.orders) Object.assign(state.orders, control.orders);
+    if (control.uploadAnswers) Object.assign(state.uploadAnswers, control.uploadAnswers);
     return Response.json({ ok: true });
   }
   if (url.pathname === "/__control/calls") return Response.json(state.calls);
+  if (url.pathname === "/__control/uploads") return Response.json(state.uploads[url.searchParams.get("eventId") ?? ""] ?? []);
+  const uploadMatch = UPLOAD_PATH.exec(url.pathname);
+  if (uploadMatch?.[1] && request.method === "POST") return uploadRequest(decodeURIComponent(uploadMatch[1]), request);
   state.calls.push({ method: request.method, path: url.pathname, query: url.search, authorization: request.headers.get("authorization") });
   if (url.pathname === "/api/mkp-openapi-public/global/v1/order/query") {
     const orderId = url.searchParams.get("orderId") ?? "";

@@ -66,4 +66,4 @@ export async function seedEvent(draft: Partial<EventDraft> & { instanceId: strin
 }
 
 /** Every table a seller write could touch: equal counts before and after mean a refused call stored nothing. */
-export const SELLER_TABLES = ["instances", "orders", "inbox", "audit_events", "events", "usage_events"] as const;
+export const SELLER_TABLES = ["instances", "orders", "inbox", "audit_events", "events", "usage_events", "licenses"] as const;

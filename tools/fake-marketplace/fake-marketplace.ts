@@ -84,7 +84,7 @@ export interface StoredUpload {
   receivedAt: number;
 }
 
-export type FailureMode = "http500" | "timeout" | "partial" | "drop-after-accept";
+export type FailureMode = "http500" | "timeout" | "partial" | "drop-after-accept" | "code";
 
 export interface InjectedFailure {
   mode: FailureMode;
@@ -558,13 +558,13 @@ function queryOrder(state: FakeState, rawQuery: string): Answer {
 
 // ---- string / file upload (§2.2) -------------------------------------------------------------------------------
 
-interface Part {
+export interface Part {
   name: string;
   filename: string | null;
   body: Buffer;
 }
 
-function parseMultipart(contentType: string, body: Buffer): Part[] | null {
+export function parseMultipart(contentType: string, body: Buffer): Part[] | null {
   const m = /^multipart\/form-data;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
   const boundary = m?.[1] ?? m?.[2];
   if (!boundary) return null;
@@ -707,7 +707,7 @@ function license(state: FakeState, api: ApiName, parsed: unknown, now: number): 
 
 // ---- control API -----------------------------------------------------------------------------------------------
 
-const FAILURE_MODES: readonly FailureMode[] = ["http500", "timeout", "partial", "drop-after-accept"];
+const FAILURE_MODES: readonly FailureMode[] = ["http500", "timeout", "partial", "drop-after-accept", "code"];
 const API_FILTERS: readonly ApiFilter[] = ["any", "usage", "order", "upload", "license"];
 
 function matches(filter: ApiFilter, api: ApiName): boolean {
@@ -820,6 +820,7 @@ function control(state: FakeState, options: FakeMarketplaceOptions, method: stri
     const fraction = parsed.fraction;
     if (fraction !== undefined && (typeof fraction !== "number" || fraction < 0 || fraction > 1)) return json(400, { error: "fraction: 0..1" });
     if (mode === "partial" && sns === undefined && fraction === undefined) return json(400, { error: "partial needs meteringSns or fraction" });
+    if (mode === "code" && typeof parsed.code !== "string") return json(400, { error: "code needs the code to answer (e.g. 91381037)" });
     state.failures.push({
       mode,
       remaining: count,
@@ -971,6 +972,10 @@ export async function startFakeMarketplace(options: FakeMarketplaceOptions = {})
       }
       if (outage === "http503") return send(res, { status: 503, body: "<html><body>503 Service Unavailable</body></html>", contentType: "text/html" });
       if (outage === "http500") return send(res, json(500, { error_code: "92020001", error_msg: "internal error (outage)" }));
+      if (failure?.mode === "code") {
+        // The Marketplace's business refusals come with HTTP 200 (upload 91381033–91381038, §2.4 E1).
+        return send(res, json(200, { error_code: failure.code, error_msg: "refused (injected)" }));
+      }
       if (failure?.mode === "http500") {
         if (!failure.json) return send(res, { status: 500, body: "<html><body>500 Internal Server Error</body></html>", contentType: "text/html" });
         const error = target.api === "order" ? { resultCode: "CBC.0999", resultMsg: "internal error (injected)" } : { error_code: "MKT.0999", error_msg: "internal error (injected)" };

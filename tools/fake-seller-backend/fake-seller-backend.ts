@@ -39,7 +39,9 @@ export type Answer =
   /** Never answers (until hangMs passes or the fake closes); the gateway gives up after 10 s. */
   | { kind: "hang" }
   /** 200 JSON without frontEndUrl: a provisioning answer that must not be taken on a guess. */
-  | { kind: "no-front-end-url" };
+  | { kind: "no-front-end-url" }
+  /** Any JSON answer (a license for license.requested, say), after `delayMs` when given. */
+  | { kind: "json"; status?: number; body: unknown; delayMs?: number };
 
 export type AnswerKind = Answer["kind"];
 
@@ -255,6 +257,11 @@ export class FakeSellerBackend {
         return { status: 200, body: "<html><body>surprise</body></html>", contentType: "text/html" };
       case "no-front-end-url":
         return json(200, { adminUrl: derived.adminUrl, userName: derived.userName });
+      case "json": {
+        const reply = json(answer.status ?? 200, answer.body);
+        if (!answer.delayMs) return reply;
+        return new Promise<FakeAnswer>((resolve) => setTimeout(() => resolve(reply), answer.delayMs).unref());
+      }
       case "hang":
         return new Promise<FakeAnswer | null>((resolve) => {
           const release = () => resolve(null);
@@ -286,7 +293,7 @@ export class FakeSellerBackend {
     if (this.options.perInstanceOnly && instanceId === undefined) return json(400, { error: "instanceId is required: test files share this fake" });
     if (path === "/rule") {
       const answer = parseAnswer(input.answer);
-      if (!answer) return json(400, { error: "answer must be { kind: ack | provision | accept | refuse | error | garbage | hang | no-front-end-url, … }" });
+      if (!answer) return json(400, { error: "answer must be { kind: ack | provision | accept | refuse | error | garbage | hang | no-front-end-url | json, … }" });
       const times = typeof input.times === "number" && Number.isInteger(input.times) && input.times > 0 ? input.times : undefined;
       const types = Array.isArray(input.types) ? input.types.filter((t): t is string => typeof t === "string") : undefined;
       this.addRule(instanceId, { answer, times, types });
@@ -304,7 +311,7 @@ export class FakeSellerBackend {
   }
 }
 
-const KINDS: readonly AnswerKind[] = ["ack", "provision", "accept", "refuse", "error", "garbage", "hang", "no-front-end-url"];
+const KINDS: readonly AnswerKind[] = ["ack", "provision", "accept", "refuse", "error", "garbage", "hang", "no-front-end-url", "json"];
 
 function parseAnswer(value: unknown): Answer | null {
   if (value === null || typeof value !== "object") return null;

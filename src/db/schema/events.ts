@@ -21,6 +21,10 @@ export const EVENT_TYPES = [
   "license.frozen",
   "license.unfrozen",
   "license.released",
+  "license.requested",
+  "license.issued",
+  "license.delivered",
+  "license.delivery_failed",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

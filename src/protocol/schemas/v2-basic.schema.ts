@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { COMPACT_UTC } from "../time-formats";
+import { GetLicenseAsync } from "./license.schema";
 import { InstanceIdList, OptionalFlag, jsonOrValue, optionalString, requiredString, requiredTime, withIsTest } from "./common";
 
 /*
@@ -110,6 +111,8 @@ export const V2BasicRequest = z.discriminatedUnion("activity", [
   ReleaseInstance,
   UpgradeInstance,
   ChangeInstanceCheck,
+  // Online License products (marketplace-open-apis.md §3.4) share the SaaS 2.0 activities and may register /saas.
+  GetLicenseAsync,
 ]);
 export type V2BasicRequest = z.infer<typeof V2BasicRequest>;
 export type V2BasicActivity = V2BasicRequest["activity"];
@@ -122,6 +125,7 @@ export const V2_BASIC_ACTIVITIES = [
   "releaseInstance",
   "upgradeInstance",
   "changeInstanceCheck",
+  "getLicenseAsync",
 ] as const satisfies readonly V2BasicActivity[];
 
 // Fails to compile when an activity is added to the union but not to the list.
