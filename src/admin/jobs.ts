@@ -19,6 +19,7 @@ import { iso, jobRunViewOf } from "./admin-views";
  * - usagePush: no. It signs with `now` (the Marketplace checks the time), leases records until `now` + 5 min (a past
  *   lease is no lease), and judges deadlines by `now`: a past time would resend records already worthless.
  * - webhookSweep: no. It only wakes actors, which deliver by their own clock.
+ * - licenseUsageReport: no. It sends whatever is queued, with leases and retry times measured from `now`.
  * - usageReconcile: no. Its expiry check freezes instances through their actors with `asOf` as the change's time:
  *   a freeze dated in the past would rewrite which usage was billable after it was billed.
  * - cleanup: no. Retention is measured back from `now`; an earlier time deletes less and backfills nothing.
