@@ -1,6 +1,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+import { LogSecretScan } from "./test/setup/log-secret-scan.ts";
 import { hermeticWorker } from "./test/support/hermetic-worker.ts";
 import { TEST_WEBHOOK_SECRET, outboundMarketplace } from "./test/support/outbound-marketplace.ts";
 
@@ -19,6 +20,20 @@ export const TEST_SECRETS = {
   ADMIN_TOKEN: "test-admin-token",
   SELLER_API_TOKEN: "test-seller-api-token",
   SELLER_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+};
+
+/**
+ * What the log secret scan (test/setup/log-secret-scan.ts) looks for in every console line of the suite: every test
+ * secret above plus the passwords and client secrets tests send or store (test/v1/v1-answers.test.ts,
+ * test/webhook-mode/seller-api.test.ts, test/kit/kit-v2.test.ts, test/protocol/kit-client-secret.test.ts).
+ */
+export const SCANNED_SECRETS: Record<string, string> = {
+  ...TEST_SECRETS,
+  "test password": "S3cret!pass",
+  "seller's test password": "S3cret-from-seller!",
+  "kit client secret": "s3cr3t-value",
+  "kit client secret 1": "client-secret-1",
+  "kit RSA test secret": "tenant-app-client-secret-Zx9!",
 };
 
 /** Webhooks go to the outbound test service's fake seller backend (test/support/outbound-marketplace.ts). */
@@ -54,6 +69,8 @@ export default defineConfig(async () => {
     test: {
       // Structured logs of passing tests are noise; a failing test still shows its own.
       silent: "passed-only" as const,
+      // The default reporter, plus the scan that fails the run when any log line holds a test secret.
+      reporters: [...configDefaults.reporters, new LogSecretScan(SCANNED_SECRETS)],
       projects: [
         worker("workers", ["test/**/*.test.ts"], ["test/node/**", "test/webhook-mode/**"]),
         // The same Worker with PROVISIONING_MODE=webhook: the seller's backend provisions each purchase.

@@ -5,10 +5,13 @@ import { health } from "./health.routes";
 import { kitV1Route, kitV2Route } from "./kit.routes";
 import { v2BasicEndpoint } from "./marketplace.routes";
 import { v1BasicEndpoint } from "./v1.routes";
+import { failedRequest, finishRequest, startRequest } from "../observability/request-log";
+import { registerAdminPage } from "../admin/page/admin-page.routes";
 
 export type RouteArgs = [Env, ExecutionContext];
 
-export const router = Router<IRequest, RouteArgs>();
+// Every answer, 404s and errors included, leaves through finishRequest: its x-request-id and its one log line.
+export const router = Router<IRequest, RouteArgs>({ before: [startRequest], catch: failedRequest, finally: [finishRequest] });
 
 router.get("/healthz", (_request, env) => health(env));
 router.get("/admin/api/health", (request, env) => adminHealth(request, env));
@@ -17,5 +20,6 @@ router.post("/saas/produceAPI/v2/:name", kitV2Route);
 router.get("/saas/v1", v1BasicEndpoint);
 router.post("/saas/v1/produceAPI/:name", kitV1Route);
 registerSellerApi(router);
+registerAdminPage(router);
 router.all("/api/v1/*", () => Response.json({ error: "no such route" }, { status: 404 }));
 router.all("*", () => ittyError(404, "no such route"));
