@@ -15,7 +15,7 @@ import { type AuditHead, findAuditHead, findInboxEntry, findInstance, nextAuditR
 import { planChange } from "../instances/lifecycle";
 import { type PendingOrderFetch, emptyOrderRow, orderFetchDelay, orderRowOf, shouldGiveUp } from "../instances/order-fetch";
 import { newPurchase, orderArrived, provision, purchaseOutcome, retriedPurchase, withOrderTruth } from "../instances/purchase";
-import type { CredentialsResult, ProvisionedBody, ProvisioningFailedBody, SellerWriteResult } from "../instances/seller-commands";
+import type { AdminRetryResult, CredentialsResult, ProvisionedBody, ProvisioningFailedBody, SellerWriteResult } from "../instances/seller-commands";
 import {
   ORDER_NEVER_FETCHED,
   SELLER_WINDOW_MISSED,
@@ -209,7 +209,11 @@ export class InstanceActor extends DurableObject<Env> {
     const provisioned = envelope.isTest || next.orderKnownAt !== null ? await provision(next, this.settings, now) : { next, events: [] };
     const outcome = await purchaseOutcome(provisioned.next, this.settings.dataKey);
     const change: InstanceChange = failed
-      ? { ...provisioned, auditEvent: "provisioningRetried", auditDetail: { activity: envelope.activity, previousFailure: failed.failureReason } }
+      ? {
+          ...provisioned,
+          auditEvent: "provisioningRetried",
+          auditDetail: { activity: envelope.activity, previousFailure: failed.failureReason, ...(envelope.by ? { by: envelope.by } : {}) },
+        }
       : {
           ...provisioned,
           auditEvent: envelope.activity,
@@ -326,6 +330,52 @@ export class InstanceActor extends DurableObject<Env> {
       await this.db.batch([statements.insertAudit(this.db, audit)]);
       this.kv.put(KV.auditHead, { seq: audit.seq, hash: audit.hash });
       return { status: 200, userName: instance.adminUserName, password };
+    });
+  }
+
+  // ---- the operator (admin API) -------------------------------------------------------------------------------------
+
+  /**
+   * POST /admin/api/instances/{id}/retry-provisioning: a failed purchase starts over exactly as a Marketplace retry of
+   * its newInstance would (order first, then provisioning, the same events), audited as the operator's. In webhook
+   * mode the seller's backend gets instance.created at once; its retries end where the purchase's own window ends.
+   */
+  async retryProvisioning(instanceId: string, now: number): Promise<AdminRetryResult> {
+    const result = await this.serialize(async (): Promise<AdminRetryResult> => {
+      const instance = await this.load(instanceId);
+      if (!instance) return { status: 404, error: `instance ${instanceId} does not exist` };
+      if (instance.status !== "failed") return { status: 409, error: `instance is ${instance.status}, not failed` };
+      const envelope: CallEnvelope = {
+        dialect: "v2",
+        activity: "retryProvisioning",
+        idempotencyKey: null,
+        fingerprint: "",
+        requestText: "",
+        isTest: instance.isTest,
+        receivedAt: now,
+        by: "admin",
+      };
+      const command: CreateCommand = {
+        kind: "create",
+        createKey: instance.createKey,
+        orderId: instance.orderId,
+        orderLineId: instance.orderLineId,
+        productId: instance.productId,
+        skuCode: instance.skuCode,
+        chargingMode: instance.chargingMode,
+        expireAt: instance.expireAt,
+      };
+      // No inbox row: the Marketplace did not call; the audit row and the events record the retry.
+      await this.purchase(instanceId, instance, envelope, command, instance.createKey, false);
+      const next = await this.load(instanceId);
+      return next ? { status: 200, instance: next } : { status: 404, error: `instance ${instanceId} does not exist` };
+    });
+    if (result.status !== 200 || this.settings.provisioning.mode !== "webhook" || result.instance.isTest) return result;
+    await this.deliverDue(instanceId);
+    await this.armAlarm();
+    return this.serialize(async () => {
+      const instance = await this.load(instanceId);
+      return instance ? { status: 200, instance } : result;
     });
   }
 

@@ -15,6 +15,8 @@ export interface CallEnvelope {
   requestText: string;
   isTest: boolean;
   receivedAt: number;
+  /** Who asked, when not the Marketplace (the operator's admin API): kept in the audit row. */
+  by?: "admin";
 }
 
 export interface CreateCommand {

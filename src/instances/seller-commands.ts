@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Instance } from "../db/schema/instances";
 import type { Entitlement } from "./entitlement";
 
 /**
@@ -29,4 +30,9 @@ export type SellerWriteResult =
 
 export type CredentialsResult =
   | { status: 200; userName: string; password: string }
+  | { status: 404 | 409; error: string };
+
+/** The actor's answer to the operator's retry of a failed purchase: the instance after it, or why not. */
+export type AdminRetryResult =
+  | { status: 200; instance: Instance }
   | { status: 404 | 409; error: string };

@@ -1,5 +1,5 @@
 import { type IRequest, Router, error as ittyError } from "itty-router";
-import { adminHealth } from "../admin/health.routes";
+import { registerAdminApi } from "../admin/admin-api";
 import { registerSellerApi } from "../seller-api/seller-api";
 import { health } from "./health.routes";
 import { kitV1Route, kitV2Route } from "./kit.routes";
@@ -14,7 +14,7 @@ export type RouteArgs = [Env, ExecutionContext];
 export const router = Router<IRequest, RouteArgs>({ before: [startRequest], catch: failedRequest, finally: [finishRequest] });
 
 router.get("/healthz", (_request, env) => health(env));
-router.get("/admin/api/health", (request, env) => adminHealth(request, env));
+registerAdminApi(router);
 router.post("/saas", v2BasicEndpoint);
 router.post("/saas/produceAPI/v2/:name", kitV2Route);
 router.get("/saas/v1", v1BasicEndpoint);

@@ -57,7 +57,7 @@ function problem(where: string, error: z.ZodError): string {
   return path === "" ? `${where}: ${issue.message}` : `${where} ${path}: ${issue.message}`;
 }
 
-function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T | undefined {
+export function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T | undefined {
   if (!schema) return undefined;
   const result = schema.safeParse(value);
   if (!result.success) throw new SellerApiError(400, problem(where, result.error));
@@ -65,7 +65,7 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
 }
 
 /** Repeated query keys are refused rather than guessed at: `?status=a&status=b` means nothing here. */
-function queryOf(url: URL): Record<string, string> {
+export function queryOf(url: URL): Record<string, string> {
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams) {
     if (name in query) throw new SellerApiError(400, `query parameter ${name} is given twice`);
@@ -74,7 +74,7 @@ function queryOf(url: URL): Record<string, string> {
   return query;
 }
 
-async function jsonBodyOf(request: Request): Promise<unknown> {
+export async function jsonBodyOf(request: Request): Promise<unknown> {
   let bytes: Uint8Array;
   try {
     bytes = await readRawBody(request, MAX_SELLER_BODY_BYTES);

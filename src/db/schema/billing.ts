@@ -120,6 +120,8 @@ export const usageRecords = sqliteTable(
     index("usage_records_rollup_idx").on(t.rollupToken),
     // The clean-up's work list: accepted records whose events are still there, oldest acceptance first.
     index("usage_records_purge_idx").on(t.state, t.resolvedAt).where(sql`events_purged_at IS NULL`),
+    // The admin usage report: records whose period begins in a time range.
+    index("usage_records_period_begin_idx").on(t.periodBegin),
   ],
 );
 

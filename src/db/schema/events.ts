@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { epochMs, timestamps } from "./common";
 
@@ -53,6 +54,8 @@ export const events = sqliteTable(
     index("events_stream_delivery_idx").on(t.stream, t.deliveryState, t.seq),
     index("events_due_idx").on(t.deliveryState, t.nextAttemptAt),
     index("events_instance_idx").on(t.instanceId, t.seq),
+    // The operator's list of failed deliveries, newest first; failures are few, so the index stays small.
+    index("events_failed_idx").on(t.seq).where(sql`delivery_state = 'failed'`),
   ],
 );
 

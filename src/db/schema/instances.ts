@@ -61,6 +61,8 @@ export const instances = sqliteTable(
     // The seller API lists instances newest first, filtered by status / product / test flag.
     index("instances_list_idx").on(t.isTest, t.status, t.createdAt, t.id),
     index("instances_product_idx").on(t.productId, t.createdAt, t.id),
+    // The admin search by customer name, newest first, as the other list indexes.
+    index("instances_customer_name_idx").on(t.customerName, t.createdAt, t.id),
   ],
 );
 
