@@ -138,11 +138,11 @@ beforeAll(async () => {
   const exited = new Promise((resolve) => child.on("exit", resolve));
   if (child.pid === undefined) throw new Error("npm run dev did not start");
   dev = { pid: child.pid, output, exited };
-  await waitFor(`npm run dev on ${base}`, 90_000, async () => ((await fetch(`${base}/healthz`)).status > 0 ? true : undefined)).catch((error: unknown) => {
+  await waitFor(`npm run dev on ${base}`, 180_000, async () => ((await fetch(`${base}/healthz`)).status > 0 ? true : undefined)).catch((error: unknown) => {
     throw new Error(`${String(error)}\n--- npm run dev said ---\n${output.join("").slice(-3000)}`);
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -194,7 +194,7 @@ describe("the admin page in headless Chromium", () => {
 
     // Shown as text, never run: no dialog, no script element besides app.js, no error (a CSP violation included).
     expect(dialogs).toEqual([]);
-    expect(await page.evaluate(() => [...document.querySelectorAll("script")].map((script) => script.getAttribute("src")))).toEqual(["/admin/app.js"]);
+    expect(await page.evaluate('[...document.querySelectorAll("script")].map((script) => script.getAttribute("src"))')).toEqual(["/admin/app.js"]);
     expect(problems).toEqual([]);
 
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
