@@ -244,7 +244,7 @@ export const ADMIN_JS = String.raw`"use strict";
       case "inbox": case "kitSync": return entry.kind + " \u00b7 " + entry.interface + " " + entry.activity + " \u2192 " + entry.resultCode;
       case "audit": return "audit #" + entry.seq + " \u00b7 " + entry.event + (entry.toStatus ? " (" + text(entry.fromStatus) + " \u2192 " + entry.toStatus + ")" : "");
       case "orderFetch": return "query order \u00b7 " + entry.fetchState + " after " + entry.fetchAttempts + " attempt(s)";
-      case "delivery": return "webhook " + entry.type + " \u00b7 " + entry.deliveryState + " after " + entry.attempts + " attempt(s)";
+      case "delivery": return "webhook " + entry.type + " \u00b7 " + (entry.deliveryState === "none" ? "not sent (no webhook configured)" : entry.deliveryState + " after " + entry.attempts + " attempt(s)");
       case "usageRecord": return "usage " + entry.meteringSn + " \u00b7 " + entry.state + " \u00b7 " + entry.usageValue;
       default: return text(entry.kind);
     }
