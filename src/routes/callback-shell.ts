@@ -21,7 +21,8 @@ export interface CallbackContext {
 
 /**
  * What every Marketplace callback shares, whatever its signature scheme: settings, the key of its interface type,
- * its endpoint, activity and result code in the request's log line, and an HTTP 200 JSON answer with Body-Sign, errors included (spec §2.1, §2.4).
+ * its endpoint, activity and result code in the request's log line, and an HTTP 200 JSON answer with Body-Sign,
+ * errors included (spec §2.1, §2.4).
  */
 export async function answerCallback(
   name: string,

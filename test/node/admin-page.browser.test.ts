@@ -122,6 +122,13 @@ beforeAll(async () => {
   const persist = path.join(scratch, "state");
   const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
   await run("npm", ["run", "db:migrate:local", "--", "--persist-to", persist], { cwd: root, env: wranglerEnv });
+  // A cron job whose last run failed a minute ago: the page must warn that it is late.
+  const failedAt = Date.now() - 60_000;
+  const failedRun = `INSERT INTO job_runs (job, started_at, finished_at, status, error) VALUES ('usagePush', ${failedAt}, ${failedAt + 1000}, 'failed', 'Marketplace unreachable (browser test)')`;
+  await run("npx", ["wrangler", "d1", "execute", "DB", "--local", "--persist-to", persist, "--command", failedRun], {
+    cwd: root,
+    env: { ...wranglerEnv, XDG_CONFIG_HOME: path.join(root, ".wrangler-config") },
+  });
 
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -176,6 +183,10 @@ describe("the admin page in headless Chromium", () => {
     await page.waitForSelector("#console:not([hidden])");
     expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
     expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    // The late job is announced above every tab.
+    const warning = page.locator("#late-jobs");
+    await warning.waitFor();
+    expect(await warning.textContent()).toContain("usagePush (last run failed)");
 
     // Search by the start of the customer name: the API matches it, the table shows it as text.
     await page.fill("#instance-filters input[name=q]", HOSTILE_NAME);
@@ -200,6 +211,14 @@ describe("the admin page in headless Chromium", () => {
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
+
+    // The jobs tab marks the late job's row and shows its error.
+    await page.click('nav [data-tab="jobs"]');
+    const lateRow = page.locator("#jobs tr.late");
+    await lateRow.waitFor();
+    expect(await lateRow.textContent()).toContain("Marketplace unreachable (browser test)");
+    await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, "-jobs.png"), fullPage: true });
+    expect(problems).toEqual([]);
     await context.close();
   }, 120_000);
 });
