@@ -218,6 +218,13 @@ describe("the admin page in headless Chromium", () => {
     await lateRow.waitFor();
     expect(await lateRow.textContent()).toContain("Marketplace unreachable (browser test)");
     await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, "-jobs.png"), fullPage: true });
+
+    // The usage and deliveries tabs load from their routes without an error.
+    await page.click('nav [data-tab="usage"]');
+    await page.locator("#usage p.hint").waitFor();
+    await page.click('nav [data-tab="deliveries"]');
+    await page.locator("#deliveries :is(table, p.empty)").waitFor();
+    expect(await page.locator("#status.error").count()).toBe(0);
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);

@@ -151,6 +151,7 @@ export const ADMIN_JS = String.raw`"use strict";
   function selectTab(name) {
     document.querySelectorAll(".tab").forEach(function (tab) { tab.setAttribute("aria-selected", String(tab.dataset.tab === name)); });
     document.querySelectorAll(".panel").forEach(function (panel) { show(panel, panel.id === "tab-" + name); });
+    say("");
     guarded(loaders[name])();
   }
 
@@ -365,6 +366,7 @@ export const ADMIN_JS = String.raw`"use strict";
       }).join(", ") + ". Check the Worker's cron triggers and the job's last error."));
     }
     show(banner, late.length > 0);
+    say(jobs.length + " jobs" + (late.length ? ", " + late.length + " late" : ""), late.length > 0);
     clear($("jobs")).appendChild(table(jobs, [
       ["Job", function (r) { return r.name; }],
       ["Cron", function (r) { return r.cron; }],
