@@ -17,6 +17,7 @@ import {
   UsageCorrectParams,
   UsageQuery,
 } from "./admin-api.schema";
+import { requireAdmin } from "./admin-auth";
 import { recordAdminAction } from "./admin-audit";
 import { type AdminRoute, AdminApiError, adminJson, adminRoute } from "./admin-route";
 import { adminInstanceOf } from "./admin-views";
@@ -56,7 +57,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     const db = getDb(env);
     const instance = await findInstance(db, params.id);
     if (!instance) throw new AdminApiError(404, `instance ${params.id} does not exist`);
-    return adminJson(await timelineOf(db, instance, getSettings(env).dataKey, query.limit));
+    return adminJson(await timelineOf(db, instance, getSettings(env), query.limit));
   }),
 
   adminRoute({ method: "post", path: "/admin/api/instances/:id/replay/:inboxId", params: ReplayParams }, async ({ params, env, now }) => {
@@ -101,4 +102,6 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
 /** Registered from src/routes/router.ts with one line. */
 export function registerAdminApi(router: RouterType<IRequest, [Env, ExecutionContext]>): void {
   for (const route of ADMIN_ROUTES) router[route.method](route.path, (request: IRequest, env: Env, ctx: ExecutionContext) => route.handle(request, env, ctx));
+  // Without the token, an unknown admin route is a 401 like the others: which routes exist is not told to strangers.
+  router.all("/admin/api/*", (request: IRequest, env: Env) => requireAdmin(request, env) ?? adminJson({ error: "no such route" }, 404));
 }

@@ -23,9 +23,9 @@ export function adminActionStatement(db: Db, record: AdminActionRecord) {
  * update that lost a race then leaves no record of an action that did not happen.
  */
 export function adminActionIfChanged(db: Db, record: AdminActionRecord) {
-  return db.run(sql`
-    INSERT INTO admin_actions (at, actor, action, target, detail)
-    SELECT ${record.at}, 'admin', ${record.action}, ${record.target}, ${JSON.stringify(record.detail)} WHERE changes() = 1`);
+  return db
+    .insert(adminActions)
+    .select(sql`SELECT NULL, ${record.at}, 'admin', ${record.action}, ${record.target}, ${JSON.stringify(record.detail)} WHERE changes() = 1`);
 }
 
 /** One log line per operator action, with what the row holds: never a token, key or personal field. */

@@ -4,6 +4,7 @@ import { usageRecords } from "../db/schema/billing";
 import { events } from "../db/schema/events";
 import { type AuditEvent, type Instance, auditEvents, inbox, orders } from "../db/schema/instances";
 import { auditKeyOf, verifyAuditChain } from "../instances/audit-chain";
+import type { Settings } from "../env";
 import type { Timeline, TimelineEntry } from "./admin-api.schema";
 import { adminInstanceOf, iso, isoOrNull } from "./admin-views";
 
@@ -22,7 +23,7 @@ function parsedRequest(text: string): unknown {
  * One instance's history in time order, from each source's newest `limit` rows (each read on its per-instance index).
  * The audit chain is read whole: verifying it needs every row, and it grows by one row per change of the instance.
  */
-export async function timelineOf(db: Db, instance: Instance, dataKey: string, limit: number): Promise<Timeline> {
+export async function timelineOf(db: Db, instance: Instance, settings: Pick<Settings, "dataKey" | "provisioning">, limit: number): Promise<Timeline> {
   const id = instance.id;
   const [inboxRows, auditRows, orderRows, eventRows, usageRows] = await db.batch([
     db.select().from(inbox).where(eq(inbox.instanceId, id)).orderBy(desc(inbox.receivedAt), desc(inbox.id)).limit(limit + 1),
@@ -86,7 +87,8 @@ export async function timelineOf(db: Db, instance: Instance, dataKey: string, li
         deliveredAt: isoOrNull(row.deliveredAt),
         lastStatus: row.lastStatus,
         lastError: row.lastError,
-        provisioning: row.type === "instance.created" && row.deliverBy !== null,
+        // In webhook mode a real purchase's instance.created is the provisioning request (seller-contract.md).
+        provisioning: row.type === "instance.created" && !row.isTest && settings.provisioning.mode === "webhook",
       }),
     ),
     ...usageRows.slice(0, limit).map(
@@ -107,5 +109,5 @@ export async function timelineOf(db: Db, instance: Instance, dataKey: string, li
     ),
   ];
   entries.sort((a, b) => a.at.localeCompare(b.at) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
-  return { instance: adminInstanceOf(instance), audit: verifyAuditChain(auditKeyOf(dataKey), auditRows), entries, truncated };
+  return { instance: adminInstanceOf(instance), audit: verifyAuditChain(auditKeyOf(settings.dataKey), auditRows), entries, truncated };
 }

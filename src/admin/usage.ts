@@ -53,7 +53,6 @@ export async function correctUsage(db: Db, meteringSn: string, now: number): Pro
     case "refused":
       throw new AdminApiError(409, plan.reason);
     case "existing":
-    case "created":
       return { original: usageRecordViewOf(plan.original), correction: usageRecordViewOf(plan.correction), created: false };
     case "insert": {
       const record = { action: "correctUsage" as const, target: meteringSn, at: now, detail: { correction: plan.row.meteringSn, instanceId: plan.row.instanceId, periodBegin: iso(plan.row.periodBegin) } };

@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type UsageRecord, usageRecords } from "../db/schema/billing";
 import { findInstance } from "../instances/instance.repo";
@@ -15,7 +15,7 @@ import { PERIOD_MS, ROLLUP_GRACE_MS, deadlineOf, meteringSnOf, periodStart, stil
  */
 
 export type CorrectionResult =
-  | { kind: "created" | "existing"; original: UsageRecord; correction: UsageRecord }
+  | { kind: "existing"; original: UsageRecord; correction: UsageRecord }
   | { kind: "not-found" }
   | { kind: "refused"; reason: string };
 
@@ -25,14 +25,18 @@ export const correctionToken = (originalSn: string): string => `correction:${ori
 /** The metering_sn's sequence 1: never a key the roll-up writes (sequence 0), so never one the Marketplace has seen. */
 const CORRECTION_SEQUENCE = 1;
 
-function findByToken(db: Db, token: string): Promise<UsageRecord | undefined> {
+/** The correction written for an original, if any. */
+export function findCorrection(db: Db, token: string): Promise<UsageRecord | undefined> {
   return db.select().from(usageRecords).where(eq(usageRecords.rollupToken, token)).get();
 }
 
-export async function planCorrection(db: Db, meteringSn: string, now: number): Promise<CorrectionResult | { kind: "insert"; original: UsageRecord; row: typeof usageRecords.$inferInsert }> {
+export type CorrectionPlan = CorrectionResult | { kind: "insert"; original: UsageRecord; row: typeof usageRecords.$inferInsert };
+
+/** What correcting `meteringSn` at `now` means: the row to insert, the correction already made, or why not. */
+export async function planCorrection(db: Db, meteringSn: string, now: number): Promise<CorrectionPlan> {
   const original = await db.select().from(usageRecords).where(eq(usageRecords.meteringSn, meteringSn)).get();
   if (!original) return { kind: "not-found" };
-  const existing = await findByToken(db, correctionToken(meteringSn));
+  const existing = await findCorrection(db, correctionToken(meteringSn));
   if (existing) return { kind: "existing", original, correction: existing };
   if (original.state !== "rejected" && original.state !== "expired") {
     return { kind: "refused", reason: `usage record ${meteringSn} is ${original.state}: only rejected or expired records are corrected` };
@@ -50,18 +54,22 @@ export async function planCorrection(db: Db, meteringSn: string, now: number): P
   const candidates = [latestClosed, current].filter(
     (p) => (releasedAt === null || p < releasedAt) && p + length > instance.createdAt && (p === current || stillSendable(period, p, now)),
   );
-  const taken = candidates.length === 0 ? [] : await db
-    .select({ periodBegin: usageRecords.periodBegin })
-    .from(usageRecords)
-    .where(and(eq(usageRecords.instanceId, instance.id), sql`${usageRecords.periodBegin} IN (${sql.join(candidates.map((p) => sql`${p}`), sql`, `)})`))
-    .all();
+  const taken =
+    candidates.length === 0
+      ? []
+      : await db
+          .select({ periodBegin: usageRecords.periodBegin })
+          .from(usageRecords)
+          .where(and(eq(usageRecords.instanceId, instance.id), inArray(usageRecords.periodBegin, candidates)))
+          .all();
   const p = candidates.find((begin) => !taken.some((row) => row.periodBegin === begin));
   if (p === undefined) {
     return {
       kind: "refused",
-      reason: releasedAt !== null && releasedAt <= latestClosed
-        ? `instance ${instance.id} was released: no period is left that the Marketplace would still take`
-        : `instance ${instance.id} has records for every period a correction could take now; try again after ${new Date(current + length).toISOString()}`,
+      reason:
+        releasedAt !== null && releasedAt <= latestClosed
+          ? `instance ${instance.id} was released: no period is left that the Marketplace would still take`
+          : `instance ${instance.id} has records for every period a correction could take now; try again after ${new Date(current + length).toISOString()}`,
     };
   }
   const endTime = releasedAt !== null && releasedAt < p + length ? releasedAt : p + length;
@@ -102,5 +110,3 @@ export async function planCorrection(db: Db, meteringSn: string, now: number): P
 export function insertCorrection(db: Db, row: typeof usageRecords.$inferInsert) {
   return db.insert(usageRecords).values(row).onConflictDoNothing();
 }
-
-export { findByToken as findCorrection };

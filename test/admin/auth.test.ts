@@ -20,6 +20,7 @@ const ROUTES: Array<{ method: "GET" | "POST"; path: string }> = [
   { method: "POST", path: "/admin/api/usage/some-sn/correct" },
   { method: "GET", path: "/admin/api/jobs" },
   { method: "POST", path: "/admin/api/jobs/usageRollup/run" },
+  { method: "GET", path: "/admin/api/no-such-route" },
 ];
 
 const REFUSED: Array<[string, string | null]> = [
@@ -49,6 +50,10 @@ describe("admin API authentication", () => {
     expect(answer.status).toBe(200);
     expect(answer.headers.get("content-type")).toMatch(/^application\/json/);
     expect(answer.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("an unknown admin route is 404 with the token", async () => {
+    expect(await adminCall("/admin/api/no-such-route")).toMatchObject({ status: 404, json: { error: "no such route" } });
   });
 
   it.each(["/api/v1/instances", "/api/v1/events"])("the admin token is refused on the seller API (%s)", async (path) => {

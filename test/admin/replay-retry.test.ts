@@ -75,6 +75,20 @@ describe("POST /admin/api/instances/{id}/replay/{inboxId}", () => {
     expect((await adminActionsOf(instanceId)).map((row) => [row.actor, row.action])).toEqual([["admin", "replay"]]);
   });
 
+  it("a purchase that failed after its 000004: the replay is the Marketplace's retry, and provisions it", async () => {
+    const { instanceId, orderId } = await failedPurchase();
+    await controlOrders({ orders: { [orderId]: periodOrder(orderId, Date.now() + 30 * 86_400_000) } });
+    const [entry] = await inboxOf(instanceId);
+    const answer = await adminPost(`/admin/api/instances/${instanceId}/replay/${entry?.id}`);
+    expect(ReplayAnswer.parse(answer.json)).toMatchObject({ source: "applied", resultCode: "000000" });
+    expect(await stateOf(instanceId)).toMatchObject({ status: "active" });
+    const last = await env.DB.prepare("SELECT event, detail FROM audit_events WHERE instance_id = ? ORDER BY seq DESC LIMIT 1").bind(instanceId).first<{ event: string; detail: string }>();
+    expect(last?.event).toBe("provisioningRetried");
+    expect(JSON.parse(String(last?.detail))).toMatchObject({ by: "admin", activity: "newInstance" });
+    // The answer comes from the instance now; the recorded row stays what the Marketplace was told then.
+    expect(await inboxOf(instanceId)).toEqual([entry]);
+  });
+
   it("404 for an unknown inbox entry or one of another instance; 400 for a malformed id; nothing stored", async () => {
     const { instanceId } = await createInstance();
     const { instanceId: other } = await createInstance();
