@@ -188,7 +188,7 @@ describe("the admin page in headless Chromium", () => {
     await warning.waitFor();
     expect(await warning.textContent()).toContain("usagePush (last run failed)");
 
-    // Search by the start of the customer name: the API matches it, the table shows it as text.
+    // Search by the customer name: the API matches it, the table shows it as text.
     await page.fill("#instance-filters input[name=q]", HOSTILE_NAME);
     await page.click("#instance-filters button[type=submit]");
     const row = page.locator(`#instances tr[data-instance-id="${instanceId}"]`);

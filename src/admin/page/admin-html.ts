@@ -99,7 +99,7 @@ export const ADMIN_HTML = `<!doctype html>
       <label>Status
         <select name="status">
           <option value="failed">failed</option>
-          <option value="">any</option>
+          <option value="pending">pending</option>
         </select>
       </label>
       <button type="submit">Show</button>
