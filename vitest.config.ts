@@ -1,6 +1,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+import { LogSecretScan } from "./test/setup/log-secret-scan.ts";
 import { hermeticWorker } from "./test/support/hermetic-worker.ts";
 import { TEST_WEBHOOK_SECRET, outboundMarketplace } from "./test/support/outbound-marketplace.ts";
 
@@ -22,6 +23,20 @@ export const TEST_SECRETS = {
   // Ed25519, generated with openssl genpkey -algorithm ed25519; signs builtin online licenses in tests only.
   LICENSE_SIGNING_KEY: "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINjXM9W3VteOsiKUj3hbZ5sCaMPtiFbl3JKqK4JfU4Nc\n-----END PRIVATE KEY-----",
   LICENSE_PREVIOUS_PUBLIC_KEY: "",
+};
+
+/**
+ * What the log secret scan (test/setup/log-secret-scan.ts) looks for in every console line of the suite: every test
+ * secret above plus the passwords and client secrets tests send or store (test/v1/v1-answers.test.ts,
+ * test/webhook-mode/seller-api.test.ts, test/kit/kit-v2.test.ts, test/protocol/kit-client-secret.test.ts).
+ */
+export const SCANNED_SECRETS: Record<string, string> = {
+  ...TEST_SECRETS,
+  "test password": "S3cret!pass",
+  "seller's test password": "S3cret-from-seller!",
+  "kit client secret": "s3cr3t-value",
+  "kit client secret 1": "client-secret-1",
+  "kit RSA test secret": "tenant-app-client-secret-Zx9!",
 };
 
 /** Webhooks go to the outbound test service's fake seller backend (test/support/outbound-marketplace.ts). */
@@ -59,6 +74,8 @@ export default defineConfig(async () => {
     test: {
       // Structured logs of passing tests are noise; a failing test still shows its own.
       silent: "passed-only" as const,
+      // The default reporter, plus the scan that fails the run when any log line holds a test secret.
+      reporters: [...configDefaults.reporters, new LogSecretScan(SCANNED_SECRETS)],
       projects: [
         worker("workers", ["test/**/*.test.ts"], ["test/node/**", "test/webhook-mode/**", "test/online-license/webhook/**"]),
         // The same Worker with PROVISIONING_MODE=webhook: the seller's backend provisions each purchase.

@@ -15,7 +15,7 @@ export async function runJob(db: Db, name: string, now: number, job: () => Promi
   try {
     const counts = await job();
     if (id !== undefined) await db.update(jobRuns).set({ finishedAt: Date.now(), status: "ok", counts }).where(eq(jobRuns.id, id));
-    log("info", "job.finished", { job: name, counts, ms: Date.now() - now });
+    log("info", "job.finished", { job: name, runId: id, counts, ms: Date.now() - now });
     return counts;
   } catch (error) {
     // A broken setting says which one (its name and the rule it breaks, never its value), in the log line and in the
@@ -23,7 +23,7 @@ export async function runJob(db: Db, name: string, now: number, job: () => Promi
     const setting = error instanceof ConfigurationError ? { setting: error.setting, problem: error.problem } : {};
     const message = error instanceof ConfigurationError ? (error.detail ?? error.message) : error instanceof Error ? error.message : String(error);
     if (id !== undefined) await db.update(jobRuns).set({ finishedAt: Date.now(), status: "failed", error: message.slice(0, 1000) }).where(eq(jobRuns.id, id));
-    log("error", "job.failed", { job: name, error: message, ...setting });
+    log("error", "job.failed", { job: name, runId: id, error: message, ...setting, ms: Date.now() - now });
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { type KeyKind, type Settings, getSettings, keyFor } from "../env";
 import { ConfigurationError, type GatewayError, toGatewayError } from "../protocol/errors";
 import { log } from "../observability/log";
+import { noteOutcome } from "../observability/request-log";
 import { errorAnswer, signedAnswerText } from "../protocol/answer";
 import { ResultCode } from "../protocol/result-codes";
 
@@ -20,7 +21,8 @@ export interface CallbackContext {
 
 /**
  * What every Marketplace callback shares, whatever its signature scheme: settings, the key of its interface type,
- * one structured log line, and an HTTP 200 JSON answer with Body-Sign, errors included (spec §2.1, §2.4).
+ * its endpoint, activity and result code in the request's log line, and an HTTP 200 JSON answer with Body-Sign,
+ * errors included (spec §2.1, §2.4).
  */
 export async function answerCallback(
   name: string,
@@ -42,19 +44,17 @@ export async function answerCallback(
   };
   try {
     const answer = await work({ settings, key, receivedAt, noteActivity });
-    log("info", "callback", { endpoint: name, activity, resultCode: answer.resultCode, ms: Date.now() - receivedAt });
-    return signedAnswerText(answer.text, key);
+    // Into the request's log line (src/observability/request-log.ts), not a line of its own.
+    return noteOutcome(signedAnswerText(answer.text, key), "info", { endpoint: name, activity, resultCode: answer.resultCode });
   } catch (error) {
     const failure = toGatewayError(error);
-    log(failure.reportable ? "error" : "warn", "callback.refused", {
+    return noteOutcome(errorAnswer(failure, key), failure.reportable ? "error" : "warn", {
       endpoint: name,
       activity,
       resultCode: failure.code,
-      message: failure.message,
+      refused: failure.message,
       detail: failure.detail,
-      ms: Date.now() - receivedAt,
     });
-    return errorAnswer(failure, key);
   }
 }
 

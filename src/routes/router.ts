@@ -8,10 +8,13 @@ import { licenseEndpoint } from "./license.routes";
 import { v2BasicEndpoint } from "./marketplace.routes";
 import { orderNotifyEndpoint } from "./orders.routes";
 import { v1BasicEndpoint } from "./v1.routes";
+import { failedRequest, finishRequest, startRequest } from "../observability/request-log";
+import { registerAdminPage } from "../admin/page/admin-page.routes";
 
 export type RouteArgs = [Env, ExecutionContext];
 
-export const router = Router<IRequest, RouteArgs>();
+// Every answer, 404s and errors included, leaves through finishRequest: its x-request-id and its one log line.
+export const router = Router<IRequest, RouteArgs>({ before: [startRequest], catch: failedRequest, finally: [finishRequest] });
 
 router.get("/healthz", (_request, env) => health(env));
 registerAdminApi(router);
@@ -23,5 +26,6 @@ router.post("/orders", orderNotifyEndpoint);
 router.post("/license", licenseEndpoint);
 router.get("/.well-known/jwks.json", (_request, env) => jwks(env));
 registerSellerApi(router);
+registerAdminPage(router);
 router.all("/api/v1/*", () => Response.json({ error: "no such route" }, { status: 404 }));
 router.all("*", () => ittyError(404, "no such route"));

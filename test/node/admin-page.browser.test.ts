@@ -1,0 +1,231 @@
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createV2Signature } from "../../src/protocol/v2-signature";
+import { type FakeMarketplace, startFakeMarketplace } from "../../tools/fake-marketplace/fake-marketplace";
+import { TEST_SECRETS } from "../../vitest.config";
+
+/*
+ * The admin page in a real browser against a real `npm run dev`: headless Chromium (Debian's `chromium` package,
+ * driven by playwright-core; .ci/run installs it) signs in, finds a purchase whose customer name is a script tag,
+ * opens its timeline and sees the name as text. Without the browser this test fails and says so: it never passes
+ * silently. `wrangler dev` runs hermetically: its settings come from a temporary env file (the suite's test secrets,
+ * so the log secret scan knows them; .dev.vars is not read when --env-file is given), its D1 and Durable Objects
+ * from a temporary --persist-to folder, and the Marketplace's query order from an in-process fake.
+ */
+
+const root = path.join(import.meta.dirname, "../..");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const SCREENSHOT = path.join(root, "test-results/admin-page.png");
+const HOSTILE_NAME = "<script>alert(1)</script>";
+const run = promisify(execFile);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+let fake: FakeMarketplace | undefined;
+let dev: { pid: number; output: string[]; exited: Promise<unknown> } | undefined;
+let browser: Browser | undefined;
+let scratch = "";
+let base = "";
+
+const orderId = `CS-ADMIN-UI-${Date.now().toString(36).toUpperCase()}`;
+
+function order(): Record<string, unknown> {
+  return {
+    orderId,
+    orderType: "NEW",
+    createTime: "20261101090846",
+    orderLine: [
+      {
+        orderLineId: `${orderId}-000001`,
+        chargingMode: "PERIOD",
+        periodType: "month",
+        periodNumber: 1,
+        expireTime: "20371231235959",
+        productInfo: [{ productId: "00301-ADMIN-UI-0--0", skuCode: "admin-ui-sku", linearValue: 1, productName: "Admin UI product" }],
+      },
+    ],
+    buyerInfo: { customerId: "admin-ui-customer", customerName: HOSTILE_NAME },
+  };
+}
+
+/** A real (not debug) newInstance, signed as the Marketplace signs it; retried while the gateway answers 000004. */
+async function purchase(): Promise<string> {
+  const body = JSON.stringify({ activity: "newInstance", orderId, orderLineId: `${orderId}-000001`, businessId: crypto.randomUUID() });
+  return waitFor("the purchase to be provisioned", 30_000, async () => {
+    const timestamp = String(Date.now());
+    const nonce = crypto.randomUUID().replaceAll("-", "");
+    const signature = createV2Signature(TEST_SECRETS.SAAS_ACCESS_KEY, body, timestamp, nonce);
+    const response = await fetch(`${base}/saas?${new URLSearchParams({ signature, timestamp, nonce })}`, {
+      method: "POST",
+      headers: { "content-type": "application/json;charset=utf8" },
+      body,
+    });
+    const answer = (await response.json()) as { resultCode: string; instanceId?: string };
+    return answer.resultCode === "000000" && answer.instanceId ? answer.instanceId : undefined;
+  });
+}
+
+async function stopDev(): Promise<void> {
+  if (!dev) return;
+  const { pid, exited } = dev;
+  dev = undefined;
+  // wrangler leaves workerd running when only npm is stopped: signal the whole process group (spawned detached).
+  try {
+    process.kill(-pid, "SIGINT");
+  } catch {
+    return;
+  }
+  const stopped = await Promise.race([exited.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 10_000))]);
+  if (!stopped) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) return;
+  scratch = mkdtempSync(path.join(tmpdir(), "admin-page-"));
+  fake = await startFakeMarketplace({
+    port: 0,
+    credentials: { [TEST_SECRETS.MARKETPLACE_AK]: TEST_SECRETS.MARKETPLACE_SK },
+    usagePushKey: TEST_SECRETS.USAGE_PUSH_KEY,
+    orders: { [orderId]: order() },
+  });
+  const settings = { ...TEST_SECRETS, MARKETPLACE_API_BASE: fake.url };
+  const envFile = path.join(scratch, "dev.env");
+  writeFileSync(envFile, Object.entries(settings).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join("\n"));
+  const persist = path.join(scratch, "state");
+  const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+  await run("npm", ["run", "db:migrate:local", "--", "--persist-to", persist], { cwd: root, env: wranglerEnv });
+  // A cron job whose last run failed a minute ago: the page must warn that it is late.
+  const failedAt = Date.now() - 60_000;
+  const failedRun = `INSERT INTO job_runs (job, started_at, finished_at, status, error) VALUES ('usagePush', ${failedAt}, ${failedAt + 1000}, 'failed', 'Marketplace unreachable (browser test)')`;
+  await run("npx", ["wrangler", "d1", "execute", "DB", "--local", "--persist-to", persist, "--command", failedRun], {
+    cwd: root,
+    env: { ...wranglerEnv, XDG_CONFIG_HOME: path.join(root, ".wrangler-config") },
+  });
+
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const child = spawn("npm", ["run", "dev", "--", "--env-file", envFile, "--persist-to", persist], {
+    cwd: root,
+    env: { ...wranglerEnv, PORT: String(port) },
+    // Its own process group (setsid), so stopping it stops wrangler and workerd too.
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  child.stdout.on("data", (chunk: Buffer) => output.push(chunk.toString("utf8")));
+  child.stderr.on("data", (chunk: Buffer) => output.push(chunk.toString("utf8")));
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  if (child.pid === undefined) throw new Error("npm run dev did not start");
+  dev = { pid: child.pid, output, exited };
+  await waitFor(`npm run dev on ${base}`, 180_000, async () => ((await fetch(`${base}/healthz`)).status > 0 ? true : undefined)).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n--- npm run dev said ---\n${output.join("").slice(-3000)}`);
+  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopDev();
+  await fake?.close();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+}, 30_000);
+
+describe("the admin page in headless Chromium", () => {
+  it("signs in, finds a purchase, opens its timeline and shows a <script> customer name as text", async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium" (.ci/run does). This test never passes without a browser.`);
+    }
+    const instanceId = await purchase();
+    const context = await browser!.newContext();
+    const page = await context.newPage();
+    const dialogs: string[] = [];
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    const problems: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") problems.push(message.text());
+    });
+    page.on("pageerror", (error) => problems.push(error.message));
+
+    await page.goto(`${base}/admin`);
+    await page.fill("#token", TEST_SECRETS.ADMIN_TOKEN);
+    await page.click("#sign-in-form button[type=submit]");
+    await page.waitForSelector("#console:not([hidden])");
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    // The late job is announced above every tab.
+    const warning = page.locator("#late-jobs");
+    await warning.waitFor();
+    expect(await warning.textContent()).toContain("usagePush (last run failed)");
+
+    // Search by the customer name: the API matches it, the table shows it as text.
+    await page.fill("#instance-filters input[name=q]", HOSTILE_NAME);
+    await page.click("#instance-filters button[type=submit]");
+    const row = page.locator(`#instances tr[data-instance-id="${instanceId}"]`);
+    await row.waitFor();
+    expect(await row.locator("td").nth(5).textContent()).toBe(HOSTILE_NAME);
+
+    await row.click();
+    await page.waitForSelector("#timeline:not([hidden])");
+    expect(await page.locator("#timeline-id").textContent()).toBe(instanceId);
+    expect(await page.locator("#timeline-summary .customer-name").textContent()).toBe(HOSTILE_NAME);
+    // The purchase's own callback is in the timeline, with its result code.
+    await expect.poll(() => page.locator("#timeline-entries li").count()).toBeGreaterThan(0);
+    expect(await page.locator("#timeline-entries").textContent()).toContain("newInstance");
+
+    // Shown as text, never run: no dialog, no script element besides app.js, no error (a CSP violation included).
+    expect(dialogs).toEqual([]);
+    expect(await page.evaluate('[...document.querySelectorAll("script")].map((script) => script.getAttribute("src"))')).toEqual(["/admin/app.js"]);
+    expect(problems).toEqual([]);
+
+    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(existsSync(SCREENSHOT)).toBe(true);
+
+    // The jobs tab marks the late job's row and shows its error.
+    await page.click('nav [data-tab="jobs"]');
+    const lateRow = page.locator("#jobs tr.late");
+    await lateRow.waitFor();
+    expect(await lateRow.textContent()).toContain("Marketplace unreachable (browser test)");
+    await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, "-jobs.png"), fullPage: true });
+
+    // The usage and deliveries tabs load from their routes without an error.
+    await page.click('nav [data-tab="usage"]');
+    await page.locator("#usage p.hint").waitFor();
+    await page.click('nav [data-tab="deliveries"]');
+    await page.locator("#deliveries :is(table, p.empty)").waitFor();
+    expect(await page.locator("#status.error").count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 120_000);
+});
