@@ -4,12 +4,11 @@
 # conformance suites and one usage hour through to the fake Marketplace. Everything started here is stopped by process
 # group on any exit. Fails on any failed case. Called by .ci/run after `npm test`; runs alone too: `.ci/e2e.sh`.
 #
-# Suites: v2, v1, kit (debug cases) and v2 --real (a real purchase through both fakes). Not yet: license and orders,
-# whose routes (POST /license, POST /orders) this version does not serve; add them to SUITES when it does.
+# Suites: v2, v1, kit, orders and license (debug cases), then v2 --real (a real purchase through both fakes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false XDG_CONFIG_HOME="$PWD/.wrangler-config"
-SUITES="v2,v1,kit"
+SUITES="v2,v1,kit,orders,license"
 NODE="$PWD/node_modules/.bin/node"   # the project's Node 22 (type stripping); the machine's may be older
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/gateway-e2e.XXXXXX")"
 GROUPS_STARTED=()

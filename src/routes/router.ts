@@ -1,5 +1,7 @@
 import { type IRequest, Router, error as ittyError } from "itty-router";
 import { registerAdminApi } from "../admin/admin-api";
+import { registerAdminPage } from "../admin/page/admin-page.routes";
+import { failedRequest, finishRequest, startRequest } from "../observability/request-log";
 import { registerSellerApi } from "../seller-api/seller-api";
 import { health } from "./health.routes";
 import { jwks } from "./jwks.routes";
@@ -8,8 +10,6 @@ import { licenseEndpoint } from "./license.routes";
 import { v2BasicEndpoint } from "./marketplace.routes";
 import { orderNotifyEndpoint } from "./orders.routes";
 import { v1BasicEndpoint } from "./v1.routes";
-import { failedRequest, finishRequest, startRequest } from "../observability/request-log";
-import { registerAdminPage } from "../admin/page/admin-page.routes";
 
 export type RouteArgs = [Env, ExecutionContext];
 
