@@ -158,6 +158,7 @@ describe("scheduling", () => {
       ["usageRollup", h10 + HOUR_MS + 5 * MINUTE, "ok"],
       ["usagePush", h10 + HOUR_MS + 5 * MINUTE, "ok"],
       ["webhookSweep", h10 + HOUR_MS + 5 * MINUTE, "ok"],
+      ["licenseUsageReport", h10 + HOUR_MS + 5 * MINUTE, "ok"],
       ["usageReconcile", h10 + HOUR_MS + 7 * MINUTE, "ok"],
     ]);
     expect(JSON.parse(runs.results[1]?.counts ?? "{}")).toMatchObject({ accepted: 1 });
