@@ -31,6 +31,8 @@ import { MarketplaceApiError } from "../marketplace-api/errors";
 import { type OrderTruth, queryOrder } from "../marketplace-api/order.api";
 import { log } from "../observability/log";
 import { ResultCode } from "../protocol/result-codes";
+import type { SignedNonce } from "../protocol/v2-signature";
+import { rememberNonce } from "./replay-guard";
 
 export { PROVISIONING_WINDOW_MS } from "../instances/purchase";
 
@@ -100,6 +102,8 @@ export class InstanceActor extends DurableObject<Env> {
   // ---- Marketplace callbacks ---------------------------------------------------------------------------------------
 
   async apply(instanceId: string, envelope: CallEnvelope, command: InstanceCommand): Promise<Outcome> {
+    // Before the queue: a replay is refused at once, even while the original call is still running.
+    if (envelope.nonce && !rememberNonce(this.kv, envelope.nonce, Date.now())) return REPLAYED;
     const outcome = await this.serialize(() => this.applyOnce(instanceId, envelope, command));
     if (command.kind !== "create" || outcome.resultCode !== ResultCode.Processing || this.settings.provisioning.mode !== "webhook") return outcome;
     // Webhook provisioning: the seller's backend gets instance.created now, and its answer may finish the purchase
@@ -112,6 +116,11 @@ export class InstanceActor extends DurableObject<Env> {
       const instance = await this.load(instanceId);
       return instance ? purchaseOutcome(instance, this.settings.dataKey) : outcome;
     });
+  }
+
+  /** queryInstance's replay check: the call reads D1, not the actor, but its nonce is kept here. */
+  async checkNonce(nonce: SignedNonce): Promise<boolean> {
+    return rememberNonce(this.kv, nonce, Date.now());
   }
 
   private async applyOnce(instanceId: string, envelope: CallEnvelope, command: InstanceCommand): Promise<Outcome> {
@@ -380,7 +389,7 @@ export class InstanceActor extends DurableObject<Env> {
       from ? statements.updateInstance(db, next.id, from.version, changesOf(from, next)) : statements.insertInstance(db, next),
       ...(extras.inbox ? [statements.insertInbox(db, extras.inbox)] : []),
       statements.insertAudit(db, audit),
-      ...eventRows.map((row) => outboxStatements.insertEvent(db, row)),
+      ...(isNonEmpty(eventRows) ? [outboxStatements.insertEvents(db, eventRows)] : []),
       ...(extras.statements ?? []),
     ]);
     this.ctx.storage.transactionSync(() => {
@@ -587,6 +596,8 @@ function changesOf(before: Instance, after: Instance): Partial<Instance> {
   return changes as Partial<Instance>;
 }
 
+const REPLAYED: Outcome = { resultCode: ResultCode.AuthFailed, resultMsg: "nonce was already used (replay)", replay: true };
+
 function withoutAppInfo(outcome: Outcome): Outcome {
   const { appInfo: _appInfo, ...rest } = outcome;
   return rest;
@@ -614,6 +625,10 @@ function inboxRow(key: string, envelope: CallEnvelope, instanceId: string, outco
     answer: JSON.stringify(withoutAppInfo(outcome)),
     receivedAt: envelope.receivedAt,
   };
+}
+
+function isNonEmpty<T>(list: T[]): list is [T, ...T[]] {
+  return list.length > 0;
 }
 
 function isD1Error(error: unknown): boolean {

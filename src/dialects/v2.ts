@@ -3,12 +3,15 @@ import type { CallEnvelope } from "../instances/commands";
 import { createKeyOf, instanceIdFor } from "../instances/instance-id";
 import type { V2BasicRequest } from "../protocol/schemas/v2-basic.schema";
 import { parseV2ExpireTime } from "../protocol/time-formats";
+import type { SignedNonce } from "../protocol/v2-signature";
 import { type CallAnswer, type DialectCall, envelopeOf, sendToActor } from "./actor-call";
 import { answerContext } from "./answers";
 import { queryInstances } from "./query-instance";
 
 export interface V2Call extends DialectCall {
   request: V2BasicRequest;
+  /** Required here: no V2 basic call goes without its replay check. */
+  nonce: SignedNonce;
 }
 
 /** Routes one verified, parsed V2 basic call to its handler. Exhaustive: a new activity breaks the build. */
@@ -29,7 +32,7 @@ export async function handleV2Basic(env: Env, settings: Settings, call: V2Call):
       });
     }
     case "queryInstance":
-      return queryInstances(env, settings, answerContext(settings, "v2"), request.instanceIds, request.isTest);
+      return queryInstances(env, settings, answerContext(settings, "v2"), request.instanceIds, request.isTest, call.nonce);
     case "refreshInstance":
       return sendToActor(env, settings, request.instanceId, envelope(call, `refresh:${request.orderId}:${request.scene}`), {
         kind: "lifecycle",
