@@ -170,23 +170,20 @@ async function main() {
     const created = await signedAnswer(GATEWAY_PORT, freshOrderBody());
     if (created.resultCode !== "000000" || !created.instanceId) throw new Error(`unexpected answer ${JSON.stringify(created)}`);
 
-    // Interleaved, so that whatever else the machine is doing weighs on floors and gateway alike.
-    const freshFile = writeRequests("fresh", freshOrderBody);
+    // Interleaved, so that whatever else the machine is doing weighs on floors and gateway alike. Each request file is
+    // signed just before its run: the gateway refuses timestamps older than 60 s.
     const repeatedBody = freshOrderBody();
-    const repeatFile = writeRequests("repeat", () => repeatedBody);
     const queryBody = JSON.stringify({ activity: "queryInstance", instanceId: created.instanceId });
-    const queryFile = writeRequests("query", () => queryBody);
-    const hangFile = writeRequests("hang", freshOrderBody);
     const bare1 = runWrk(BARE_PORT, "bench/bare.lua");
     const floorCreate = runWrk(BARE_PORT, "bench/bare.lua", [], "/floor-create");
-    const fresh = runWrk(GATEWAY_PORT, "bench/requests.lua", [freshFile, "2"]);
+    const fresh = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("fresh", freshOrderBody), "2"]);
     const floorRepeat = runWrk(BARE_PORT, "bench/bare.lua", [], "/floor-repeat");
-    const repeats = runWrk(GATEWAY_PORT, "bench/requests.lua", [repeatFile, "2"]);
+    const repeats = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("repeat", () => repeatedBody), "2"]);
     const bare2 = runWrk(BARE_PORT, "bench/bare.lua");
-    const query = runWrk(GATEWAY_PORT, "bench/requests.lua", [queryFile, "2"]);
+    const query = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("query", () => queryBody), "2"]);
     // Query order hangs from here on: every fresh purchase waits ORDER_FIRST_TIMEOUT_MS, then answers 000004.
     await control("fail", { mode: "timeout", api: "order", count: 1_000_000 });
-    const hanging = runWrk(GATEWAY_PORT, "bench/requests.lua", [hangFile, "2"]);
+    const hanging = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("hang", freshOrderBody), "2"]);
     await control("fail", { mode: "reset" });
     bare.stop();
     gateway.stop();
