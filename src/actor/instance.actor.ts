@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { BatchItem } from "drizzle-orm/batch";
 import { openSecret } from "../crypto/data-key";
+import { createAnswerCarriesAppInfo } from "../dialects/answers";
 import { type Db, getDb } from "../db/client";
 import type { EventRow } from "../db/schema/events";
 import type { Instance } from "../db/schema/instances";
@@ -114,7 +115,7 @@ export class InstanceActor extends DurableObject<Env> {
     // this call's answer, not a failed purchase for a new newInstance to retry.
     return this.serialize(async () => {
       const instance = await this.load(instanceId);
-      return instance ? purchaseOutcome(instance, this.settings.dataKey) : outcome;
+      return instance ? purchaseOutcome(instance, this.settings.dataKey, createAnswerCarriesAppInfo(envelope.dialect)) : outcome;
     });
   }
 
@@ -167,7 +168,7 @@ export class InstanceActor extends DurableObject<Env> {
       if (seen && seen.fingerprint !== envelope.fingerprint) return conflict(envelope);
       // A new newInstance for a failed purchase is the Marketplace retrying it: provision again.
       if (existing.status === "failed" && !existing.isTest) return this.purchase(instanceId, existing, envelope, command, key, seen === undefined);
-      const outcome = await purchaseOutcome(existing, this.settings.dataKey);
+      const outcome = await purchaseOutcome(existing, this.settings.dataKey, createAnswerCarriesAppInfo(envelope.dialect));
       if (!seen) {
         // The same purchase through the other dialect (V1 and V2 share the create key, not the inbox key).
         await this.db.batch([statements.insertInbox(this.db, inboxRow(key, envelope, instanceId, outcome))]);
@@ -216,7 +217,7 @@ export class InstanceActor extends DurableObject<Env> {
       }
     }
     const provisioned = envelope.isTest || next.orderKnownAt !== null ? await provision(next, this.settings, now) : { next, events: [] };
-    const outcome = await purchaseOutcome(provisioned.next, this.settings.dataKey);
+    const outcome = await purchaseOutcome(provisioned.next, this.settings.dataKey, createAnswerCarriesAppInfo(envelope.dialect));
     const change: InstanceChange = failed
       ? { ...provisioned, auditEvent: "provisioningRetried", auditDetail: { activity: envelope.activity, previousFailure: failed.failureReason } }
       : {
