@@ -12,7 +12,9 @@ const PRUNE_PER_CALL = 4;
  * it (output gate), so nothing is acknowledged before the nonce is stored.
  */
 export function rememberNonce(kv: SyncKvStorage, nonce: SignedNonce, now: number): boolean {
-  for (const [key] of kv.list({ prefix: PREFIX, end: keyOf(now, ""), limit: PRUNE_PER_CALL })) kv.delete(key);
+  // Read first, then delete: the list is a cursor over the same storage.
+  const expired = [...kv.list({ prefix: PREFIX, end: keyOf(now, ""), limit: PRUNE_PER_CALL })];
+  for (const [key] of expired) kv.delete(key);
   // The expiry is part of the signed request (timestamp + tolerance), so a replay computes the same key.
   const key = keyOf(nonce.expiresAtMs, nonce.value);
   if (kv.get<number>(key) !== undefined) return false;
