@@ -19,7 +19,7 @@
 //
 // Push backlog (issue 9 item 11): per size in BENCH_BILLING_BACKLOG (default "10000,100000"; empty to skip), that many
 // due records of the closed hour (one per instance) are SEEDED straight into usage_records, and the */5 cron runs
-// until the push job has nothing left (a run makes at most 60 calls of 1000): D1 rows read per record by the push
+// until the push job has nothing left (a run makes at most MAX_CALLS_PER_RUN = 100 calls of 1000): D1 rows read per record by the push
 // job, which must stay flat as the backlog grows (the claim reads the due records in index order).
 import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -323,6 +323,7 @@ async function runBacklog(records) {
       totals.rowsRead += d1.rowsRead;
       totals.rowsWritten += d1.rowsWritten;
       totals.roundTrips += d1.roundTrips;
+      if (totals.runs === 1) totals.first = { accepted: push.counts.accepted, calls: push.counts.calls, ms: push.ms - lines[rollupAt].ms, roundTrips: d1.roundTrips };
       if (push.counts.claimed === 0 || totals.runs >= 10) break;
     }
     const fake = await fakeControl("/__control/records");
@@ -371,6 +372,14 @@ async function main() {
       `\n${n(b.events / a.events, 1)}x the events: ${n((b.rollupMs + b.pushMs) / (a.rollupMs + a.pushMs), 2)}x the time, ${n(cost(b) / cost(a), 2)}x the rows read (roll-up ${n(b.rollupD1.rowsRead / a.rollupD1.rowsRead, 2)}x, push ${n(b.pushD1.rowsRead / a.pushD1.rowsRead, 2)}x)`,
     );
   }
+  if (results.length >= 2) {
+    const [a, b] = [results[0], results.at(-1)];
+    const perEvent = (r) => r.rollupD1.rowsRead / r.events;
+    const rate = (r) => r.records / ((r.rollupMs + r.pushMs) / 1000);
+    console.log(
+      `roll-up rows read per event: ${n(perEvent(a), 1)} at ${n(a.events)} events, ${n(perEvent(b), 1)} at ${n(b.events)} (${n(perEvent(b) / perEvent(a), 2)}x; aim: flat); records/s at ${n(b.events)} events = ${n(rate(b) / rate(a), 2)}x records/s at ${n(a.events)} (aim: >= 0.8x)`,
+    );
+  }
   if (results.length > 0) console.log("aims: records/s >= 2,000; cost linear in events");
   if (backlogs.length > 0) {
     console.log("\npush of a due backlog seeded into usage_records (runs of the */5 cron until nothing is left)\n");
@@ -380,6 +389,7 @@ async function main() {
         `${n(b.records).padStart(9)}  ${String(b.runs).padStart(5)}  ${String(b.calls).padStart(5)}  ${n(b.pushMs / 1000, 2).padStart(7)}  ${n(b.records / (b.pushMs / 1000)).padStart(10)}   ${n(b.rowsRead / b.records, 2).padStart(16)}   ${n(b.rowsWritten / b.records, 2).padStart(19)}   ${n(b.roundTrips).padStart(11)}`,
       );
       for (const problem of b.problems) console.log(`  PROBLEM: ${problem}`);
+      console.log(`           first */5 run: ${n(b.first.accepted)} records accepted in ${n(b.first.ms / 1000, 2)} s, ${b.first.calls} calls, ${n(b.first.roundTrips)} D1 round trips (aim: a 100,000 backlog in one run within 30 s; D1 allows 1,000 queries per invocation)`);
     }
     if (backlogs.length >= 2) {
       const [a, b] = [backlogs[0], backlogs.at(-1)];

@@ -4,7 +4,7 @@
 import { spawn, execFileSync } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const DURATION = process.env.BENCH_DURATION ?? "10s";
@@ -15,6 +15,8 @@ const BARE_PORT = 8798;
 const FAKE_PORT = 8796;
 const KEY = "bench-saas-access-key";
 const STATE = ".wrangler/bench-state";
+const BARE_STATE = ".wrangler/bench-floor-state";
+const COUNT_STATE = ".wrangler/bench-count-state";
 const OUT = "bench/results";
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", XDG_CONFIG_HOME: ".wrangler-config" };
 
@@ -81,8 +83,8 @@ async function waitReady(port) {
   throw new Error(`nothing listening on ${port}`);
 }
 
-function runWrk(port, script, args = []) {
-  const out = execFileSync("wrk", ["-t2", `-c${CONNECTIONS}`, `-d${DURATION}`, "--latency", "-s", script, `http://127.0.0.1:${port}`, ...(args.length ? ["--", ...args] : [])], {
+function runWrk(port, script, args = [], path = "") {
+  const out = execFileSync("wrk", ["-t2", `-c${CONNECTIONS}`, `-d${DURATION}`, "--latency", "-s", script, `http://127.0.0.1:${port}${path}`, ...(args.length ? ["--", ...args] : [])], {
     encoding: "utf8",
   });
   if (process.env.BENCH_VERBOSE) console.log(out);
@@ -101,36 +103,58 @@ function runWrk(port, script, args = []) {
 
 async function countStatements() {
   // Query order answers at once (the fake), so each fresh purchase is provisioned inside its call: every logged round
-  // trip in the window belongs to the answers (no webhook is set, so no delivery reads the outbox afterwards).
+  // trip in the window belongs to the answers (no webhook is set, so no delivery reads the outbox afterwards). Its own
+  // database: the load runs leave purchases whose order fetches are still being retried.
+  rmSync(COUNT_STATE, { recursive: true, force: true });
+  execFileSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", COUNT_STATE], { env, stdio: "ignore" });
+  const port = GATEWAY_PORT + 2;
   const dev = startWrangler(
-    ["--port", String(GATEWAY_PORT + 2), "--persist-to", STATE, "--var", `SAAS_ACCESS_KEY:${KEY}`, "--var", "D1_QUERY_LOG:true", "--var", `MARKETPLACE_API_BASE:http://127.0.0.1:${FAKE_PORT}`],
+    ["--port", String(port), "--persist-to", COUNT_STATE, "--var", `SAAS_ACCESS_KEY:${KEY}`, "--var", "D1_QUERY_LOG:true", "--var", `MARKETPLACE_API_BASE:http://127.0.0.1:${FAKE_PORT}`],
     `${OUT}/statements-dev.log`,
   );
-  try {
-    await waitReady(GATEWAY_PORT + 2);
-    const calls = 20;
+  const calls = 20;
+  // Statements and round trips per call of `makeBody`, each call checked to answer 000000.
+  const measure = async (makeBody) => {
     const beforeText = dev.output();
     for (let i = 0; i < calls; i++) {
-      const [pathAndQuery, body] = signedLine(freshOrderBody()).split("\t");
-      const res = await fetch(`http://127.0.0.1:${GATEWAY_PORT + 2}${pathAndQuery}`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
-      const json = await res.json();
+      const json = await signedAnswer(port, makeBody(i));
       if (json.resultCode !== "000000") throw new Error(`unexpected answer ${JSON.stringify(json)}`);
     }
-    await sleep(200);
+    await sleep(300);
     const lines = dev.output().slice(beforeText.length).match(/"event":"d1\.roundtrip","statements":(\d+)/g) ?? [];
     const statements = lines.reduce((sum, line) => sum + Number(/(\d+)$/.exec(line)?.[1] ?? 0), 0);
-    return { calls, roundTrips: lines.length / calls, statements: statements / calls };
+    return { roundTrips: lines.length / calls, statements: statements / calls };
+  };
+  try {
+    await waitReady(port);
+    const repeated = freshOrderBody();
+    const first = await signedAnswer(port, repeated);
+    const query = JSON.stringify({ activity: "queryInstance", instanceId: first.instanceId });
+    await signedAnswer(port, query);
+    return { fresh: await measure(freshOrderBody), repeat: await measure(() => repeated), query: await measure(() => query) };
   } finally {
     dev.stop();
   }
 }
 
+async function signedAnswer(port, body) {
+  const [pathAndQuery, text] = signedLine(body).split("\t");
+  const res = await fetch(`http://127.0.0.1:${port}${pathAndQuery}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: text });
+  return res.json();
+}
+
+function control(path, body) {
+  return fetch(`http://127.0.0.1:${FAKE_PORT}/__control/${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+}
+
 async function main() {
   rmSync(STATE, { recursive: true, force: true });
+  rmSync(BARE_STATE, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   execFileSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE], { env, stdio: "ignore" });
+  execFileSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", BARE_STATE, "--config", "bench/bare-worker/wrangler.toml"], { env, stdio: "ignore" });
 
-  const bare = startWrangler(["--config", "bench/bare-worker/wrangler.toml", "--port", String(BARE_PORT)], `${OUT}/bare-dev.log`);
+  const bare = startWrangler(["--config", "bench/bare-worker/wrangler.toml", "--port", String(BARE_PORT), "--persist-to", BARE_STATE], `${OUT}/bare-dev.log`);
   // Every real purchase asks query order first (order first): the local fake Marketplace answers any order id at
   // once with a yearly order, so a fresh newInstance costs one signed call more than a repeat, as with the real one.
   const fake = spawn("npx", ["node", "tools/fake-marketplace/fake-marketplace.ts", "--port", String(FAKE_PORT), "--any-order"], { env, detached: true, stdio: "ignore" });
@@ -140,27 +164,46 @@ async function main() {
   );
   try {
     await Promise.all([waitReady(BARE_PORT), waitReady(GATEWAY_PORT)]);
-    // Warm both: first requests compile and open the local databases.
+    // Warm everything up: first requests compile and open the local databases.
     runWrk(BARE_PORT, "bench/bare.lua");
+    runWrk(BARE_PORT, "bench/bare.lua", [], "/floor-create");
+    const created = await signedAnswer(GATEWAY_PORT, freshOrderBody());
+    if (created.resultCode !== "000000" || !created.instanceId) throw new Error(`unexpected answer ${JSON.stringify(created)}`);
 
-    const baseline = runWrk(BARE_PORT, "bench/bare.lua");
-    const freshFile = writeRequests("fresh", freshOrderBody);
-    const fresh = runWrk(GATEWAY_PORT, "bench/requests.lua", [freshFile, "2"]);
+    // Interleaved, so that whatever else the machine is doing weighs on floors and gateway alike. Each request file is
+    // signed just before its run: the gateway refuses timestamps older than 60 s.
     const repeatedBody = freshOrderBody();
-    const repeatFile = writeRequests("repeat", () => repeatedBody);
-    const repeats = runWrk(GATEWAY_PORT, "bench/requests.lua", [repeatFile, "2"]);
+    const queryBody = JSON.stringify({ activity: "queryInstance", instanceId: created.instanceId });
+    const bare1 = runWrk(BARE_PORT, "bench/bare.lua");
+    const floorCreate = runWrk(BARE_PORT, "bench/bare.lua", [], "/floor-create");
+    const fresh = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("fresh", freshOrderBody), "2"]);
+    const floorRepeat = runWrk(BARE_PORT, "bench/bare.lua", [], "/floor-repeat");
+    const repeats = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("repeat", () => repeatedBody), "2"]);
+    const bare2 = runWrk(BARE_PORT, "bench/bare.lua");
+    const query = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("query", () => queryBody), "2"]);
+    // Query order hangs from here on: every fresh purchase waits ORDER_FIRST_TIMEOUT_MS, then answers 000004.
+    await control("fail", { mode: "timeout", api: "order", count: 1_000_000 });
+    const hanging = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("hang", freshOrderBody), "2"]);
+    await control("fail", { mode: "reset" });
     bare.stop();
     gateway.stop();
+    const baseline = { ...bare1, rps: (bare1.rps + bare2.rps) / 2, p50: Math.max(bare1.p50, bare2.p50), p99: Math.max(bare1.p99, bare2.p99) };
 
     const statements = await countStatements();
-    const row = (name, r) =>
-      `${name.padEnd(22)} ${r.rps.toFixed(0).padStart(7)} req/s  ${(r.rps / baseline.rps).toFixed(2).padStart(5)}x   p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms${r.notOk !== undefined ? `   not-000000: ${r.notOk}` : ""}${r.exhausted ? `   REUSED REQUESTS: ${r.exhausted}` : ""}`;
-    console.log(`\nwrk -t2 -c${CONNECTIONS} -d${DURATION} against wrangler dev on 127.0.0.1 (${new Date().toISOString()})`);
-    console.log(row("bare Worker", { ...baseline, notOk: undefined }));
-    console.log(row("newInstance, fresh", fresh));
-    console.log(row("newInstance, repeat", repeats));
-    console.log(`aims: fresh >= 0.40x, repeats >= 0.70x, p99 < 100 ms`);
-    console.log(`D1 per fresh newInstance: ${statements.statements.toFixed(2)} statements in ${statements.roundTrips.toFixed(2)} round trips (aim: <= 4 in <= 2)`);
+    const row = (name, r, base, baseName) =>
+      `${name.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s  ${base ? `${(r.rps / base.rps).toFixed(2).padStart(5)}x ${baseName.padEnd(12)}` : " ".repeat(19)} p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms${r.notOk !== undefined ? `   not-000000: ${r.notOk}` : ""}${r.exhausted ? `   REUSED REQUESTS: ${r.exhausted}` : ""}`;
+    console.log(`\nwrk -t2 -c${CONNECTIONS} -d${DURATION} against wrangler dev on 127.0.0.1 (${new Date().toISOString()}; load average ${loadavg().map((l) => l.toFixed(1)).join(" ")})`);
+    console.log(row("bare Worker", { ...baseline, notOk: undefined }, undefined, ""));
+    console.log(row("  (first, last run)", { ...bare1, rps: bare1.rps, notOk: undefined }, bare2, "last"));
+    console.log(row("floor-create", { ...floorCreate, notOk: undefined }, baseline, "bare"));
+    console.log(row("floor-repeat", { ...floorRepeat, notOk: undefined }, baseline, "bare"));
+    console.log(row("newInstance, fresh", fresh, floorCreate, "floor-create"));
+    console.log(row("newInstance, repeat", repeats, floorRepeat, "floor-repeat"));
+    console.log(row("queryInstance", query, baseline, "bare"));
+    console.log(row("fresh, order hangs", hanging, undefined, ""));
+    console.log("aims: fresh >= 0.70x floor-create, repeat >= 0.80x floor-repeat, queryInstance >= 0.50x bare, p99 fresh < 500 ms, p99 with order hanging < 3000 ms (answers 000004)");
+    const d1 = (r) => `${r.statements.toFixed(2)} statements in ${r.roundTrips.toFixed(2)} round trips`;
+    console.log(`D1 per call: fresh newInstance ${d1(statements.fresh)} (aim: <= 4 in <= 2); repeat ${d1(statements.repeat)}; queryInstance ${d1(statements.query)}`);
   } finally {
     bare.stop();
     gateway.stop();

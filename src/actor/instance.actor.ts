@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { BatchItem } from "drizzle-orm/batch";
 import { openSecret } from "../crypto/data-key";
+import { createAnswerCarriesAppInfo } from "../dialects/answers";
 import { type Db, getDb } from "../db/client";
 import type { EventRow } from "../db/schema/events";
 import type { Instance } from "../db/schema/instances";
@@ -38,6 +39,8 @@ import { MarketplaceApiError } from "../marketplace-api/errors";
 import { type OrderTruth, queryOrder } from "../marketplace-api/order.api";
 import { log } from "../observability/log";
 import { ResultCode } from "../protocol/result-codes";
+import type { SignedNonce } from "../protocol/v2-signature";
+import { rememberNonce } from "./replay-guard";
 
 export { PROVISIONING_WINDOW_MS } from "../instances/purchase";
 
@@ -112,6 +115,8 @@ export class InstanceActor extends DurableObject<Env> {
   // ---- Marketplace callbacks ---------------------------------------------------------------------------------------
 
   async apply(instanceId: string, envelope: CallEnvelope, command: InstanceCommand): Promise<Outcome> {
+    // Before the queue: a replay is refused at once, even while the original call is still running.
+    if (envelope.nonce && !rememberNonce(this.kv, envelope.nonce, Date.now())) return REPLAYED;
     const outcome = await this.serialize(() => this.applyOnce(instanceId, envelope, command));
     if (command.kind !== "create" || outcome.resultCode !== ResultCode.Processing || this.settings.provisioning.mode !== "webhook") return outcome;
     // Webhook provisioning: the seller's backend gets instance.created now, and its answer may finish the purchase
@@ -122,8 +127,13 @@ export class InstanceActor extends DurableObject<Env> {
     // this call's answer, not a failed purchase for a new newInstance to retry.
     return this.serialize(async () => {
       const instance = await this.load(instanceId);
-      return instance ? purchaseOutcome(instance, this.settings.dataKey) : outcome;
+      return instance ? purchaseOutcome(instance, this.settings.dataKey, createAnswerCarriesAppInfo(envelope.dialect)) : outcome;
     });
+  }
+
+  /** queryInstance's replay check: the call reads D1, not the actor, but its nonce is kept here. */
+  async checkNonce(nonce: SignedNonce): Promise<boolean> {
+    return rememberNonce(this.kv, nonce, Date.now());
   }
 
   private async applyOnce(instanceId: string, envelope: CallEnvelope, command: InstanceCommand): Promise<Outcome> {
@@ -170,7 +180,7 @@ export class InstanceActor extends DurableObject<Env> {
       if (seen && seen.fingerprint !== envelope.fingerprint) return conflict(envelope);
       // A new newInstance for a failed purchase is the Marketplace retrying it: provision again.
       if (existing.status === "failed" && !existing.isTest) return this.purchase(instanceId, existing, envelope, command, key, seen === undefined);
-      const outcome = await purchaseOutcome(existing, this.settings.dataKey);
+      const outcome = await purchaseOutcome(existing, this.settings.dataKey, createAnswerCarriesAppInfo(envelope.dialect));
       if (!seen) {
         // The same purchase through the other dialect (V1 and V2 share the create key, not the inbox key).
         await this.db.batch([statements.insertInbox(this.db, inboxRow(key, envelope, instanceId, outcome))]);
@@ -219,7 +229,7 @@ export class InstanceActor extends DurableObject<Env> {
       }
     }
     const provisioned = envelope.isTest || next.orderKnownAt !== null ? await provision(next, this.settings, now) : { next, events: [] };
-    const outcome = await purchaseOutcome(provisioned.next, this.settings.dataKey);
+    const outcome = await purchaseOutcome(provisioned.next, this.settings.dataKey, createAnswerCarriesAppInfo(envelope.dialect));
     const change: InstanceChange = failed
       ? {
           ...provisioned,
@@ -537,7 +547,7 @@ export class InstanceActor extends DurableObject<Env> {
       from ? statements.updateInstance(db, next.id, from.version, changesOf(from, next)) : statements.insertInstance(db, next),
       ...(extras.inbox ? [statements.insertInbox(db, extras.inbox)] : []),
       statements.insertAudit(db, audit),
-      ...eventRows.map((row) => outboxStatements.insertEvent(db, row)),
+      ...(isNonEmpty(eventRows) ? [outboxStatements.insertEvents(db, eventRows)] : []),
       ...(extras.statements ?? []),
     ]);
     this.ctx.storage.transactionSync(() => {
@@ -753,6 +763,8 @@ function changesOf(before: Instance, after: Instance): Partial<Instance> {
   return changes as Partial<Instance>;
 }
 
+const REPLAYED: Outcome = { resultCode: ResultCode.AuthFailed, resultMsg: "nonce was already used (replay)", replay: true };
+
 function withoutAppInfo(outcome: Outcome): Outcome {
   const { appInfo: _appInfo, ...rest } = outcome;
   return rest;
@@ -780,6 +792,10 @@ function inboxRow(key: string, envelope: CallEnvelope, instanceId: string, outco
     answer: JSON.stringify(withoutAppInfo(outcome)),
     receivedAt: envelope.receivedAt,
   };
+}
+
+function isNonEmpty<T>(list: T[]): list is [T, ...T[]] {
+  return list.length > 0;
 }
 
 function isD1Error(error: unknown): boolean {

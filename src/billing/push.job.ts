@@ -37,8 +37,13 @@ import { type NotAcceptedEnding, endNotAccepted } from "./record-endings";
 export const LEASE_MS = 5 * 60_000;
 /** Waits after the 1st, 2nd, 3rd, … failed attempt; the cron's 5-minute grain rounds them up. */
 export const RETRY_BACKOFF_MS = [5 * 60_000, 10 * 60_000, 20 * 60_000, 30 * 60_000] as const;
-/** Bounds one run's calls (and so its duration); what is left waits for the next run. */
-export const MAX_CALLS_PER_RUN = 60;
+/**
+ * Bounds one run's calls (and so its duration); what is left waits for the next run. 100 calls of 1000 (the
+ * Marketplace's per-call maximum, open-apis §2.3; it publishes no rate limit, only CBC.0250) clear a backlog of
+ * 100,000 records in one run: the whole of one hour for 100,000 pay-per-use instances (docs/scaling.md), with about
+ * 3 D1 queries per call, well under the 1,000 per invocation (cloudflare-platform §3.1).
+ */
+export const MAX_CALLS_PER_RUN = 100;
 
 /**
  * Whole-call refusals that say nothing about the records (our signature, key or permissions): resending unchanged

@@ -2,7 +2,9 @@ import { getInstanceActor } from "../actor/instance.actor";
 import type { Settings } from "../env";
 import type { CallEnvelope, Dialect, InstanceCommand, Outcome } from "../instances/commands";
 import { requestFingerprint } from "../instances/fingerprint";
+import { ReplayError } from "../protocol/errors";
 import { ResultCode } from "../protocol/result-codes";
+import type { SignedNonce } from "../protocol/v2-signature";
 import { answerContext, answerText } from "./answers";
 
 /** The Marketplace gives up after 5 s (spec §0); every callback is answered within 3 s whatever the actor is doing. */
@@ -44,6 +46,7 @@ export async function sendToActor(
       ? { resultCode: ResultCode.Processing, resultMsg: "processing", instanceId }
       : { resultCode: ResultCode.Processing, resultMsg: "processing; retry for the result" },
   );
+  if (outcome.replay) throw new ReplayError();
   return { text: answerText(answerContext(settings, envelope.dialect), outcome), resultCode: outcome.resultCode };
 }
 
@@ -53,6 +56,8 @@ export interface DialectCall {
   /** What the inbox keeps of the request (no personal fields); computed only for calls that reach the actor. */
   recordedRequest: () => string;
   receivedAt: number;
+  /** V2 only (V1 has no nonce): checked against replays by the actor the call reaches, before anything else. */
+  nonce?: SignedNonce;
 }
 
 /**
@@ -69,5 +74,6 @@ export function envelopeOf(dialect: Dialect, call: DialectCall, idempotencyKey: 
     requestText: call.recordedRequest(),
     isTest: request.isTest,
     receivedAt: call.receivedAt,
+    ...(call.nonce ? { nonce: call.nonce } : {}),
   };
 }

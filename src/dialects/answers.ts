@@ -19,6 +19,11 @@ export function answerContext(settings: Settings, dialect: Dialect): AnswerConte
   }
 }
 
+/** V1 answers a create with the buyer's way in; V2 leaves it to queryInstance, so its outcome need not carry it. */
+export function createAnswerCarriesAppInfo(dialect: Dialect): boolean {
+  return dialect === "v1";
+}
+
 /** Answer bytes for an outcome. Deterministic, so a stored answer and a recomputed one never differ. */
 export function answerText(context: AnswerContext, outcome: Outcome): string {
   const head = { resultCode: outcome.resultCode, resultMsg: outcome.resultMsg };

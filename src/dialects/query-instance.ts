@@ -1,21 +1,33 @@
+import { getInstanceActor } from "../actor/instance.actor";
 import { getDb } from "../db/client";
 import type { Instance } from "../db/schema/instances";
 import type { Settings } from "../env";
 import { findInstances } from "../instances/instance.repo";
 import { appInfoOf } from "../instances/purchase";
+import { ReplayError } from "../protocol/errors";
 import { ResultCode } from "../protocol/result-codes";
+import type { SignedNonce } from "../protocol/v2-signature";
 import type { CallAnswer } from "./actor-call";
 import { type AnswerContext, type QueryInfo, queryAnswerText } from "./answers";
 
-/** queryInstance for every dialect: one D1 read, no actor; the context decides V1 encryption. */
+/**
+ * queryInstance for every dialect: one D1 read; the context decides V1 encryption. A V2 call's nonce is kept by the
+ * actor of its first id, alongside the read (a replay is the same body, so the same first id): an actor call, not a
+ * D1 write, and nothing is answered before both are done.
+ */
 export async function queryInstances(
   env: Env,
   settings: Settings,
   context: AnswerContext,
   ids: readonly string[],
   isTest: boolean,
+  nonce?: SignedNonce,
 ): Promise<CallAnswer> {
-  const rows = await findInstances(getDb(env), ids);
+  const [rows, fresh] = await Promise.all([
+    findInstances(getDb(env), ids),
+    nonce && ids[0] !== undefined ? getInstanceActor(env, ids[0]).checkNonce(nonce) : true,
+  ]);
+  if (!fresh) throw new ReplayError();
   // A debug query never reads a real purchase, nor a real one a debug instance.
   const byId = new Map(rows.filter((row) => row.isTest === isTest).map((row) => [row.id, row]));
   const known = ids.filter((id) => byId.has(id));

@@ -4,6 +4,7 @@ import { createKeyOf, instanceIdFor } from "../instances/instance-id";
 import type { V2BasicRequest } from "../protocol/schemas/v2-basic.schema";
 import { parseV2ExpireTime } from "../protocol/time-formats";
 import { handleGetLicenseAsync } from "../license/get-license.handler";
+import type { SignedNonce } from "../protocol/v2-signature";
 import { type CallAnswer, type DialectCall, envelopeOf, sendToActor } from "./actor-call";
 import { answerContext } from "./answers";
 import { queryInstances } from "./query-instance";
@@ -12,6 +13,8 @@ export interface V2Call extends DialectCall {
   request: V2BasicRequest;
   /** The origin the Marketplace called (the issuer of builtin online licenses). */
   origin: string;
+  /** Required here: no V2 basic call goes without its replay check. */
+  nonce: SignedNonce;
 }
 
 /** Routes one verified, parsed V2 basic call to its handler. Exhaustive: a new activity breaks the build. */
@@ -32,7 +35,7 @@ export async function handleV2Basic(env: Env, settings: Settings, call: V2Call):
       });
     }
     case "queryInstance":
-      return queryInstances(env, settings, answerContext(settings, "v2"), request.instanceIds, request.isTest);
+      return queryInstances(env, settings, answerContext(settings, "v2"), request.instanceIds, request.isTest, call.nonce);
     case "refreshInstance":
       return sendToActor(env, settings, request.instanceId, envelope(call, `refresh:${request.orderId}:${request.scene}`), {
         kind: "lifecycle",
@@ -68,7 +71,7 @@ export async function handleV2Basic(env: Env, settings: Settings, call: V2Call):
     case "changeInstanceCheck":
       return sendToActor(env, settings, request.instanceId, envelope(call, null), { kind: "lifecycle", event: "checkChange" });
     case "getLicenseAsync":
-      return handleGetLicenseAsync(env, settings, { request, receivedAt: call.receivedAt, origin: call.origin });
+      return handleGetLicenseAsync(env, settings, { request, receivedAt: call.receivedAt, origin: call.origin, nonce: call.nonce });
     default: {
       const unhandled: never = request;
       throw new Error(`unhandled activity ${JSON.stringify(unhandled)}`);

@@ -61,6 +61,8 @@ export function eventRow(draft: EventDraft, webhookEnabled: boolean): NewEventRo
 
 export const outboxStatements = {
   insertEvent: (db: Db, row: NewEventRow) => db.insert(events).values(row),
+  /** One multi-row INSERT, one statement however many events a change has; seq follows the order of `rows`. */
+  insertEvents: (db: Db, rows: [NewEventRow, ...NewEventRow[]]) => db.insert(events).values(rows),
   /** The acknowledged attempt counts too: `attempts` is every send, so a first-time success reads 1. */
   markDelivered: (db: Db, seq: number, status: number, now: number) =>
     db

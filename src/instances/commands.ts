@@ -1,4 +1,5 @@
 import type { FrozenReason } from "../db/schema/instances";
+import type { SignedNonce } from "../protocol/v2-signature";
 
 /** Which interface a call came through: decides the answer's wording, never the state machine. */
 export type Dialect = "v2" | "v1";
@@ -17,6 +18,8 @@ export interface CallEnvelope {
   receivedAt: number;
   /** Who asked, when not the Marketplace (the operator's admin API): kept in the audit row. */
   by?: "admin";
+  /** The call's nonce (V2): the actor refuses a replay before applying anything. */
+  nonce?: SignedNonce;
 }
 
 export interface CreateCommand {
@@ -69,4 +72,6 @@ export interface Outcome {
   resultMsg: string;
   instanceId?: string;
   appInfo?: AppInfo;
+  /** The call was a replay (its nonce was already kept): nothing was applied; the caller refuses it with 000001. */
+  replay?: true;
 }

@@ -117,8 +117,11 @@ export async function orderArrived(instance: Instance, item: PendingOrderFetch, 
   };
 }
 
-/** A create's answer follows the purchase's state, so every repeat tells the Marketplace where the purchase is. */
-export async function purchaseOutcome(instance: Instance, dataKey: string): Promise<Outcome> {
+/**
+ * A create's answer follows the purchase's state, so every repeat tells the Marketplace where the purchase is.
+ * `withAppInfo` false: the caller's answer does not carry the buyer's way in (V2), so the password is not opened.
+ */
+export async function purchaseOutcome(instance: Instance, dataKey: string, withAppInfo = true): Promise<Outcome> {
   const instanceId = instance.id;
   if (instance.status === "failed") {
     return { resultCode: instance.failureCode ?? ResultCode.InternalError, resultMsg: (instance.failureReason ?? "provisioning failed").slice(0, 255), instanceId };
@@ -126,17 +129,24 @@ export async function purchaseOutcome(instance: Instance, dataKey: string): Prom
   if (instance.status === "released") {
     // The dial tests replay a product's saved debug cases in any order, its release included, and the V1 debugger
     // refuses a create answer without frontEndUrl (spec §8): a released debug instance still shows its way in.
-    const appInfo = instance.isTest ? await appInfoOf(instance, dataKey) : undefined;
+    const appInfo = instance.isTest && withAppInfo ? await appInfoOf(instance, dataKey) : undefined;
     return { resultCode: ResultCode.Success, resultMsg: "success", instanceId, ...(appInfo ? { appInfo } : {}) };
+  }
+  if (!withAppInfo) {
+    return isUsable(instance) ? { resultCode: ResultCode.Success, resultMsg: "success", instanceId } : { resultCode: ResultCode.Processing, resultMsg: "provisioning", instanceId };
   }
   const appInfo = await appInfoOf(instance, dataKey);
   if (!appInfo) return { resultCode: ResultCode.Processing, resultMsg: "provisioning", instanceId };
   return { resultCode: ResultCode.Success, resultMsg: "success", instanceId, appInfo };
 }
 
+function isUsable(instance: Instance): instance is Instance & { frontendUrl: string } {
+  return instance.provisionedAt !== null && !!instance.frontendUrl;
+}
+
 /** The buyer's way in, in plain text; undefined until provisioning finished. */
 export async function appInfoOf(instance: Instance, dataKey: string): Promise<AppInfo | undefined> {
-  if (instance.provisionedAt === null || !instance.frontendUrl) return undefined;
+  if (!isUsable(instance)) return undefined;
   const appInfo: AppInfo = { frontEndUrl: instance.frontendUrl };
   if (instance.adminUrl) appInfo.adminUrl = instance.adminUrl;
   if (instance.adminUserName) appInfo.userName = instance.adminUserName;

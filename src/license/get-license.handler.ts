@@ -5,10 +5,11 @@ import { answerContext, answerText } from "../dialects/answers";
 import type { Settings } from "../env";
 import type { Outcome } from "../instances/commands";
 import { findInstance } from "../instances/instance.repo";
-import { ConfigurationError } from "../protocol/errors";
+import { ConfigurationError, ReplayError } from "../protocol/errors";
 import { ResultCode } from "../protocol/result-codes";
 import type { GetLicenseAsync } from "../protocol/schemas/license.schema";
 import { parseOnlineLicenseTime } from "../protocol/time-formats";
+import type { SignedNonce } from "../protocol/v2-signature";
 import { licenseIdOf } from "./license.repo";
 import { type LicenseCommand, fingerprintDigest, refusalOf } from "./online-license";
 
@@ -18,6 +19,11 @@ export interface LicenseCall {
   receivedAt: number;
   /** The origin the Marketplace called: `iss` of builtin licenses unless LICENSE_ISSUER is set. */
   origin: string;
+  /**
+   * On /saas the instance's actor keeps the call's nonce (every V2 basic call reaches one); on /license the endpoint
+   * already checked it in D1, so there is none here.
+   */
+  nonce?: SignedNonce;
 }
 
 /**
@@ -43,7 +49,12 @@ export async function handleGetLicenseAsync(env: Env, settings: Settings, call: 
     issuer: settings.license.issuer ?? call.origin,
   };
   // An id no purchase ever had is answered here, without waking an actor for it.
-  const outcome = (await findInstance(getDb(env), request.instanceId))
+  const [fresh, instance] = await Promise.all([
+    call.nonce ? getInstanceActor(env, request.instanceId).checkNonce(call.nonce) : true,
+    findInstance(getDb(env), request.instanceId),
+  ]);
+  if (!fresh) throw new ReplayError();
+  const outcome = instance
     ? await withinBudget<Outcome>(getInstanceActor(env, request.instanceId).getLicense(command), () => ({
         resultCode: ResultCode.Processing,
         resultMsg: "license is being produced; retry for the result",

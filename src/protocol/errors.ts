@@ -22,6 +22,13 @@ export class AuthError extends GatewayError {
   }
 }
 
+/** The same signed request seen again inside its lifetime, wherever its nonce is kept (D1 or an actor's storage). */
+export class ReplayError extends AuthError {
+  constructor() {
+    super("nonce was already used (replay)");
+  }
+}
+
 export class InvalidRequestError extends GatewayError {
   constructor(message: string, detail?: string) {
     super(ResultCode.InvalidParameter, message, detail);

@@ -20,6 +20,12 @@ export interface SignedRequestParts {
   nonce: string | null;
 }
 
+/** A verified request's nonce and the time after which a replay of it fails the freshness check anyway. */
+export interface SignedNonce {
+  value: string;
+  expiresAtMs: number;
+}
+
 /** A nonce cache: `remember` returns false when the nonce was already seen inside its lifetime. */
 export interface ReplayStore {
   remember(nonce: string, expiresAtMs: number): Promise<boolean>;

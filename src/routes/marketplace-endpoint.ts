@@ -3,10 +3,10 @@ import { inboxDigestKey } from "../crypto/inbox-digest-key";
 import { getDb } from "../db/client";
 import { d1ReplayStore } from "../db/nonce.repo";
 import type { KeyKind, Settings } from "../env";
-import { AuthError } from "../protocol/errors";
+import { ReplayError } from "../protocol/errors";
 import { decodeUtf8, parseJsonObject, readRawBody, requireJsonContentType } from "../protocol/inbound";
 import { withoutPersonalFields } from "../protocol/personal-fields";
-import { type SignedRequestParts, verifyV2Signature } from "../protocol/v2-signature";
+import { type SignedNonce, type SignedRequestParts, verifyV2Signature } from "../protocol/v2-signature";
 import { type EndpointAnswer, answerCallback } from "./callback-shell";
 
 export type { EndpointAnswer } from "./callback-shell";
@@ -22,6 +22,8 @@ export interface VerifiedCall {
   settings: Settings;
   /** The origin the Marketplace called (scheme and host of the production URL). */
   origin: string;
+  /** Checked against replays before the handler runs, unless the endpoint `checksNonce` itself. */
+  nonce: SignedNonce;
 }
 
 export interface MarketplaceEndpoint<T> {
@@ -33,13 +35,19 @@ export interface MarketplaceEndpoint<T> {
   /** zod parsing; throws InvalidRequestError (000002). */
   parse: (json: Record<string, unknown>) => T;
   handle: (env: Env, parsed: T, call: VerifiedCall) => Promise<EndpointAnswer>;
+  /**
+   * The handler refuses replays itself, where that costs no extra round trip (V2 basic: in the instance actor's own
+   * storage); otherwise the pipeline records the nonce in D1 before the handler runs.
+   */
+  checksNonce?: boolean;
   /** Larger than MAX_BODY_BYTES only where the spec allows big bodies (kit authSync: 500 users). */
   maxBodyBytes?: number;
 }
 
 /**
  * The pipeline every signed-JSON Marketplace callback goes through, in an order that stores nothing for bad input:
- * size → signature → content type → JSON → schema → nonce (the only write before the handler) → handler.
+ * size → signature → content type → JSON → schema → nonce (the only write before the handler; or in the handler, for
+ * endpoints that check it on their way) → handler.
  * Every answer is HTTP 200, JSON, with Body-Sign; errors included.
  */
 export function marketplaceEndpoint<T>(endpoint: MarketplaceEndpoint<T>) {
@@ -59,9 +67,12 @@ export function marketplaceEndpoint<T>(endpoint: MarketplaceEndpoint<T>) {
       const json = parseJsonObject(text);
       noteActivity(json.activity);
       const parsed = endpoint.parse(json);
-      const fresh = await d1ReplayStore(getDb(env), receivedAt).remember(nonce, nonceExpiresAtMs);
-      if (!fresh) throw new AuthError("nonce was already used (replay)");
+      if (!endpoint.checksNonce) {
+        const fresh = await d1ReplayStore(getDb(env), receivedAt).remember(nonce, nonceExpiresAtMs);
+        if (!fresh) throw new ReplayError();
+      }
       const recordedRequest = () => withoutPersonalFields(json, bytes, inboxDigestKey(settings.dataKey));
-      return endpoint.handle(env, parsed, { json, recordedRequest, receivedAt, settings, origin: url.origin });
+      const signedNonce = { value: nonce, expiresAtMs: nonceExpiresAtMs };
+      return endpoint.handle(env, parsed, { json, recordedRequest, receivedAt, settings, origin: url.origin, nonce: signedNonce });
     });
 }

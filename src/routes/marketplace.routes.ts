@@ -9,5 +9,8 @@ export const v2BasicEndpoint = marketplaceEndpoint({
   key: "saas",
   signatureParts: (_request, url) => basicSignatureParts(url),
   parse: parseV2BasicRequest,
-  handle: (env, request, call) => handleV2Basic(env, call.settings, { request, recordedRequest: call.recordedRequest, receivedAt: call.receivedAt, origin: call.origin }),
+  // Every V2 basic call reaches an instance actor (queryInstance: the one of its first id), which keeps the nonce.
+  checksNonce: true,
+  handle: (env, request, call) =>
+    handleV2Basic(env, call.settings, { request, recordedRequest: call.recordedRequest, receivedAt: call.receivedAt, nonce: call.nonce, origin: call.origin }),
 });

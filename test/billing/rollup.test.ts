@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS, meteringSnOf } from "../../src/billing/periods";
-import { rollupJob } from "../../src/billing/rollup.job";
+import { recordSumsSql, rollupJob, unrolledHoursSql } from "../../src/billing/rollup.job";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import type { SQL } from "drizzle-orm";
 import { ingestUsage } from "../../src/billing/usage-ingest";
 import {
   callLifecycle,
@@ -227,5 +229,29 @@ describe("overlapping roll-ups", () => {
       "SELECT (SELECT SUM(quantity_units) FROM usage_events) AS events, (SELECT SUM(usage_units) FROM usage_records) AS records, (SELECT COUNT(*) FROM usage_events WHERE record_sn IS NULL) AS unrolled",
     ).first();
     expect(totals).toEqual({ events: expect.any(Number), records: (totals as { events: number }).events, unrolled: 0 });
+  });
+});
+
+describe("the roll-up's reads grow with the events, not faster (issue 13)", () => {
+  async function planOf(query: SQL): Promise<string[]> {
+    const { sql, params } = new SQLiteAsyncDialect().sqlToQuery(query);
+    const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+      .bind(...params)
+      .all<{ detail: string }>();
+    return plan.results.map((row) => row.detail);
+  }
+
+  it("finds the unrolled events through their partial index, never through every event", async () => {
+    const plan = await planOf(unrolledHoursSql(1_000_000));
+    expect(plan.some((d) => d.includes("usage_events USING INDEX usage_events_unrolled_idx"))).toBe(true);
+    expect(plan.filter((d) => /usage_events_record_idx|SCAN usage_events$/.test(d))).toEqual([]);
+  });
+
+  it("sums a batch's records in one pass over their events, found by record", async () => {
+    const plan = await planOf(recordSumsSql("token"));
+    const eventReads = plan.filter((d) => /\busage_events\b| e /.test(d) || d.startsWith("SEARCH e") || d.startsWith("SCAN e"));
+    expect(eventReads).toEqual([expect.stringMatching(/^SEARCH e USING (COVERING )?INDEX usage_events_record_idx \(record_sn=\?\)$/)]);
+    expect(plan.some((d) => d.includes("USING INDEX usage_records_rollup_idx (rollup_token=?)"))).toBe(true);
+    expect(plan.filter((d) => d.startsWith("SCAN usage_records") || d.startsWith("SCAN r"))).toEqual([]);
   });
 });

@@ -55,6 +55,20 @@ describe.each<LicenseRoute>(["/saas", "/license"])("getLicenseAsync on %s", (rou
     expect((await licenseEventsOf(instanceId)).map((e) => e.type)).toEqual(["license.issued", "license.delivered"]);
   });
 
+  it("refuses the same signed request replayed (000001), for a known and for an unknown instance", async () => {
+    const instanceId = await purchase();
+    const key = route === "/license" ? env.LICENSE_ACCESS_KEY : env.SAAS_ACCESS_KEY;
+    for (const target of [instanceId, `never-${uniqueId()}`]) {
+      const signed = signedV2Request(licenseRequest(target), { key, path: route });
+      const first = await exports.default.fetch(signed.clone());
+      expect(((await first.json()) as { resultCode: string }).resultCode).not.toBe("000001");
+      const before = await rowCounts([...TABLES]);
+      const replay = await exports.default.fetch(signed);
+      expect(await replay.json()).toMatchObject({ resultCode: "000001" });
+      expect(await rowCounts([...TABLES])).toEqual(before);
+    }
+  });
+
   it("gives another device of the same event its own license", async () => {
     const instanceId = await purchase();
     const body = licenseRequest(instanceId);

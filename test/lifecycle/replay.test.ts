@@ -1,0 +1,105 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { type InstanceActor, getInstanceActor } from "../../src/actor/instance.actor";
+import { rememberNonce } from "../../src/actor/replay-guard";
+import { createInstance, instanceRow, makeNewInstance, send, signedV2Request, tableCounts, uniqueId } from "../support/marketplace";
+
+/**
+ * V2 basic nonces are kept by the instance actor each call reaches (queryInstance: the actor of its first id), not in
+ * D1: a replay must still be refused, for every activity, and change nothing.
+ */
+async function sendTwice(body: object) {
+  const request = signedV2Request(body);
+  const replay = request.clone();
+  const first = await send(request);
+  const before = await tableCounts();
+  const second = await send(replay);
+  return { first, second, before, after: await tableCounts() };
+}
+
+const REFUSED = { resultCode: "000001", resultMsg: "nonce was already used (replay)" };
+
+describe("a replayed V2 basic call is refused by the actor that keeps its nonce", () => {
+  it("newInstance: the first creates, the replay gets 000001 and stores nothing; no D1 nonce is written", async () => {
+    const { first, second, before, after } = await sendTwice(makeNewInstance());
+    expect(first.json.resultCode).toBe("000000");
+    expect(second.json).toEqual(REFUSED);
+    expect(second.bodySignValid).toBe(true);
+    expect(after).toEqual(before);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM nonces").first<{ n: number }>()).toEqual({ n: 0 });
+  });
+
+  it("a repeat of a create with a new nonce is answered; its replay is not", async () => {
+    const body = makeNewInstance();
+    const created = await send(signedV2Request(body));
+    const { first, second, after, before } = await sendTwice(body);
+    expect(first.text).toBe(created.text);
+    expect(second.json).toEqual(REFUSED);
+    expect(after).toEqual(before);
+  });
+
+  it("updateInstanceStatus: a replayed FREEZE after an UNFREEZE does not freeze again", async () => {
+    const { instanceId } = await createInstance();
+    const freeze = signedV2Request({ activity: "updateInstanceStatus", instanceId, status: "FREEZE" });
+    const replay = freeze.clone();
+    expect((await send(freeze)).json.resultCode).toBe("000000");
+    expect((await send(signedV2Request({ activity: "updateInstanceStatus", instanceId, status: "UNFREEZE" }))).json.resultCode).toBe("000000");
+    const before = await tableCounts();
+    expect((await send(replay)).json).toEqual(REFUSED);
+    expect(await instanceRow(instanceId)).toMatchObject({ status: "active", version: 3 });
+    expect(await tableCounts()).toEqual(before);
+  });
+
+  it("releaseInstance and refreshInstance replays are refused", async () => {
+    const { instanceId } = await createInstance();
+    const refresh = await sendTwice({ activity: "refreshInstance", instanceId, orderId: uniqueId("RN"), orderLineId: "l-1", expireTime: "20300101000000", scene: "RENEWAL" });
+    expect(refresh.first.json.resultCode).toBe("000000");
+    expect(refresh.second.json).toEqual(REFUSED);
+    expect(refresh.after).toEqual(refresh.before);
+    const release = await sendTwice({ activity: "releaseInstance", instanceId });
+    expect(release.first.json.resultCode).toBe("000000");
+    expect(release.second.json).toEqual(REFUSED);
+    expect(release.after).toEqual(release.before);
+  });
+
+  it("queryInstance: the replay is refused, for a known instance and for ids nobody knows", async () => {
+    const { instanceId } = await createInstance();
+    const known = await sendTwice({ activity: "queryInstance", instanceId });
+    expect(known.first.json).toMatchObject({ resultCode: "000000", info: [{ instanceId }] });
+    expect(known.second.json).toEqual(REFUSED);
+    const unknown = await sendTwice({ activity: "queryInstance", instanceId: `${uniqueId("nope-")},${instanceId}` });
+    expect(unknown.first.json.resultCode).toBe("000000");
+    expect(unknown.second.json).toEqual(REFUSED);
+    expect(unknown.after).toEqual(unknown.before);
+  });
+
+  it("debug calls are guarded too", async () => {
+    const { first, second } = await sendTwice({ activity: "releaseInstance", instanceId: uniqueId("debug-"), testFlag: "1" });
+    expect(first.json.resultCode).toBe("000000");
+    expect(second.json).toEqual(REFUSED);
+  });
+});
+
+describe("rememberNonce (the actor's replay store)", () => {
+  it("refuses a nonce it keeps, forgets expired ones a few per call, keeps the live ones", async () => {
+    const stub = getInstanceActor(env, uniqueId("nonce-store-"));
+    const kept = await runInDurableObject(stub, (_actor: InstanceActor, state) => {
+      const kv = state.storage.kv;
+      const now = 1_000_000;
+      const results = [rememberNonce(kv, { value: "a", expiresAtMs: now + 60_000 }, now), rememberNonce(kv, { value: "a", expiresAtMs: now + 60_000 }, now)];
+      for (let i = 0; i < 6; i++) rememberNonce(kv, { value: `old-${i}`, expiresAtMs: now + 1_000 + i }, now);
+      // Later: the six old ones have expired; each call drops up to four of them.
+      const later = now + 10_000;
+      results.push(rememberNonce(kv, { value: "b", expiresAtMs: later + 60_000 }, later));
+      const afterOne = [...kv.list({ prefix: "nonce:" })].length;
+      results.push(rememberNonce(kv, { value: "c", expiresAtMs: later + 60_000 }, later));
+      results.push(rememberNonce(kv, { value: "a", expiresAtMs: now + 60_000 }, later));
+      return { results, afterOne, left: [...kv.list<number>({ prefix: "nonce:" })].map(([key]) => key.split(":")[2]) };
+    });
+    expect(kept.results).toEqual([true, false, true, true, false]);
+    // a, b and two old ones after the first pruning call (4 of 6 dropped); then the last two go.
+    expect(kept.afterOne).toBe(4);
+    expect(kept.left.sort()).toEqual(["a", "b", "c"]);
+  });
+});
