@@ -6,5 +6,8 @@ declare namespace Cloudflare {
     KIT_ACCESS_KEY: string;
     KIT_RSA_PRIVATE_KEY: string;
     SELLER_WEBHOOK_SECRET: string;
+    // vitest.reliability.config.ts: "full" or "ci", and a fast-check seed to replay ("" for a random one).
+    RELIABILITY_PROFILE?: string;
+    RELIABILITY_SEED?: string;
   }
 }
