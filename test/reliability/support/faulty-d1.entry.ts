@@ -14,5 +14,5 @@ export class InstanceActor extends RealInstanceActor {
 
 export default {
   fetch: (request, env, ctx) => worker.fetch(request, withFaultyD1(env), ctx),
-  scheduled: (controller, env, ctx) => worker.scheduled(controller, withFaultyD1(env), ctx),
+  scheduled: (controller, env) => worker.scheduled(controller, withFaultyD1(env)),
 } satisfies ExportedHandler<Env>;
