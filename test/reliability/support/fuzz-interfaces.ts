@@ -110,7 +110,8 @@ const shapeKeys = (schema: unknown): string[] =>
 /** A bearer-token JSON API route: random path parameters, query and body built from its zod schemas' field names. */
 export function bearerInterface(options: { name: string; method: string; path: string; key: KeyName; query?: unknown; body?: unknown; pool: IdPool }): FuzzInterface {
   const segment = fc.oneof({ weight: 3, arbitrary: idFrom(options.pool) }, { weight: 1, arbitrary: fc.constantFrom("", "%2F..", "a/b", "%00") });
-  const path = segment.map((id) => options.path.replace(/\{\w+\}/g, encodeURIComponent(id)));
+  // OpenAPI `{id}` (seller routes) and itty `:id` (admin routes) alike.
+  const path = segment.map((id) => options.path.replace(/\{\w+\}|:\w+/g, encodeURIComponent(id)));
   const queryNames = shapeKeys(options.query);
   const query = fc.oneof(
     fc.array(fc.tuple(queryNames.length ? fc.constantFrom(...queryNames) : fc.string({ maxLength: 8 }), fc.oneof(stringish.map(String), fc.integer().map(String))), { maxLength: 4 }),
