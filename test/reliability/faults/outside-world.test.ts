@@ -70,7 +70,7 @@ describe("the fake Marketplace failing, hanging and recovering", () => {
 
 describe("the fake seller backend failing, hanging and recovering", () => {
   it(
-    "errors, a hang past the 10 s timeout, garbage, then recovery: every event acknowledged exactly once, in order",
+    "two errors, a hang past the 10 s timeout, a 503, then recovery: every event acknowledged exactly once, in order",
     async () => {
       const { body, instanceId } = makePurchase();
       await sellerBackend.failTimes(instanceId, 2);
