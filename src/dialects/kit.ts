@@ -4,7 +4,7 @@ import { getInstanceActor } from "../actor/instance.actor";
 import { type KitAnswer, type KitSyncCall, kitActorName } from "../kit/kit-sync";
 import { sealClientSecret } from "../kit/kit-secrets";
 import { ResultCode } from "../protocol/result-codes";
-import { decryptKitClientSecret } from "../protocol/kit-client-secret";
+import { type KitClientSecret, decryptKitClientSecret } from "../protocol/kit-client-secret";
 import type { KitRequest } from "../protocol/schemas/kit.schema";
 import { withinBudget } from "./actor-call";
 
@@ -24,18 +24,32 @@ const REDACTED = "[redacted]";
  */
 export const KIT_MAX_BODY_BYTES = 1024 * 1024;
 
+/** A parsed kit sync, its applicationSync client secret already decrypted (absent for a delete or another sync). */
+export interface DecryptedKit {
+  kit: KitRequest;
+  secret?: KitClientSecret;
+}
+
 /**
- * Route side of a kit sync: decrypts and seals the client secret here, so that neither the plain secret nor its
- * RSA ciphertext crosses to the actor or into the inbox, then queues the sync on its actor.
+ * Part of parsing, before the nonce is stored: an undecryptable client secret is bad input (000002) and, like any
+ * other, must leave nothing stored.
  */
-export async function handleKitSync(env: Env, settings: Settings, kit: KitRequest, meta: KitCallMeta): Promise<KitAnswer> {
+export function decryptKitSecret(kit: KitRequest, settings: Settings): DecryptedKit {
+  // A delete needs no secret; refusing it for an undecryptable one would leave the app bound forever.
+  if (kit.name !== "applicationSync" || kit.request.flag === 0) return { kit };
+  return { kit, secret: decryptKitClientSecret(settings.kitRsaPrivateKey, kit.request.clientSecret) };
+}
+
+/**
+ * Route side of a kit sync: seals the decrypted client secret here, so that neither the plain secret nor its RSA
+ * ciphertext crosses to the actor or into the inbox, then queues the sync on its actor.
+ */
+export async function handleKitSync(env: Env, settings: Settings, { kit, secret }: DecryptedKit, meta: KitCallMeta): Promise<KitAnswer> {
   let sealedSecret: KitSyncCall["sealedSecret"];
   let parsed = kit;
   if (kit.name === "applicationSync") {
     const r = kit.request;
-    // A delete needs no secret; refusing it for an undecryptable one would leave the app bound forever.
-    if (r.flag !== 0) {
-      const secret = decryptKitClientSecret(settings.kitRsaPrivateKey, r.clientSecret);
+    if (secret) {
       const sealed = await sealClientSecret(settings.dataKey, r, r.appId, secret.plaintext);
       sealedSecret = { sealed, oaepVariant: `${secret.hash}/MGF1-${secret.mgf1Hash}` };
     }

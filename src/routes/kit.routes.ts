@@ -1,5 +1,6 @@
 import type { IRequest } from "itty-router";
-import { KIT_MAX_BODY_BYTES, handleKitSync } from "../dialects/kit";
+import { KIT_MAX_BODY_BYTES, decryptKitSecret, handleKitSync } from "../dialects/kit";
+import { getSettings } from "../env";
 import { parseKitRequest } from "../protocol/schemas/parse";
 import { KIT_TIMESTAMP } from "../protocol/time-formats";
 import { kitSignatureParts } from "../protocol/v2-signature";
@@ -19,7 +20,7 @@ export function kitV2Route(request: IRequest, env: Env): Promise<Response> {
     key: "kit",
     signatureParts: (req) => kitSignatureParts(req.headers),
     maxBodyBytes: KIT_MAX_BODY_BYTES,
-    parse: (json) => parseKitRequest(name, "v2", json),
+    parse: (json) => decryptKitSecret(parseKitRequest(name, "v2", json), getSettings(env)),
     handle: (handlerEnv, kit, call) => handleKitSync(handlerEnv, call.settings, kit, { json: call.json, receivedAt: call.receivedAt }),
   })(request, env);
 }
@@ -32,7 +33,7 @@ export function kitV1Route(request: IRequest, env: Env): Promise<Response> {
     key: "kit",
     read: v1KitInput,
     timeStampFormat: KIT_TIMESTAMP,
-    parse: (input) => parseKitRequest(name, "v1", input.json),
+    parse: (input) => decryptKitSecret(parseKitRequest(name, "v1", input.json), getSettings(env)),
     handle: (handlerEnv, kit, call) =>
       handleKitSync(handlerEnv, call.settings, kit, { json: call.input.json ?? {}, receivedAt: call.receivedAt, authToken: call.authToken }),
   })(request, env);

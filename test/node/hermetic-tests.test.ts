@@ -6,7 +6,7 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { hermeticWorker } from "../support/hermetic-worker";
 
 /**
- * The Workers test project takes its Worker from hermeticWorker (vitest.config.ts). Here it runs against a copy of
+ * The Workers test project takes its Worker from hermeticWorker (vitest.workers.ts). Here it runs against a copy of
  * wrangler.toml beside a poisoned .dev.vars and .env: nothing of them may reach the bindings, while [vars] do.
  */
 const dir = mkdtempSync(path.join(tmpdir(), "hermetic-"));

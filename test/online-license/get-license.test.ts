@@ -58,7 +58,7 @@ describe.each<LicenseRoute>(["/saas", "/license"])("getLicenseAsync on %s", (rou
   it("refuses the same signed request replayed (000001), for a known and for an unknown instance", async () => {
     const instanceId = await purchase();
     const key = route === "/license" ? env.LICENSE_ACCESS_KEY : env.SAAS_ACCESS_KEY;
-    for (const target of [instanceId, `never-${uniqueId()}`]) {
+    for (const target of [instanceId, `never-${uniqueId("LIC")}`]) {
       const signed = signedV2Request(licenseRequest(target), { key, path: route });
       const first = await exports.default.fetch(signed.clone());
       expect(((await first.json()) as { resultCode: string }).resultCode).not.toBe("000001");

@@ -36,7 +36,7 @@ export function queryOrderInfo(orderId: string, lines: OrderLineSpec[] = [{}]) {
 }
 
 /** Steers the outbound test service's query order: orders to answer, and order ids to fail N times with HTTP 500. */
-export async function controlOrders(body: { failOrders?: Record<string, number>; orders?: Record<string, unknown> }): Promise<void> {
+export async function controlOrders(body: { failOrders?: Record<string, number>; slowOrders?: Record<string, number>; orders?: Record<string, unknown> }): Promise<void> {
   const response = await fetch(`${env.MARKETPLACE_API_BASE}/__control`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   if (!response.ok) throw new Error(`outbound control: ${response.status} ${await response.text()}`);
 }

@@ -29,6 +29,8 @@ async function sellerRequest(url: URL, request: Request): Promise<Response> {
 interface OutboundState {
   /** Answer the next N query-order calls for these order ids with HTTP 500. */
   failOrders: Record<string, number>;
+  /** Answer the next query-order call for these order ids only after this many ms (a hanging Marketplace). */
+  slowOrders: Record<string, number>;
   calls: Array<{ method: string; path: string; query: string; authorization: string | null }>;
   orders: Record<string, unknown>;
   /** String/file upload (§2.2), per event id: the next answers to give, in order (then success). */
@@ -47,7 +49,7 @@ export interface UploadSeen {
   answeredCode: string;
 }
 
-const state: OutboundState = { failOrders: {}, calls: [], orders: {}, uploadAnswers: {}, uploads: {} };
+const state: OutboundState = { failOrders: {}, slowOrders: {}, calls: [], orders: {}, uploadAnswers: {}, uploads: {} };
 
 const UPLOAD_PATH = /^\/api\/mkp-openapi-public\/global\/v1\/market-event\/([^/]+)\/file$/;
 
@@ -209,6 +211,7 @@ export async function outboundMarketplace(request: Request): Promise<Response> {
     if (control.failOrders) Object.assign(state.failOrders, control.failOrders);
     if (control.orders) Object.assign(state.orders, control.orders);
     if (control.uploadAnswers) Object.assign(state.uploadAnswers, control.uploadAnswers);
+    if (control.slowOrders) Object.assign(state.slowOrders, control.slowOrders);
     return Response.json({ ok: true });
   }
   if (url.pathname === "/__control/calls") return Response.json(state.calls);
@@ -218,6 +221,11 @@ export async function outboundMarketplace(request: Request): Promise<Response> {
   state.calls.push({ method: request.method, path: url.pathname, query: url.search, authorization: request.headers.get("authorization") });
   if (url.pathname === "/api/mkp-openapi-public/global/v1/order/query") {
     const orderId = url.searchParams.get("orderId") ?? "";
+    const delay = state.slowOrders[orderId];
+    if (delay) {
+      delete state.slowOrders[orderId];
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
     const failures = state.failOrders[orderId] ?? 0;
     if (failures > 0) {
       state.failOrders[orderId] = failures - 1;

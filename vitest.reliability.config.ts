@@ -1,0 +1,28 @@
+import { generateKeyPairSync } from "node:crypto";
+import { defineConfig } from "vitest/config";
+import { workerProjects } from "./vitest.workers.ts";
+
+/*
+ * `npm run test:reliability`: fuzzing, concurrency storms and faults (test/reliability), apart from `npm test`.
+ * RELIABILITY_PROFILE=ci runs the small profile (.ci/run); RELIABILITY_SEED replays one fast-check run.
+ */
+export default defineConfig(async () => {
+  const worker = await workerProjects();
+  // A seller RSA key, so fuzzed applicationSyncs reach the decryption of clientSecret instead of a settings error.
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 3072, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+  const vars = {
+    RELIABILITY_PROFILE: process.env.RELIABILITY_PROFILE ?? "full",
+    RELIABILITY_SEED: process.env.RELIABILITY_SEED ?? "",
+    KIT_RSA_PRIVATE_KEY: privateKey,
+  };
+  return {
+    test: {
+      silent: "passed-only" as const,
+      projects: [
+        worker("reliability", ["test/reliability/**/*.test.ts"], ["test/reliability/faults/d1-*.test.ts"], { vars }),
+        // D1 errors at each write: the same Worker behind a test-only entry that wraps its D1 binding.
+        worker("reliability-d1-faults", ["test/reliability/faults/d1-*.test.ts"], [], { vars, main: "./test/reliability/support/faulty-d1.entry.ts" }),
+      ],
+    },
+  };
+});
