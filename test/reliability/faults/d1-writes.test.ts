@@ -101,11 +101,11 @@ describe("D1 errors injected at each write", () => {
           for (const sql of injected) failedWrites.add(sql.replace(/\s+/g, " ").slice(0, 40));
         }
       }
-      // Every step writes at least once (its nonce, its batch), so every step had a fault injected.
-      expect(faultsInjected).toBeGreaterThanOrEqual(STEPS.length * 2);
-      // The actors' batches failed too, not only the Worker's own writes (nonces): the entry wraps both bindings.
+      // Every step writes D1 at least once (its batch; a V2 call's nonce is kept in the actor's own storage), so every
+      // step had a fault injected.
+      expect(faultsInjected).toBeGreaterThanOrEqual(STEPS.length);
+      // The actors' batches failed, not only the Worker's own writes: the entry wraps both bindings.
       const written = [...failedWrites].join("\n");
-      expect(written).toMatch(/nonces/);
       expect(written).toMatch(/instances|inbox|audit_events/);
     },
     PROPERTY_TIMEOUT_MS,
