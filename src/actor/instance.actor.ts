@@ -1,15 +1,12 @@
-import { DurableObject } from "cloudflare:workers";
 import type { BatchItem } from "drizzle-orm/batch";
 import { openSecret } from "../crypto/data-key";
 import { createAnswerCarriesAppInfo } from "../dialects/answers";
-import { type Db, getDb } from "../db/client";
 import type { EventRow } from "../db/schema/events";
 import type { Instance } from "../db/schema/instances";
-import { type Settings, getSettings } from "../env";
 import { type DeliveryAttempt, sendEvent } from "../events/delivery";
 import { eventRow, outboxStatements, pendingEventsOf } from "../events/outbox";
 import { auditKeyOf } from "../instances/audit-chain";
-import type { CallEnvelope, CreateCommand, InstanceCommand, LifecycleCommand, Outcome } from "../instances/commands";
+import { type CallEnvelope, type CreateCommand, type InstanceCommand, type LifecycleCommand, type Outcome, createCommandOf } from "../instances/commands";
 import { entitlementOf } from "../instances/entitlement";
 import type { InstanceChange } from "../instances/instance-change";
 import { type AuditHead, findAuditHead, findInboxEntry, findInstance, nextAuditRow, statements } from "../instances/instance.repo";
@@ -41,6 +38,7 @@ import { log } from "../observability/log";
 import { ResultCode } from "../protocol/result-codes";
 import type { SignedNonce } from "../protocol/v2-signature";
 import { rememberNonce } from "./replay-guard";
+import { SerialActor } from "./serial-actor";
 
 export { PROVISIONING_WINDOW_MS } from "../instances/purchase";
 
@@ -86,31 +84,12 @@ interface CommitExtras {
  * reloads from D1. Its alarm runs the background work (query order retries, webhook deliveries) and always re-arms
  * for whatever is still pending.
  */
-export class InstanceActor extends DurableObject<Env> {
-  private tail: Promise<unknown> = Promise.resolve();
+export class InstanceActor extends SerialActor {
   private delivering: Promise<void> | null = null;
   private uploading: Promise<void> | null = null;
   /** Set when a license became due while an upload loop may have looked already: that loop looks once more. */
   private uploadAgain = false;
 
-  /** A promise chain, not blockConcurrencyWhile: network calls (query order, webhooks) must not stall the object. */
-  private serialize<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(work, work);
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
-  private get db(): Db {
-    return getDb(this.env);
-  }
-
-  private get settings(): Settings {
-    return getSettings(this.env);
-  }
-
-  private get kv(): SyncKvStorage {
-    return this.ctx.storage.kv;
-  }
 
   // ---- Marketplace callbacks ---------------------------------------------------------------------------------------
 
@@ -377,16 +356,7 @@ export class InstanceActor extends DurableObject<Env> {
         receivedAt: now,
         by: "admin",
       };
-      const command: CreateCommand = {
-        kind: "create",
-        createKey: instance.createKey,
-        orderId: instance.orderId,
-        orderLineId: instance.orderLineId,
-        productId: instance.productId,
-        skuCode: instance.skuCode,
-        chargingMode: instance.chargingMode,
-        expireAt: instance.expireAt,
-      };
+      const command = createCommandOf(instance);
       // No inbox row: the Marketplace did not call; the audit row and the events record the retry.
       await this.purchase(instanceId, instance, envelope, command, instance.createKey, false);
       const next = await this.load(instanceId);

@@ -1,10 +1,7 @@
-import { DurableObject } from "cloudflare:workers";
 import type { BatchItem } from "drizzle-orm/batch";
-import { type Db, getDb } from "../db/client";
 import type { EventType } from "../db/schema/events";
 import { inbox } from "../db/schema/instances";
 import type { LicenseCodeRow } from "../db/schema/license-codes";
-import { type Settings, getSettings } from "../env";
 import { eventRow, outboxStatements } from "../events/outbox";
 import { findInboxEntry } from "../instances/instance.repo";
 import {
@@ -24,6 +21,7 @@ import { findLicenseCode, licenseCodeStatements } from "../license-codes/license
 import { log } from "../observability/log";
 import type { ResultCode } from "../protocol/result-codes";
 import { getInstanceActor } from "./instance.actor";
+import { SerialActor } from "./serial-actor";
 
 type Statement = BatchItem<"sqlite">;
 
@@ -44,22 +42,8 @@ export interface LicenseCallbackOutcome {
  * record). It keeps no state of its own: D1 is read at the start of each serialised step, so a crash loses nothing.
  * Webhook delivery of its events is the InstanceActor's job, woken by kick() for the code's stream.
  */
-export class LicenseCodeActor extends DurableObject<Env> {
-  private tail: Promise<unknown> = Promise.resolve();
+export class LicenseCodeActor extends SerialActor {
 
-  private serialize<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(work, work);
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
-  private get db(): Db {
-    return getDb(this.env);
-  }
-
-  private get settings(): Settings {
-    return getSettings(this.env);
-  }
 
   async callback(call: LicenseCodeCallback, envelope: LicenseCallbackEnvelope): Promise<LicenseCallbackOutcome> {
     return this.serialize(async () => {

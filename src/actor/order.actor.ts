@@ -1,7 +1,4 @@
-import { DurableObject } from "cloudflare:workers";
-import { type Db, getDb } from "../db/client";
 import type { GeneralOrder } from "../db/schema/general-orders";
-import { type Settings, getSettings } from "../env";
 import { eventRow, outboxStatements } from "../events/outbox";
 import { statements } from "../instances/instance.repo";
 import { orderFetchDelay } from "../instances/order-fetch";
@@ -22,6 +19,7 @@ import {
 import { findGeneralOrder, generalOrderStatements } from "../orders/general-order.repo";
 import { ResultCode } from "../protocol/result-codes";
 import { ALARM_FAILURE_RETRY_MS, getInstanceActor } from "./instance.actor";
+import { SerialActor } from "./serial-actor";
 
 /** A verified, parsed orderNotify as it crosses to the actor: the inbox record is computed by the caller. */
 export interface OrderNotifyCall {
@@ -59,27 +57,8 @@ export const ORDER_NOTIFY_ANSWER = JSON.stringify(ACCEPTED);
  * batch), answers repeats from that record, and fetches the order in the background from its alarm, which re-arms
  * for whatever is still pending however it ended. The stored order and its `order.notified` event are one batch.
  */
-export class OrderActor extends DurableObject<Env> {
-  private tail: Promise<unknown> = Promise.resolve();
+export class OrderActor extends SerialActor {
 
-  /** A promise chain: query order is a network call, during which a repeat must still be answered at once. */
-  private serialize<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(work, work);
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
-  private get db(): Db {
-    return getDb(this.env);
-  }
-
-  private get settings(): Settings {
-    return getSettings(this.env);
-  }
-
-  private get kv(): SyncKvStorage {
-    return this.ctx.storage.kv;
-  }
 
   async notify(call: OrderNotifyCall): Promise<OrderNotifyOutcome> {
     return this.serialize(() => this.notifyOnce(call));

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { getInstanceActor } from "../actor/instance.actor";
 import type { Db } from "../db/client";
 import { type InboxEntry, inbox } from "../db/schema/instances";
-import type { CallEnvelope, CreateCommand, Dialect, Outcome } from "../instances/commands";
+import { type CallEnvelope, type Dialect, type Outcome, createCommandOf } from "../instances/commands";
 import { findInstance } from "../instances/instance.repo";
 import { ResultCode } from "../protocol/result-codes";
 import type { ReplayAnswer } from "./admin-api.schema";
@@ -32,16 +32,7 @@ export async function replayInboxEntry(env: Env, db: Db, instanceId: string, inb
   if (entry.resultCode !== ResultCode.Processing || dialect === undefined) return recorded;
   const instance = await findInstance(db, instanceId);
   if (!instance) return recorded;
-  const command: CreateCommand = {
-    kind: "create",
-    createKey: instance.createKey,
-    orderId: instance.orderId,
-    orderLineId: instance.orderLineId,
-    productId: instance.productId,
-    skuCode: instance.skuCode,
-    chargingMode: instance.chargingMode,
-    expireAt: instance.expireAt,
-  };
+  const command = createCommandOf(instance);
   const outcome = await getInstanceActor(env, instanceId).apply(instanceId, envelopeOf(entry, dialect, now), command);
   return { ...recorded, source: "applied", resultCode: outcome.resultCode, answer: JSON.stringify(withoutAppInfo(outcome)) };
 }

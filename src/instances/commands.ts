@@ -1,4 +1,4 @@
-import type { FrozenReason } from "../db/schema/instances";
+import type { FrozenReason, Instance } from "../db/schema/instances";
 import type { SignedNonce } from "../protocol/v2-signature";
 
 /** Which interface a call came through: decides the answer's wording, never the state machine. */
@@ -32,6 +32,20 @@ export interface CreateCommand {
   skuCode: string | null;
   chargingMode: string | null;
   expireAt: number | null;
+}
+
+/** The create an existing purchase came from, run again (an admin replay or retry of a purchase that did not finish). */
+export function createCommandOf(instance: Instance): CreateCommand {
+  return {
+    kind: "create",
+    createKey: instance.createKey,
+    orderId: instance.orderId,
+    orderLineId: instance.orderLineId,
+    productId: instance.productId,
+    skuCode: instance.skuCode,
+    chargingMode: instance.chargingMode,
+    expireAt: instance.expireAt,
+  };
 }
 
 export type LifecycleKind = "renew" | "freeze" | "unfreeze" | "release" | "upgrade" | "checkChange";

@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
+import { z } from "zod";
 import type { License } from "../db/schema/licenses";
 import type { Instance } from "../db/schema/instances";
 import type { Settings } from "../env";
 import type { DeliveryAttempt } from "../events/delivery";
 import type { EventDraft } from "../events/outbox";
+import { readSellerAnswer } from "../events/seller-answer";
 import type { Outcome } from "../instances/commands";
 import { ConfigurationError } from "../protocol/errors";
 import { ResultCode } from "../protocol/result-codes";
@@ -214,32 +216,15 @@ export type LicenseAnswer =
   | { kind: "refused"; resultCode: string; message: string }
   | { kind: "retry"; reason: string };
 
-export function readLicenseAnswer(attempt: DeliveryAttempt): LicenseAnswer {
-  if (attempt.kind === "no-answer") return { kind: "retry", reason: attempt.error };
-  const { status, text } = attempt;
-  if (status === 202) return { kind: "accepted" };
-  const body = parseJson(text);
-  if (status === 200) {
-    const license = IssuedLicense.safeParse(body);
-    if (license.success) return { kind: "issued", license: license.data };
-    return { kind: "retry", reason: `HTTP 200 without a valid license: ${license.error.issues[0]?.path.join(".") || "body"} ${license.error.issues[0]?.message ?? ""}`.trim() };
-  }
-  if (status === 409 || status === 422) {
-    const refusal = body as { resultCode?: unknown; message?: unknown } | undefined;
-    if (typeof refusal?.resultCode === "string" && /^00090[0-3]$/.test(refusal.resultCode)) {
-      return { kind: "refused", resultCode: refusal.resultCode, message: typeof refusal.message === "string" ? refusal.message.slice(0, 255) : "refused by the seller" };
-    }
-    return { kind: "retry", reason: `HTTP ${status} without a resultCode 000900–000903` };
-  }
-  return { kind: "retry", reason: `HTTP ${status}` };
-}
+/** A refusal of license.requested: one of the online-license codes (§3.4), its message cut to the answer's 255. */
+const LicenseRefusal = z.object({
+  resultCode: z.string().regex(/^00090[0-3]$/),
+  message: z.string().optional().transform((message) => (message ? message.slice(0, 255) : "refused by the seller")),
+});
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+export function readLicenseAnswer(attempt: DeliveryAttempt): LicenseAnswer {
+  const answer = readSellerAnswer(attempt, IssuedLicense, LicenseRefusal, { done: "a valid license", refusal: "a resultCode 000900–000903" });
+  return answer.kind === "done" ? { kind: "issued", license: answer.body } : answer;
 }
 
 /** The license failed for good: the Marketplace hears `code` on its next retry, the seller license.delivery_failed. */
