@@ -219,7 +219,7 @@ export type LicenseAnswer =
 /** A refusal of license.requested: one of the online-license codes (§3.4), its message cut to the answer's 255. */
 const LicenseRefusal = z.object({
   resultCode: z.string().regex(/^00090[0-3]$/),
-  message: z.string().optional().transform((message) => (message ? message.slice(0, 255) : "refused by the seller")),
+  message: z.unknown().transform((message) => (typeof message === "string" ? message.slice(0, 255) : "refused by the seller")),
 });
 
 export function readLicenseAnswer(attempt: DeliveryAttempt): LicenseAnswer {
