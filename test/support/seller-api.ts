@@ -67,3 +67,30 @@ export async function seedEvent(draft: Partial<EventDraft> & { instanceId: strin
 
 /** Every table a seller write could touch: equal counts before and after mean a refused call stored nothing. */
 export const SELLER_TABLES = ["instances", "orders", "inbox", "audit_events", "events", "usage_events", "licenses"] as const;
+
+/**
+ * Every /api/v1 route of the seller contract, written out rather than read from the route table, so that a route
+ * dropped from the table (or added without a test) fails the tests that walk them all.
+ */
+export const SELLER_API_OPERATIONS: readonly string[] = [
+  "GET /api/v1/events",
+  "GET /api/v1/instances",
+  "GET /api/v1/instances/{id}",
+  "GET /api/v1/instances/{id}/credentials",
+  "GET /api/v1/instances/{id}/orgs",
+  "GET /api/v1/instances/{id}/tenant",
+  "GET /api/v1/instances/{id}/users",
+  "GET /api/v1/openapi.json",
+  "GET /api/v1/orders",
+  "GET /api/v1/orders/{orderId}",
+  "POST /api/v1/instances/{id}/provisioned",
+  "POST /api/v1/instances/{id}/provisioning-failed",
+  "POST /api/v1/usage",
+  "GET /api/v1/license-codes/{code}",
+  "POST /api/v1/license-codes/{code}/activate",
+  "POST /api/v1/license-codes/{code}/heartbeat",
+  "POST /api/v1/license-codes/{code}/software-usage",
+  "POST /api/v1/license-client-tokens",
+  "GET /api/v1/licenses/{eventId}",
+  "POST /api/v1/licenses/{eventId}",
+];
