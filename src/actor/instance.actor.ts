@@ -37,7 +37,7 @@ import { type OrderTruth, queryOrder } from "../marketplace-api/order.api";
 import { log } from "../observability/log";
 import { ResultCode } from "../protocol/result-codes";
 import type { SignedNonce } from "../protocol/v2-signature";
-import { rememberNonce } from "./replay-guard";
+import { ReplayGuard } from "./replay-guard";
 import { SerialActor } from "./serial-actor";
 
 export { PROVISIONING_WINDOW_MS } from "../instances/purchase";
@@ -69,6 +69,22 @@ const KV = {
   answer: (key: string) => `answer:${key}`,
 } as const;
 
+/** Ids, states and codes only, as in every log line: never a body, key, password or personal field. */
+export type LogFacts = Record<string, string | number | boolean | null | undefined>;
+
+/** A Marketplace call's result, and what the actor did for the caller's request log line. */
+export interface ActorReply {
+  outcome: Outcome;
+  facts: LogFacts;
+}
+
+/** The Marketplace call being applied (one at a time, inside `serialize`). */
+interface CallInProgress {
+  /** Its nonce, admitted and not stored yet: stored with the call's first commit, or when the call ends. */
+  nonceKey: string | undefined;
+  facts: LogFacts;
+}
+
 /** What goes into a change's batch beside the instance, its audit row and its events. */
 interface CommitExtras {
   inbox?: ReturnType<typeof inboxRow>;
@@ -89,30 +105,68 @@ export class InstanceActor extends SerialActor {
   private uploading: Promise<void> | null = null;
   /** Set when a license became due while an upload loop may have looked already: that loop looks once more. */
   private uploadAgain = false;
+  private readonly replayGuard = new ReplayGuard(this.ctx.storage.kv);
+  /** Set only while a Marketplace call runs; the alarm's and the seller API's work runs without one. */
+  private call: CallInProgress | null = null;
 
 
   // ---- Marketplace callbacks ---------------------------------------------------------------------------------------
 
-  async apply(instanceId: string, envelope: CallEnvelope, command: InstanceCommand): Promise<Outcome> {
+  async apply(instanceId: string, envelope: CallEnvelope, command: InstanceCommand): Promise<ActorReply> {
     // Before the queue: a replay is refused at once, even while the original call is still running.
-    if (envelope.nonce && !rememberNonce(this.kv, envelope.nonce, Date.now())) return REPLAYED;
-    const outcome = await this.serialize(() => this.applyOnce(instanceId, envelope, command));
-    if (command.kind !== "create" || outcome.resultCode !== ResultCode.Processing || this.settings.provisioning.mode !== "webhook") return outcome;
+    const nonceKey = envelope.nonce ? this.replayGuard.admit(envelope.nonce) : undefined;
+    if (envelope.nonce && nonceKey === undefined) return { outcome: REPLAYED, facts: { instanceId } };
+    const call: CallInProgress = { nonceKey, facts: { instanceId } };
+    const outcome = await this.serialize(() => this.during(call, () => this.applyOnce(instanceId, envelope, command)));
+    if (command.kind !== "create" || outcome.resultCode !== ResultCode.Processing || this.settings.provisioning.mode !== "webhook") return { outcome, facts: call.facts };
     // Webhook provisioning: the seller's backend gets instance.created now, and its answer may finish the purchase
     // within this very call; the caller's budget answers 000004 if it takes longer.
     await this.deliverDue(instanceId);
     await this.armAlarm();
     // Answered from where the purchase is now, not by applying the create again: a refusal the backend just gave is
     // this call's answer, not a failed purchase for a new newInstance to retry.
-    return this.serialize(async () => {
+    const current = await this.serialize(async () => {
       const instance = await this.load(instanceId);
       return instance ? purchaseOutcome(instance, this.settings.dataKey, createAnswerCarriesAppInfo(envelope.dialect)) : outcome;
     });
+    return { outcome: current, facts: call.facts };
   }
 
-  /** queryInstance's replay check: the call reads D1, not the actor, but its nonce is kept here. */
+  /** The replay check of a call answered elsewhere (getLicenseAsync, a queryInstance of several ids): its nonce is kept here. */
   async checkNonce(nonce: SignedNonce): Promise<boolean> {
-    return rememberNonce(this.kv, nonce, Date.now());
+    return this.replayGuard.remember(nonce, Date.now());
+  }
+
+  /**
+   * queryInstance of one id: its nonce kept here, and the instance as this actor last wrote it (the only writer of
+   * its row, so never behind D1), without a D1 read when the actor has it.
+   */
+  async read(instanceId: string, nonce: SignedNonce): Promise<{ replay: boolean; instance: Instance | undefined }> {
+    if (!this.replayGuard.remember(nonce, Date.now())) return { replay: true, instance: undefined };
+    return { replay: false, instance: this.kv.get<Instance>(KV.instance) ?? (await findInstance(this.db, instanceId)) };
+  }
+
+  /** Runs one Marketplace call inside the queue; its nonce is stored by its first commit, or here at its end. */
+  private async during<T>(call: CallInProgress, work: () => Promise<T>): Promise<T> {
+    this.call = call;
+    try {
+      return await work();
+    } finally {
+      this.storeCallNonce();
+      this.call = null;
+    }
+  }
+
+  private storeCallNonce(): void {
+    if (this.call?.nonceKey === undefined) return;
+    this.replayGuard.store(this.call.nonceKey, Date.now());
+    this.call.nonceKey = undefined;
+  }
+
+  /** Into the call's request log line when a Marketplace call did it (one line per request); a line of its own otherwise. */
+  private note(event: string, fields: LogFacts): void {
+    if (this.call) Object.assign(this.call.facts, { actor: event, ...fields });
+    else log("info", event, fields);
   }
 
   private async applyOnce(instanceId: string, envelope: CallEnvelope, command: InstanceCommand): Promise<Outcome> {
@@ -227,7 +281,7 @@ export class InstanceActor extends SerialActor {
         : {}),
     });
     await this.armAlarm();
-    log("info", failed ? "instance.retried" : "instance.created", { instanceId, status: provisioned.next.status, isTest: provisioned.next.isTest, orderKnown: provisioned.next.orderKnownAt !== null });
+    this.note(failed ? "instance.retried" : "instance.created", { instanceId, instanceStatus: provisioned.next.status, isTest: provisioned.next.isTest, orderKnown: provisioned.next.orderKnownAt !== null });
     return outcome;
   }
 
@@ -254,7 +308,7 @@ export class InstanceActor extends SerialActor {
     const instance = await this.load(instanceId);
     const plan = planChange(instance, instanceId, envelope, command);
     if (plan.kind === "answer") {
-      if (plan.unchanged) log("info", "instance.unchanged", { instanceId, activity: envelope.activity, reason: plan.unchanged });
+      if (plan.unchanged) this.note("instance.unchanged", { instanceId, activity: envelope.activity, reason: plan.unchanged });
       return plan.outcome;
     }
     if (plan.orderFetch) this.schedulePending(plan.orderFetch);
@@ -265,7 +319,7 @@ export class InstanceActor extends SerialActor {
       ...(envelope.idempotencyKey ? { cache: { key: envelope.idempotencyKey, value: { outcome: plan.outcome, fingerprint: envelope.fingerprint } } } : {}),
     });
     await this.armAlarm();
-    log("info", "instance.changed", { instanceId, activity: envelope.activity, from: instance?.status, to: next.status, frozenReason: next.frozenReason });
+    this.note("instance.changed", { instanceId, activity: envelope.activity, from: instance?.status, to: next.status, frozenReason: next.frozenReason });
     return plan.outcome;
   }
 
@@ -524,6 +578,7 @@ export class InstanceActor extends SerialActor {
       this.kv.put(KV.instance, next);
       this.kv.put(KV.auditHead, { seq: audit.seq, hash: audit.hash });
       if (extras.cache) this.kv.put(KV.answer(extras.cache.key), extras.cache.value);
+      this.storeCallNonce();
     });
   }
 

@@ -10,16 +10,49 @@ const PRUNE_PER_CALL = 4;
  * names the same instance and reaches the same object. Keys sort by expiry, so the expired ones are found in order
  * and a few are deleted on every call. Synchronous storage: the write is durable before the object's answer leaves
  * it (output gate), so nothing is acknowledged before the nonce is stored.
+ *
+ * A call admitted here is refused to its replays at once (in memory) and stored later, in the same synchronous turn
+ * as the call's own writes, so the two commit as one storage transaction instead of two (a create's largest cost after
+ * its D1 batch). Memory is enough until then: an object that dies before storing it never answered the call either.
  */
+export class ReplayGuard {
+  /** Admitted and not stored yet: key → expiry. */
+  private readonly admitted = new Map<string, number>();
+
+  constructor(private readonly kv: SyncKvStorage) {}
+
+  /** The nonce's key when it was never seen (nothing is written yet: see `store`); undefined for a replay. */
+  admit(nonce: SignedNonce): string | undefined {
+    // The expiry is part of the signed request (timestamp + tolerance), so a replay computes the same key.
+    const key = keyOf(nonce.expiresAtMs, nonce.value);
+    if (this.admitted.has(key) || this.kv.get<number>(key) !== undefined) return undefined;
+    this.admitted.set(key, nonce.expiresAtMs);
+    return key;
+  }
+
+  /** Writes an admitted nonce (and drops a few expired ones); inside the caller's own transaction when it has one. */
+  store(key: string, now: number): void {
+    const expiresAtMs = this.admitted.get(key);
+    if (expiresAtMs === undefined) return;
+    // Read first, then delete: the list is a cursor over the same storage.
+    const expired = [...this.kv.list({ prefix: PREFIX, end: keyOf(now, ""), limit: PRUNE_PER_CALL })];
+    for (const [old] of expired) this.kv.delete(old);
+    this.kv.put(key, expiresAtMs);
+    this.admitted.delete(key);
+  }
+
+  /** Admit and store at once: for calls that write nothing else. */
+  remember(nonce: SignedNonce, now: number): boolean {
+    const key = this.admit(nonce);
+    if (key === undefined) return false;
+    this.store(key, now);
+    return true;
+  }
+}
+
+/** One-shot form of the guard, for a caller without in-flight calls to remember. */
 export function rememberNonce(kv: SyncKvStorage, nonce: SignedNonce, now: number): boolean {
-  // Read first, then delete: the list is a cursor over the same storage.
-  const expired = [...kv.list({ prefix: PREFIX, end: keyOf(now, ""), limit: PRUNE_PER_CALL })];
-  for (const [key] of expired) kv.delete(key);
-  // The expiry is part of the signed request (timestamp + tolerance), so a replay computes the same key.
-  const key = keyOf(nonce.expiresAtMs, nonce.value);
-  if (kv.get<number>(key) !== undefined) return false;
-  kv.put(key, nonce.expiresAtMs);
-  return true;
+  return new ReplayGuard(kv).remember(nonce, now);
 }
 
 function keyOf(expiresAtMs: number, nonce: string): string {

@@ -33,7 +33,7 @@ export async function replayInboxEntry(env: Env, db: Db, instanceId: string, inb
   const instance = await findInstance(db, instanceId);
   if (!instance) return recorded;
   const command = createCommandOf(instance);
-  const outcome = await getInstanceActor(env, instanceId).apply(instanceId, envelopeOf(entry, dialect, now), command);
+  const { outcome } = await getInstanceActor(env, instanceId).apply(instanceId, envelopeOf(entry, dialect, now), command);
   return { ...recorded, source: "applied", resultCode: outcome.resultCode, answer: JSON.stringify(withoutAppInfo(outcome)) };
 }
 

@@ -143,9 +143,11 @@ async function freezeExpired(env: Env, db: Db, now: number): Promise<{ frozen: n
     };
     const command: LifecycleCommand = { kind: "lifecycle", event: "freeze", freezeReason: "expired-gateway", reason };
     try {
-      const answer = await getInstanceActor(env, row.id).apply(row.id, envelope, command);
-      if (answer.resultCode === ResultCode.Success) frozen += 1;
-      else {
+      const { outcome: answer, facts } = await getInstanceActor(env, row.id).apply(row.id, envelope, command);
+      if (answer.resultCode === ResultCode.Success) {
+        frozen += 1;
+        log("info", "reconcile.expiry_freeze", facts);
+      } else {
         freezeFailed += 1;
         log("error", "instance.expiry_freeze_refused", { instanceId: row.id, resultCode: answer.resultCode });
       }

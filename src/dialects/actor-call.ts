@@ -1,6 +1,6 @@
-import { getInstanceActor } from "../actor/instance.actor";
+import { type ActorReply, type LogFacts, getInstanceActor } from "../actor/instance.actor";
 import type { Settings } from "../env";
-import type { CallEnvelope, Dialect, InstanceCommand, Outcome } from "../instances/commands";
+import type { CallEnvelope, Dialect, InstanceCommand } from "../instances/commands";
 import { requestFingerprint } from "../instances/fingerprint";
 import { ReplayError } from "../protocol/errors";
 import { ResultCode } from "../protocol/result-codes";
@@ -14,6 +14,8 @@ export const ANSWER_BUDGET_MS = 2_500;
 export interface CallAnswer {
   text: string;
   resultCode: string;
+  /** What the actor did, for the request's one log line. */
+  facts?: LogFacts;
 }
 
 /** Resolves with `late` when `work` takes longer than the budget; the work itself goes on and is recorded. */
@@ -41,13 +43,15 @@ export async function sendToActor(
   command: InstanceCommand,
 ): Promise<CallAnswer> {
   const work = getInstanceActor(env, instanceId).apply(instanceId, envelope, command);
-  const outcome = await withinBudget<Outcome>(work, () =>
-    command.kind === "create"
-      ? { resultCode: ResultCode.Processing, resultMsg: "processing", instanceId }
-      : { resultCode: ResultCode.Processing, resultMsg: "processing; retry for the result" },
-  );
+  const { outcome, facts } = await withinBudget<ActorReply>(work, () => ({
+    outcome:
+      command.kind === "create"
+        ? { resultCode: ResultCode.Processing, resultMsg: "processing", instanceId }
+        : { resultCode: ResultCode.Processing, resultMsg: "processing; retry for the result" },
+    facts: { instanceId, late: true },
+  }));
   if (outcome.replay) throw new ReplayError();
-  return { text: answerText(answerContext(settings, envelope.dialect), outcome), resultCode: outcome.resultCode };
+  return { text: answerText(answerContext(settings, envelope.dialect), outcome), resultCode: outcome.resultCode, facts };
 }
 
 /** A verified, parsed call of either dialect, as its handler got it. */

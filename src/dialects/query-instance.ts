@@ -11,9 +11,10 @@ import type { CallAnswer } from "./actor-call";
 import { type AnswerContext, type QueryInfo, queryAnswerText } from "./answers";
 
 /**
- * queryInstance for every dialect: one D1 read; the context decides V1 encryption. A V2 call's nonce is kept by the
- * actor of its first id, alongside the read (a replay is the same body, so the same first id): an actor call, not a
- * D1 write, and nothing is answered before both are done.
+ * queryInstance for every dialect; the context decides V1 encryption. A V2 call's nonce is kept by the actor of its
+ * first id (a replay is the same body, so the same first id): for one id (the Marketplace's usual poll) that actor
+ * also answers with the instance it holds, so the call costs one actor call and no D1 read; for several ids, one D1
+ * read alongside the actor's nonce check. Nothing is answered before both are done.
  */
 export async function queryInstances(
   env: Env,
@@ -23,11 +24,7 @@ export async function queryInstances(
   isTest: boolean,
   nonce?: SignedNonce,
 ): Promise<CallAnswer> {
-  const [rows, fresh] = await Promise.all([
-    findInstances(getDb(env), ids),
-    nonce && ids[0] !== undefined ? getInstanceActor(env, ids[0]).checkNonce(nonce) : true,
-  ]);
-  if (!fresh) throw new ReplayError();
+  const rows = await instancesOf(env, ids, nonce);
   // A debug query never reads a real purchase, nor a real one a debug instance.
   const byId = new Map(rows.filter((row) => row.isTest === isTest).map((row) => [row.id, row]));
   const known = ids.filter((id) => byId.has(id));
@@ -54,6 +51,20 @@ export async function queryInstances(
       : [ResultCode.Success, "success"];
   const text = queryAnswerText(context, resultCode, resultMsg, info.filter((entry) => entry !== undefined));
   return { text, resultCode };
+}
+
+/** The rows the ids name (any order, unknown ids left out), after the V2 nonce is kept; a replay throws. */
+async function instancesOf(env: Env, ids: readonly string[], nonce: SignedNonce | undefined): Promise<Instance[]> {
+  const [first] = ids;
+  if (!nonce || first === undefined) return findInstances(getDb(env), ids);
+  if (ids.length === 1) {
+    const { replay, instance } = await getInstanceActor(env, first).read(first, nonce);
+    if (replay) throw new ReplayError();
+    return instance ? [instance] : [];
+  }
+  const [rows, fresh] = await Promise.all([findInstances(getDb(env), ids), getInstanceActor(env, first).checkNonce(nonce)]);
+  if (!fresh) throw new ReplayError();
+  return rows;
 }
 
 /** The buyer's way in for a row, in plain text; no appInfo until it is usable, nor after release or failure. */

@@ -61,6 +61,8 @@ export function finishRequest(response: Response | undefined, request: IRequest)
   }
   const level = outcome?.level ?? (answer.status >= 500 ? "error" : "info");
   log(level, "request", {
+    // First, so that a handler's fact can never stand in for the request's own fields.
+    ...outcome?.fields,
     requestId: trace.requestId,
     method: request.method,
     // The route's pattern ("/api/v1/instances/:id"), not the path: no ids or query strings in the line, and lines
@@ -68,7 +70,6 @@ export function finishRequest(response: Response | undefined, request: IRequest)
     route: typeof request.route === "string" ? request.route : "*",
     status: answer.status,
     ms: Date.now() - trace.receivedAt,
-    ...outcome?.fields,
   });
   return answer;
 }

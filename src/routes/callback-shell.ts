@@ -8,6 +8,8 @@ import { ResultCode } from "../protocol/result-codes";
 export interface EndpointAnswer {
   text: string;
   resultCode: string;
+  /** The handler's own facts (ids and states, never bodies) for the request's one log line. */
+  facts?: Record<string, unknown>;
 }
 
 export interface CallbackContext {
@@ -45,7 +47,7 @@ export async function answerCallback(
   try {
     const answer = await work({ settings, key, receivedAt, noteActivity });
     // Into the request's log line (src/observability/request-log.ts), not a line of its own.
-    return noteOutcome(signedAnswerText(answer.text, key), "info", { endpoint: name, activity, resultCode: answer.resultCode });
+    return noteOutcome(signedAnswerText(answer.text, key), "info", { ...answer.facts, endpoint: name, activity, resultCode: answer.resultCode });
   } catch (error) {
     const failure = toGatewayError(error);
     return noteOutcome(errorAnswer(failure, key), failure.reportable ? "error" : "warn", {

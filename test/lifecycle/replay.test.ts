@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { type InstanceActor, getInstanceActor } from "../../src/actor/instance.actor";
 import { rememberNonce } from "../../src/actor/replay-guard";
 import { createInstance, instanceRow, makeNewInstance, send, signedV2Request, tableCounts, uniqueId } from "../support/marketplace";
+import { controlOrders } from "../support/orders";
 
 /**
  * V2 basic nonces are kept by the instance actor each call reaches (queryInstance: the actor of its first id), not in
@@ -78,6 +79,42 @@ describe("a replayed V2 basic call is refused by the actor that keeps its nonce"
     const { first, second } = await sendTwice({ activity: "releaseInstance", instanceId: uniqueId("debug-"), testFlag: "1" });
     expect(first.json.resultCode).toBe("000000");
     expect(second.json).toEqual(REFUSED);
+  });
+});
+
+/** The actor's stored nonces (their values), read inside it. */
+function storedNonces(instanceId: string): Promise<string[]> {
+  return runInDurableObject(getInstanceActor(env, instanceId), (_actor: InstanceActor, state) =>
+    [...state.storage.kv.list({ prefix: "nonce:" })].map(([key]) => key.split(":")[2] ?? ""),
+  );
+}
+
+describe("a nonce is stored with the call it came with", () => {
+  it("a replay sent while its original still waits for query order is refused, and the original completes", async () => {
+    const body = makeNewInstance();
+    // The original is held in its actor by a slow query order: its nonce is admitted, not yet stored.
+    await controlOrders({ slowOrders: { [body.orderId]: 800 } });
+    const request = signedV2Request(body);
+    const replay = request.clone();
+    const original = send(request);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const refused = await send(replay);
+    expect(refused.json).toEqual(REFUSED);
+    const answered = await original;
+    expect(answered.json.resultCode).toBe("000000");
+    const nonce = new URL(request.url).searchParams.get("nonce");
+    expect(await storedNonces(String(answered.json.instanceId))).toContain(nonce);
+  });
+
+  it("is stored for a call that changes nothing, and for a queryInstance answered by the actor", async () => {
+    const { instanceId } = await createInstance();
+    const release = signedV2Request({ activity: "releaseInstance", instanceId });
+    const releaseAgain = signedV2Request({ activity: "releaseInstance", instanceId });
+    const query = signedV2Request({ activity: "queryInstance", instanceId });
+    for (const request of [release, releaseAgain, query]) expect((await send(request.clone())).json.resultCode).toBe("000000");
+    const stored = await storedNonces(instanceId);
+    for (const request of [release, releaseAgain, query]) expect(stored).toContain(new URL(request.url).searchParams.get("nonce"));
+    for (const request of [release, releaseAgain, query]) expect((await send(request)).json).toEqual(REFUSED);
   });
 });
 

@@ -44,6 +44,24 @@ describe("x-request-id", () => {
     ]);
   });
 
+  it("a real purchase writes one log line in all, with what its actor did in it", async () => {
+    const { result: response, lines } = await logsOf(() => exports.default.fetch(signedV2Request(makeNewInstance())));
+    const answer = await readAnswer(response, env.SAAS_ACCESS_KEY);
+    expect(answer.json.resultCode).toBe("000000");
+    expect(lines).toEqual([
+      expect.objectContaining({
+        event: "request",
+        status: 200,
+        activity: "newInstance",
+        resultCode: "000000",
+        actor: "instance.created",
+        instanceId: answer.json.instanceId,
+        instanceStatus: "active",
+        orderKnown: true,
+      }),
+    ]);
+  });
+
   it("is on a refused callback's answer, with the result code and reason in the log line", async () => {
     const request = signedV2Request(makeNewInstance(), { signature: "0".repeat(64) });
     const { result: response, lines } = await logsOf(() => exports.default.fetch(request));
