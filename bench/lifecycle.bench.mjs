@@ -10,6 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 const DURATION = process.env.BENCH_DURATION ?? "10s";
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const REQUESTS_PER_RUN = Number(process.env.BENCH_REQUESTS ?? 40000);
+// Rounds of the interleaved sequence; figures are the median of the rounds' (single runs here vary by ±0.3x).
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const GATEWAY_PORT = 8797;
 const BARE_PORT = 8798;
 const FAKE_PORT = 8796;
@@ -171,37 +173,71 @@ async function main() {
     if (created.resultCode !== "000000" || !created.instanceId) throw new Error(`unexpected answer ${JSON.stringify(created)}`);
 
     // Interleaved, so that whatever else the machine is doing weighs on floors and gateway alike. Each request file is
-    // signed just before its run: the gateway refuses timestamps older than 60 s.
+    // signed just before its run: the gateway refuses timestamps older than 60 s. Every floor also runs with the
+    // design's one log line per request (`?log`): under wrangler dev that line alone costs more than a floor-repeat.
     const repeatedBody = freshOrderBody();
     const queryBody = JSON.stringify({ activity: "queryInstance", instanceId: created.instanceId });
-    const bare1 = runWrk(BARE_PORT, "bench/bare.lua");
-    const floorCreate = runWrk(BARE_PORT, "bench/bare.lua", [], "/floor-create");
-    const fresh = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("fresh", freshOrderBody), "2"]);
-    const floorRepeat = runWrk(BARE_PORT, "bench/bare.lua", [], "/floor-repeat");
-    const repeats = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("repeat", () => repeatedBody), "2"]);
-    const bare2 = runWrk(BARE_PORT, "bench/bare.lua");
-    const query = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("query", () => queryBody), "2"]);
+    const rounds = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = {};
+      r.bare1 = runWrk(BARE_PORT, "bench/bare.lua");
+      r.floorCreate = runWrk(BARE_PORT, "bench/bare.lua", [], "/floor-create");
+      r.floorCreateLog = runWrk(BARE_PORT, "bench/bare.lua", [], "/floor-create?log");
+      r.fresh = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("fresh", freshOrderBody), "2"]);
+      r.floorRepeat = runWrk(BARE_PORT, "bench/bare.lua", [], "/floor-repeat");
+      r.floorRepeatLog = runWrk(BARE_PORT, "bench/bare.lua", [], "/floor-repeat?log");
+      r.repeats = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("repeat", () => repeatedBody), "2"]);
+      r.bareLog = runWrk(BARE_PORT, "bench/bare.lua", [], "/?log");
+      r.bare2 = runWrk(BARE_PORT, "bench/bare.lua");
+      r.query = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("query", () => queryBody), "2"]);
+      r.bare = { ...r.bare1, rps: (r.bare1.rps + r.bare2.rps) / 2, p50: Math.max(r.bare1.p50, r.bare2.p50), p99: Math.max(r.bare1.p99, r.bare2.p99) };
+      rounds.push(r);
+    }
     // Query order hangs from here on: every fresh purchase waits ORDER_FIRST_TIMEOUT_MS, then answers 000004.
     await control("fail", { mode: "timeout", api: "order", count: 1_000_000 });
     const hanging = runWrk(GATEWAY_PORT, "bench/requests.lua", [writeRequests("hang", freshOrderBody), "2"]);
     await control("fail", { mode: "reset" });
     bare.stop();
     gateway.stop();
-    const baseline = { ...bare1, rps: (bare1.rps + bare2.rps) / 2, p50: Math.max(bare1.p50, bare2.p50), p99: Math.max(bare1.p99, bare2.p99) };
 
     const statements = await countStatements();
-    const row = (name, r, base, baseName) =>
-      `${name.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s  ${base ? `${(r.rps / base.rps).toFixed(2).padStart(5)}x ${baseName.padEnd(12)}` : " ".repeat(19)} p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms${r.notOk !== undefined ? `   not-000000: ${r.notOk}` : ""}${r.exhausted ? `   REUSED REQUESTS: ${r.exhausted}` : ""}`;
-    console.log(`\nwrk -t2 -c${CONNECTIONS} -d${DURATION} against wrangler dev on 127.0.0.1 (${new Date().toISOString()}; load average ${loadavg().map((l) => l.toFixed(1)).join(" ")})`);
-    console.log(row("bare Worker", { ...baseline, notOk: undefined }, undefined, ""));
-    console.log(row("  (first, last run)", { ...bare1, rps: bare1.rps, notOk: undefined }, bare2, "last"));
-    console.log(row("floor-create", { ...floorCreate, notOk: undefined }, baseline, "bare"));
-    console.log(row("floor-repeat", { ...floorRepeat, notOk: undefined }, baseline, "bare"));
-    console.log(row("newInstance, fresh", fresh, floorCreate, "floor-create"));
-    console.log(row("newInstance, repeat", repeats, floorRepeat, "floor-repeat"));
-    console.log(row("queryInstance", query, baseline, "bare"));
-    console.log(row("fresh, order hangs", hanging, undefined, ""));
-    console.log("aims: fresh >= 0.70x floor-create, repeat >= 0.80x floor-repeat, queryInstance >= 0.50x bare, p99 fresh < 500 ms, p99 with order hanging < 3000 ms (answers 000004)");
+    const median = (values) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      const mid = Math.floor(sorted.length / 2);
+      return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    };
+    // Per measure: median req/s and latencies, and the median of the per-round ratios to its floors.
+    const of = (name) => ({
+      rps: median(rounds.map((r) => r[name].rps)),
+      p50: median(rounds.map((r) => r[name].p50)),
+      p99: median(rounds.map((r) => r[name].p99)),
+      notOk: rounds.reduce((sum, r) => sum + (r[name].notOk ?? 0), 0),
+      exhausted: rounds.reduce((sum, r) => sum + (r[name].exhausted ?? 0), 0),
+    });
+    const ratio = (name, base) => {
+      const values = rounds.map((r) => r[name].rps / r[base].rps);
+      const spread = values.length > 1 ? ` (rounds ${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)})` : "";
+      return `${median(values).toFixed(2).padStart(5)}x ${base}${spread}`;
+    };
+    const row = (name, key, bases = [], gateway = false) => {
+      const r = of(key);
+      const ratios = bases.map((base) => ratio(key, base)).join(", ");
+      return `${name.padEnd(22)} ${r.rps.toFixed(0).padStart(6)} req/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms   ${ratios}${gateway ? `   not-000000: ${r.notOk}` : ""}${r.exhausted ? `   REUSED REQUESTS: ${r.exhausted}` : ""}`;
+    };
+    console.log(`\nwrk -t2 -c${CONNECTIONS} -d${DURATION} against wrangler dev on 127.0.0.1, ${ROUNDS} round(s), medians (${new Date().toISOString()}; load average ${loadavg().map((l) => l.toFixed(1)).join(" ")})`);
+    console.log(row("bare Worker", "bare"));
+    console.log(row("bare + log line", "bareLog", ["bare"]));
+    console.log(row("floor-create", "floorCreate", ["bare"]));
+    console.log(row("floor-create + log", "floorCreateLog", ["floorCreate"]));
+    console.log(row("floor-repeat", "floorRepeat", ["bare"]));
+    console.log(row("floor-repeat + log", "floorRepeatLog", ["floorRepeat"]));
+    console.log(row("newInstance, fresh", "fresh", ["floorCreate", "floorCreateLog"], true));
+    console.log(row("newInstance, repeat", "repeats", ["floorRepeat", "floorRepeatLog"], true));
+    console.log(row("queryInstance", "query", ["bare", "bareLog"], true));
+    const hang = hanging;
+    console.log(`${"fresh, order hangs".padEnd(22)} ${hang.rps.toFixed(0).padStart(6)} req/s   p50 ${hang.p50.toFixed(1).padStart(7)} ms   p99 ${hang.p99.toFixed(1).padStart(7)} ms   answered 000004: ${hang.notOk}`);
+    console.log("aims: fresh >= 0.70x floorCreate, repeat >= 0.80x floorRepeat, queryInstance >= 0.50x bare, p99 fresh < 500 ms, p99 with order hanging < 3000 ms (answers 000004)");
+    console.log("the '+ log' floors add the design's one JSON log line per request; under wrangler dev it is relayed through the inspector to wrangler's process, which production does not do");
     const d1 = (r) => `${r.statements.toFixed(2)} statements in ${r.roundTrips.toFixed(2)} round trips`;
     console.log(`D1 per call: fresh newInstance ${d1(statements.fresh)} (aim: <= 4 in <= 2); repeat ${d1(statements.repeat)}; queryInstance ${d1(statements.query)}`);
   } finally {

@@ -1,8 +1,12 @@
 import type { SignedNonce } from "../protocol/v2-signature";
 
 const PREFIX = "nonce:";
-/** Expired entries dropped per call: more than one arrives per call, so the store never grows past its window. */
-const PRUNE_PER_CALL = 4;
+/**
+ * Expired entries are looked for on every PRUNE_EVERY-th store, up to PRUNE_LIMIT of them: more than one per store,
+ * so the store never grows past its window, without a storage scan on every call.
+ */
+const PRUNE_EVERY = 8;
+const PRUNE_LIMIT = 32;
 
 /**
  * The replay check inside a Durable Object's own storage, for calls that reach one anyway: no D1 write, no extra
@@ -18,6 +22,7 @@ const PRUNE_PER_CALL = 4;
 export class ReplayGuard {
   /** Admitted and not stored yet: key → expiry. */
   private readonly admitted = new Map<string, number>();
+  private storesSincePrune = 0;
 
   constructor(private readonly kv: SyncKvStorage) {}
 
@@ -34,9 +39,11 @@ export class ReplayGuard {
   store(key: string, now: number): void {
     const expiresAtMs = this.admitted.get(key);
     if (expiresAtMs === undefined) return;
-    // Read first, then delete: the list is a cursor over the same storage.
-    const expired = [...this.kv.list({ prefix: PREFIX, end: keyOf(now, ""), limit: PRUNE_PER_CALL })];
-    for (const [old] of expired) this.kv.delete(old);
+    if (this.storesSincePrune++ % PRUNE_EVERY === 0) {
+      // Read first, then delete: the list is a cursor over the same storage.
+      const expired = [...this.kv.list({ prefix: PREFIX, end: keyOf(now, ""), limit: PRUNE_LIMIT })];
+      for (const [old] of expired) this.kv.delete(old);
+    }
     this.kv.put(key, expiresAtMs);
     this.admitted.delete(key);
   }
@@ -48,11 +55,6 @@ export class ReplayGuard {
     this.store(key, now);
     return true;
   }
-}
-
-/** One-shot form of the guard, for a caller without in-flight calls to remember. */
-export function rememberNonce(kv: SyncKvStorage, nonce: SignedNonce, now: number): boolean {
-  return new ReplayGuard(kv).remember(nonce, now);
 }
 
 function keyOf(expiresAtMs: number, nonce: string): string {

@@ -8,6 +8,9 @@ export async function readRawBody(request: Request, limit = MAX_BODY_BYTES): Pro
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > limit) throw new InvalidRequestError(`request body exceeds ${limit} bytes`);
   if (!request.body) return new Uint8Array();
+  // A declared length within the limit is the body's exact length (HTTP framing), so one read takes it whole; only
+  // a body without one (chunked) is counted while it streams in.
+  if (request.headers.has("content-length")) return new Uint8Array(await request.arrayBuffer());
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type InstanceActor, getInstanceActor } from "../../src/actor/instance.actor";
-import { rememberNonce } from "../../src/actor/replay-guard";
+import { ReplayGuard } from "../../src/actor/replay-guard";
 import { createInstance, instanceRow, makeNewInstance, send, signedV2Request, tableCounts, uniqueId } from "../support/marketplace";
 import { controlOrders } from "../support/orders";
 
@@ -118,25 +118,35 @@ describe("a nonce is stored with the call it came with", () => {
   });
 });
 
-describe("rememberNonce (the actor's replay store)", () => {
-  it("refuses a nonce it keeps, forgets expired ones a few per call, keeps the live ones", async () => {
+describe("ReplayGuard (the actor's replay store)", () => {
+  it("refuses a nonce it keeps, drops expired ones every few stores, keeps the live ones", async () => {
     const stub = getInstanceActor(env, uniqueId("nonce-store-"));
     const kept = await runInDurableObject(stub, (_actor: InstanceActor, state) => {
       const kv = state.storage.kv;
+      const guard = new ReplayGuard(kv);
       const now = 1_000_000;
-      const results = [rememberNonce(kv, { value: "a", expiresAtMs: now + 60_000 }, now), rememberNonce(kv, { value: "a", expiresAtMs: now + 60_000 }, now)];
-      for (let i = 0; i < 6; i++) rememberNonce(kv, { value: `old-${i}`, expiresAtMs: now + 1_000 + i }, now);
-      // Later: the six old ones have expired; each call drops up to four of them.
+      const nonce = (value: string, expiresAtMs: number) => ({ value, expiresAtMs });
+      const results = [guard.remember(nonce("a", now + 60_000), now), guard.remember(nonce("a", now + 60_000), now)];
+      for (let i = 0; i < 40; i++) guard.remember(nonce(`old-${i}`, now + 1_000 + i), now);
+      const stored = () => [...kv.list({ prefix: "nonce:" })].map(([key]) => key.split(":")[2] ?? "");
+      const oldLeft = () => stored().filter((value) => value.startsWith("old-")).length;
+      // Later, the forty old ones have expired: eight stores prune once (up to 32 of them), eight more the rest.
       const later = now + 10_000;
-      results.push(rememberNonce(kv, { value: "b", expiresAtMs: later + 60_000 }, later));
-      const afterOne = [...kv.list({ prefix: "nonce:" })].length;
-      results.push(rememberNonce(kv, { value: "c", expiresAtMs: later + 60_000 }, later));
-      results.push(rememberNonce(kv, { value: "a", expiresAtMs: now + 60_000 }, later));
-      return { results, afterOne, left: [...kv.list<number>({ prefix: "nonce:" })].map(([key]) => key.split(":")[2]) };
+      for (let i = 0; i < 8; i++) guard.remember(nonce(`n-${i}`, later + 60_000), later);
+      const afterEight = oldLeft();
+      for (let i = 0; i < 8; i++) guard.remember(nonce(`m-${i}`, later + 60_000), later);
+      results.push(guard.remember(nonce("a", now + 60_000), later), guard.remember(nonce("n-3", later + 60_000), later));
+      // A nonce admitted and not yet stored is refused to its replay, and stored by `store`.
+      const admitted = guard.admit(nonce("z", later + 60_000));
+      results.push(guard.admit(nonce("z", later + 60_000)) === undefined);
+      if (admitted) guard.store(admitted, later);
+      return { results, afterEight, afterSixteen: oldLeft(), live: stored().length, zStored: stored().includes("z") };
     });
-    expect(kept.results).toEqual([true, false, true, true, false]);
-    // a, b and two old ones after the first pruning call (4 of 6 dropped); then the last two go.
-    expect(kept.afterOne).toBe(4);
-    expect(kept.left.sort()).toEqual(["a", "b", "c"]);
+    expect(kept.results).toEqual([true, false, false, false, true]);
+    expect(kept.afterEight).toBe(8);
+    expect(kept.afterSixteen).toBe(0);
+    // a, eight n-, eight m- and z.
+    expect(kept.live).toBe(18);
+    expect(kept.zStored).toBe(true);
   });
 });
