@@ -231,14 +231,16 @@ export function settingsProblem(env: object): { setting: string; problem: string
   }
 }
 
-const cache = new WeakMap<object, Settings>();
-
-/** Settings are parsed once per env object (one per isolate in production). */
-export function getSettings(env: object): Settings {
-  let settings = cache.get(env);
-  if (!settings) {
-    settings = parseSettings(env);
-    cache.set(env, settings);
-  }
-  return settings;
+/** `make`, run once per env object (the runtime keeps one per isolate) and remembered with it. */
+export function oncePerEnv<E extends object, T>(make: (env: E) => T): (env: E) => T {
+  const made = new WeakMap<E, T>();
+  return (env) => {
+    if (made.has(env)) return made.get(env) as T;
+    const value = make(env);
+    made.set(env, value);
+    return value;
+  };
 }
+
+/** Settings are parsed once per env object. */
+export const getSettings: (env: object) => Settings = oncePerEnv(parseSettings);

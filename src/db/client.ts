@@ -1,4 +1,5 @@
 import { drizzle } from "drizzle-orm/d1";
+import { oncePerEnv } from "../env";
 import { loggingD1 } from "./query-log";
 import * as admin from "./schema/admin";
 import * as billing from "./schema/billing";
@@ -19,15 +20,6 @@ function connect(env: DbEnv) {
 
 export type Db = ReturnType<typeof connect>;
 
-// drizzle() walks the whole schema to build its relational config: once per env object (the runtime keeps one per
-// isolate), not on every call, where it was a measurable share of a newInstance's CPU.
-const connections = new WeakMap<DbEnv, Db>();
-
-export function getDb(env: DbEnv): Db {
-  let db = connections.get(env);
-  if (!db) {
-    db = connect(env);
-    connections.set(env, db);
-  }
-  return db;
-}
+// drizzle() walks the whole schema to build its relational config: once per env, not on every call, where it was a
+// measurable share of a newInstance's CPU.
+export const getDb: (env: DbEnv) => Db = oncePerEnv(connect);
