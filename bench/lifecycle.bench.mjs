@@ -3,7 +3,7 @@
 // Every process here listens on 127.0.0.1 only and every load run is bounded in time.
 import { spawn, execFileSync } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -62,6 +62,8 @@ function startWrangler(args, logFile) {
   });
   let stopped = false;
   return {
+    // Its own process group (detached): wrangler, its two workerd processes and esbuild.
+    group: child.pid,
     output: () => readFileSync(logFile, "utf8"),
     stop: () => {
       if (stopped) return;
@@ -85,7 +87,35 @@ async function waitReady(port) {
   throw new Error(`nothing listening on ${port}`);
 }
 
+/**
+ * CPU seconds used so far by every process in these process groups (Linux /proc; utime + stime of live processes, in
+ * clock ticks of 1/100 s). Read around each run, it gives the server side's CPU per request, a steadier figure than
+ * req/s on a machine that others share.
+ */
+function groupCpuSeconds(groups) {
+  let ticks = 0;
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    // Fields after the command name, which may contain spaces: state ppid pgrp … utime(12) stime(13).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (groups.includes(Number(fields[2]))) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
+}
+
+// The process groups whose CPU each port's runs are charged: the floor worker's, or the gateway's and the fake
+// Marketplace's (a fresh create's query order is part of its cost). Set once the processes are started.
+const cpuGroups = new Map();
+
 function runWrk(port, script, args = [], path = "") {
+  const groups = cpuGroups.get(port) ?? [];
+  const cpuBefore = groupCpuSeconds(groups);
   const out = execFileSync("wrk", ["-t2", `-c${CONNECTIONS}`, `-d${DURATION}`, "--latency", "-s", script, `http://127.0.0.1:${port}${path}`, ...(args.length ? ["--", ...args] : [])], {
     encoding: "utf8",
   });
@@ -100,7 +130,9 @@ function runWrk(port, script, args = [], path = "") {
   const notOk = Number(/NOT_OK (\d+)/.exec(out)?.[1] ?? 0);
   const exhausted = Number(/EXHAUSTED (\d+)/.exec(out)?.[1] ?? 0);
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? "0";
-  return { rps, p50, p99, notOk, exhausted, errors: Number(errors) };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const cpuMs = requests > 0 ? ((groupCpuSeconds(groups) - cpuBefore) * 1000) / requests : Number.NaN;
+  return { rps, p50, p99, notOk, exhausted, errors: Number(errors), cpuMs };
 }
 
 async function countStatements() {
@@ -164,6 +196,8 @@ async function main() {
     ["--port", String(GATEWAY_PORT), "--persist-to", STATE, "--var", `SAAS_ACCESS_KEY:${KEY}`, "--var", `MARKETPLACE_API_BASE:http://127.0.0.1:${FAKE_PORT}`],
     `${OUT}/gateway-dev.log`,
   );
+  cpuGroups.set(BARE_PORT, [bare.group]);
+  cpuGroups.set(GATEWAY_PORT, [gateway.group, fake.pid]);
   try {
     await Promise.all([waitReady(BARE_PORT), waitReady(GATEWAY_PORT)]);
     // Warm everything up: first requests compile and open the local databases.
@@ -211,6 +245,7 @@ async function main() {
       rps: median(rounds.map((r) => r[name].rps)),
       p50: median(rounds.map((r) => r[name].p50)),
       p99: median(rounds.map((r) => r[name].p99)),
+      cpuMs: median(rounds.map((r) => r[name].cpuMs)),
       notOk: rounds.reduce((sum, r) => sum + (r[name].notOk ?? 0), 0),
       exhausted: rounds.reduce((sum, r) => sum + (r[name].exhausted ?? 0), 0),
     });
@@ -222,7 +257,7 @@ async function main() {
     const row = (name, key, bases = [], gateway = false) => {
       const r = of(key);
       const ratios = bases.map((base) => ratio(key, base)).join(", ");
-      return `${name.padEnd(22)} ${r.rps.toFixed(0).padStart(6)} req/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms   ${ratios}${gateway ? `   not-000000: ${r.notOk}` : ""}${r.exhausted ? `   REUSED REQUESTS: ${r.exhausted}` : ""}`;
+      return `${name.padEnd(22)} ${r.rps.toFixed(0).padStart(6)} req/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms   cpu ${r.cpuMs.toFixed(2).padStart(5)} ms/req   ${ratios}${gateway ? `   not-000000: ${r.notOk}` : ""}${r.exhausted ? `   REUSED REQUESTS: ${r.exhausted}` : ""}`;
     };
     console.log(`\nwrk -t2 -c${CONNECTIONS} -d${DURATION} against wrangler dev on 127.0.0.1, ${ROUNDS} round(s), medians (${new Date().toISOString()}; load average ${loadavg().map((l) => l.toFixed(1)).join(" ")})`);
     console.log(row("bare Worker", "bare"));
@@ -236,6 +271,7 @@ async function main() {
     console.log(row("queryInstance", "query", ["bare", "bareLog"], true));
     const hang = hanging;
     console.log(`${"fresh, order hangs".padEnd(22)} ${hang.rps.toFixed(0).padStart(6)} req/s   p50 ${hang.p50.toFixed(1).padStart(7)} ms   p99 ${hang.p99.toFixed(1).padStart(7)} ms   answered 000004: ${hang.notOk}`);
+    console.log("cpu: server-side CPU per request (the floor worker's processes, or the gateway's and the fake Marketplace's), from /proc");
     console.log("aims: fresh >= 0.70x floorCreate, repeat >= 0.80x floorRepeat, queryInstance >= 0.50x bare, p99 fresh < 500 ms, p99 with order hanging < 3000 ms (answers 000004)");
     console.log("the '+ log' floors add the design's one JSON log line per request; under wrangler dev it is relayed through the inspector to wrangler's process, which production does not do");
     const d1 = (r) => `${r.statements.toFixed(2)} statements in ${r.roundTrips.toFixed(2)} round trips`;
