@@ -1,2 +1,2 @@
 DROP INDEX `usage_events_unrolled_idx`;--> statement-breakpoint
-CREATE INDEX `usage_events_unrolled_idx` ON `usage_events` (`instance_id`,`event_time`,`quantity_units`) WHERE record_sn IS NULL AND not_billed IS NULL;
+CREATE INDEX `usage_events_unrolled_idx` ON `usage_events` (`instance_id`,`event_time`,`quantity_units`,`record_sn`,`not_billed`) WHERE record_sn IS NULL AND not_billed IS NULL;
