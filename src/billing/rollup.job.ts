@@ -36,8 +36,9 @@ import {
  *     pay-per-use is not rolled up at all: its events wait, and reconciliation reports them.
  *
  * Crash and concurrency safety: a record and the marking of its events are one D1 batch (one transaction). The
- * value is not computed beforehand but summed, in that batch, from exactly the events the batch marked, so a record
- * can neither miss nor double an event. Only the batch that inserted a record (its rollup_token) marks events into
+ * value is not computed beforehand but summed, in that batch, from exactly the events the batch marks (the statement
+ * just before the marking, with the marking's own condition: nothing runs between them), so a record can neither
+ * miss nor double an event. Only the batch that inserted a record (its rollup_token) marks events into
  * it, so an overlapping run whose insert lost the race marks nothing; events are bounded by the highest seq read, so
  * an event stored meanwhile waits for the next run.
  */
@@ -88,8 +89,8 @@ export interface RollupPlan {
 /**
  * The pending work: the hours in which each instance has unrolled events, bounded by seq. A skip scan of the partial
  * index of unrolled events (instance, time; seq is its rowid): from each (instance, hour) found it seeks straight to
- * the first event at or after the next hour, so it reads about two index entries and one row per hour with events,
- * however many events the hour holds. A GROUP BY over the index read every event and sorted them all again.
+ * the first event at or after the next hour, so it reads about three rows per hour with events, however many events
+ * the hour holds. A GROUP BY over the index read every event and sorted them all again.
  * INDEXED BY: left to itself SQLite finds the unrolled events through usage_events_record_idx (record_sn IS NULL).
  * The hour's length is written into the text, not bound: D1 binds every JS number as a REAL, and a REAL divisor made
  * each event's hour a fraction of its own (no two events grouped).
@@ -264,7 +265,9 @@ export async function planRollup(env: Env, db: Db, maxSeq: number, now: number):
 
 /**
  * The unrolled events a batch's record takes: its instance's, in its cover range, bounded by seq. The sums and the
- * marking both select with this one condition, in the same transaction, so they see the same events.
+ * marking both select with this one condition, one after the other in the same transaction, so they see the same
+ * events. The cover ranges of one instance's records never overlap (planInstance), so an event is taken by at most
+ * one record.
  */
 const takenBy = (record: SQL, event: SQL, maxSeq: number) => sql`
   ${event}.instance_id = ${record}.instance_id
