@@ -91,7 +91,7 @@ export interface RollupPlan {
  * index of unrolled events (instance, time; seq is its rowid): from each (instance, hour) found it seeks straight to
  * the first event at or after the next hour, so it reads about three rows per hour with events, however many events
  * the hour holds. A GROUP BY over the index read every event and sorted them all again.
- * INDEXED BY: left to itself SQLite finds the unrolled events through usage_events_record_idx (record_sn IS NULL).
+ * INDEXED BY: left to itself SQLite may find the unrolled events through usage_events_record_idx, which holds them all.
  * The hour's length is written into the text, not bound: D1 binds every JS number as a REAL, and a REAL divisor made
  * each event's hour a fraction of its own (no two events grouped).
  */
@@ -330,7 +330,7 @@ async function markNotBillable(db: Db, spans: RollupPlan["notBillable"], maxSeq:
   let marked = 0;
   for (let i = 0; i < spans.length; i += RECORDS_PER_BATCH) {
     const rows = JSON.stringify(spans.slice(i, i + RECORDS_PER_BATCH));
-    // INDEXED BY: left to itself SQLite walks every unrolled event (usage_events_record_idx) for each span.
+    // INDEXED BY: left to itself SQLite may walk an instance's events through usage_events_record_idx for each span.
     const result = await db.run(sql`
       UPDATE usage_events INDEXED BY usage_events_unrolled_idx SET not_billed = json_extract(j.value, '$.reason')
       FROM json_each(${rows}) AS j

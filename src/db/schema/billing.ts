@@ -40,7 +40,10 @@ export const usageEvents = sqliteTable(
     index("usage_events_unrolled_idx")
       .on(t.instanceId, t.eventTime, t.quantityUnits, t.recordSn, t.notBilled)
       .where(sql`record_sn IS NULL AND not_billed IS NULL`),
-    index("usage_events_record_idx").on(t.recordSn),
+    // A record's events, by instance first: the roll-up marks a batch's records in instance order, so its inserts
+    // into this index stay near each other. Keyed by record_sn alone (a random hash) each marked event went to a
+    // random place in the index: about three quarters of the roll-up's time at 100,000 events.
+    index("usage_events_record_idx").on(t.instanceId, t.recordSn),
   ],
 );
 
