@@ -42,8 +42,8 @@ export const usageEvents = sqliteTable(
       .where(sql`record_sn IS NULL AND not_billed IS NULL`),
     // A record's events, by instance first: the roll-up marks a batch's records in instance order, so its inserts
     // into this index stay near each other. Keyed by record_sn alone (a random hash) each marked event went to a
-    // random place in the index: about three quarters of the roll-up's time at 100,000 events. Partial: an event
-    // enters it when it is rolled up, so ingestion does not write it (record_sn = ? implies the condition).
+    // random place in the index: about two thirds of the marking's time at 100,000 events. Partial: an event enters
+    // it when it is rolled up, so ingestion does not write it (record_sn = ? implies the condition).
     index("usage_events_record_idx").on(t.instanceId, t.recordSn).where(sql`record_sn IS NOT NULL`),
   ],
 );
