@@ -1,4 +1,4 @@
-import { inArray, sql } from "drizzle-orm";
+import { type SQL, inArray, sql } from "drizzle-orm";
 import { type Db, getDb } from "../db/client";
 import type { UsagePeriod } from "../db/schema/billing";
 import { type Instance, instances } from "../db/schema/instances";
@@ -36,8 +36,9 @@ import {
  *     pay-per-use is not rolled up at all: its events wait, and reconciliation reports them.
  *
  * Crash and concurrency safety: a record and the marking of its events are one D1 batch (one transaction). The
- * value is not computed beforehand but summed, in that batch, from exactly the events the batch marked, so a record
- * can neither miss nor double an event. Only the batch that inserted a record (its rollup_token) marks events into
+ * value is not computed beforehand but summed, in that batch, from exactly the events the batch marks (the statement
+ * just before the marking, with the marking's own condition: nothing runs between them), so a record can neither
+ * miss nor double an event. Only the batch that inserted a record (its rollup_token) marks events into
  * it, so an overlapping run whose insert lost the race marks nothing; events are bounded by the highest seq read, so
  * an event stored meanwhile waits for the next run.
  */
@@ -86,15 +87,34 @@ export interface RollupPlan {
 }
 
 /**
- * The pending work, read once: unrolled events grouped by instance and hour, bounded by seq. INDEXED BY: left to
- * itself SQLite finds the unrolled events through usage_events_record_idx (record_sn IS NULL) and reads every row;
- * the partial index holds exactly the unrolled events, with instance, time and seq (its rowid) in the index itself.
+ * The pending work: the hours in which each instance has unrolled events, bounded by seq. A skip scan of the partial
+ * index of unrolled events (instance, time; seq is its rowid): from each (instance, hour) found it seeks straight to
+ * the first event at or after the next hour, so it reads about three rows per hour with events, however many events
+ * the hour holds. A GROUP BY over the index read every event and sorted them all again.
+ * INDEXED BY: left to itself SQLite may find the unrolled events through usage_events_record_idx, which holds them all.
+ * The hour's length is written into the text, not bound: D1 binds every JS number as a REAL, and a REAL divisor made
+ * each event's hour a fraction of its own (no two events grouped).
  */
+const HOUR_LITERAL = sql.raw(String(HOUR_MS));
+
 export const unrolledHoursSql = (maxSeq: number) => sql`
-    SELECT instance_id, event_time / ${HOUR_MS} AS hour
-    FROM usage_events INDEXED BY usage_events_unrolled_idx
-    WHERE record_sn IS NULL AND not_billed IS NULL AND seq <= ${maxSeq}
-    GROUP BY instance_id, hour`;
+    WITH RECURSIVE hours(instance_id, hour) AS (
+      SELECT * FROM (
+        SELECT instance_id, event_time / ${HOUR_LITERAL}
+        FROM usage_events INDEXED BY usage_events_unrolled_idx
+        WHERE record_sn IS NULL AND not_billed IS NULL AND seq <= ${maxSeq}
+        ORDER BY instance_id, event_time
+        LIMIT 1)
+      UNION ALL
+      SELECT e.instance_id, e.event_time / ${HOUR_LITERAL}
+      FROM hours h JOIN usage_events e ON e.seq = (
+        SELECT n.seq FROM usage_events n INDEXED BY usage_events_unrolled_idx
+        WHERE n.record_sn IS NULL AND n.not_billed IS NULL AND n.seq <= ${maxSeq}
+          AND (n.instance_id, n.event_time) >= (h.instance_id, (h.hour + 1) * ${HOUR_LITERAL})
+        ORDER BY n.instance_id, n.event_time
+        LIMIT 1)
+    )
+    SELECT instance_id, hour FROM hours`;
 
 async function unrolledHours(db: Db, maxSeq: number): Promise<Map<string, number[]>> {
   const rows = await db.all<{ instance_id: string; hour: number }>(unrolledHoursSql(maxSeq));
@@ -244,22 +264,39 @@ export async function planRollup(env: Env, db: Db, maxSeq: number, now: number):
 }
 
 /**
- * A batch's records summed from exactly the events the batch marked: one pass over each record's events for all three
- * sums (three correlated subqueries read every event three times). A record none of whose events were marked keeps
- * the zeros it was inserted with, and is deleted next.
+ * The unrolled events a batch's record takes: its instance's, in its cover range, bounded by seq. The sums and the
+ * marking both select with this one condition, one after the other in the same transaction, so they see the same
+ * events. The cover ranges of one instance's records never overlap (planInstance), so an event is taken by at most
+ * one record.
  */
-export const recordSumsSql = (token: string) => sql`
-  UPDATE usage_records SET usage_units = a.units, event_count = a.n, late_units = a.late
-  FROM (
-    SELECT e.record_sn, SUM(e.quantity_units) AS units, COUNT(*) AS n,
-      SUM(CASE WHEN e.event_time < r.period_begin THEN e.quantity_units ELSE 0 END) AS late
-    FROM usage_records r JOIN usage_events e ON e.record_sn = r.metering_sn
-    WHERE r.rollup_token = ${token}
-    GROUP BY e.record_sn
-  ) AS a
-  WHERE usage_records.metering_sn = a.record_sn`;
+const takenBy = (record: SQL, event: SQL, maxSeq: number) => sql`
+  ${event}.instance_id = ${record}.instance_id
+  AND ${event}.record_sn IS NULL
+  AND ${event}.not_billed IS NULL
+  AND ${event}.seq <= ${maxSeq}
+  AND ${event}.event_time >= ${record}.cover_from
+  AND ${event}.event_time < ${record}.cover_to`;
 
-/** One transaction: insert the records, mark their events, sum exactly what was marked, drop records that got none. */
+/**
+ * A batch's records summed from the events the batch marks next, before it marks them: one pass over each record's
+ * events for all three sums, read from the partial index of unrolled events alone (it holds instance, time, quantity
+ * and seq). Summed after the marking, the events would be found through usage_events_record_idx and each one's row
+ * read as well. A record that takes no event keeps its zeros and is deleted after the marking.
+ */
+export const recordSumsSql = (token: string, maxSeq: number) => sql`
+  UPDATE usage_records SET (usage_units, event_count, late_units, usage_value, correction_of) = (
+    SELECT s.units, s.n, s.late,
+      -- The same text as formatUnits: at most 4 decimals, trailing zeros and a bare point dropped.
+      rtrim(rtrim(printf('%d.%04d', s.units / 10000, s.units % 10000), '0'), '.'),
+      CASE WHEN s.late > 0 THEN usage_records.correction_of END
+    FROM (
+      SELECT COALESCE(SUM(e.quantity_units), 0) AS units, COUNT(*) AS n,
+        COALESCE(SUM(CASE WHEN e.event_time < usage_records.period_begin THEN e.quantity_units ELSE 0 END), 0) AS late
+      FROM usage_events e INDEXED BY usage_events_unrolled_idx
+      WHERE ${takenBy(sql`usage_records`, sql`e`, maxSeq)}) AS s)
+  WHERE rollup_token = ${token}`;
+
+/** One transaction: insert the records, sum the events they take, mark those events, drop records that took none. */
 function writeStatements(d1: D1Database, records: readonly PlannedRecord[], token: string, maxSeq: number, now: number): D1PreparedStatement[] {
   // One JSON parameter instead of 13 per row: D1's 100-parameter cap would allow only 7 rows per statement.
   const rows = JSON.stringify(records);
@@ -276,24 +313,12 @@ function writeStatements(d1: D1Database, records: readonly PlannedRecord[], toke
         ${token}, ${now}, ${now}
       FROM json_each(${rows}) WHERE true
       ON CONFLICT DO NOTHING`,
+    recordSumsSql(token, maxSeq),
     sql`
       UPDATE usage_events SET record_sn = r.metering_sn
       FROM usage_records r
-      WHERE r.rollup_token = ${token}
-        AND usage_events.instance_id = r.instance_id
-        AND usage_events.record_sn IS NULL
-        AND usage_events.not_billed IS NULL
-        AND usage_events.seq <= ${maxSeq}
-        AND usage_events.event_time >= r.cover_from
-        AND usage_events.event_time < r.cover_to`,
-    recordSumsSql(token),
+      WHERE r.rollup_token = ${token} AND ${takenBy(sql`r`, sql`usage_events`, maxSeq)}`,
     sql`DELETE FROM usage_records WHERE rollup_token = ${token} AND event_count = 0`,
-    // The same text as formatUnits: at most 4 decimals, trailing zeros and a bare point dropped.
-    sql`
-      UPDATE usage_records SET
-        usage_value = rtrim(rtrim(printf('%d.%04d', usage_units / 10000, usage_units % 10000), '0'), '.'),
-        correction_of = CASE WHEN late_units > 0 THEN correction_of END
-      WHERE rollup_token = ${token}`,
     sql`
       SELECT COUNT(*) AS records, COALESCE(SUM(late_units > 0), 0) AS corrections, COALESCE(SUM(event_count), 0) AS events
       FROM usage_records WHERE rollup_token = ${token}`,
@@ -305,7 +330,7 @@ async function markNotBillable(db: Db, spans: RollupPlan["notBillable"], maxSeq:
   let marked = 0;
   for (let i = 0; i < spans.length; i += RECORDS_PER_BATCH) {
     const rows = JSON.stringify(spans.slice(i, i + RECORDS_PER_BATCH));
-    // INDEXED BY: left to itself SQLite walks every unrolled event (usage_events_record_idx) for each span.
+    // INDEXED BY: left to itself SQLite may walk an instance's events through usage_events_record_idx for each span.
     const result = await db.run(sql`
       UPDATE usage_events INDEXED BY usage_events_unrolled_idx SET not_billed = json_extract(j.value, '$.reason')
       FROM json_each(${rows}) AS j
@@ -345,7 +370,7 @@ export async function rollupJob(env: Env, now: number): Promise<JobCounts> {
     const token = `${runId}:${i / RECORDS_PER_BATCH}`;
     // Through drizzle's client rather than env.DB, so the opt-in D1 query log (src/db/query-log.ts) sees it too.
     const results = await db.$client.batch(writeStatements(db.$client, chunk, token, maxSeq, now));
-    const summary = (results[5]?.results[0] as { records: number; corrections: number; events: number } | undefined) ?? { records: 0, corrections: 0, events: 0 };
+    const summary = (results[4]?.results[0] as { records: number; corrections: number; events: number } | undefined) ?? { records: 0, corrections: 0, events: 0 };
     counts.records += summary.records;
     counts.corrections += summary.corrections;
     counts.eventsRolled += summary.events;

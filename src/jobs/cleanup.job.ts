@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { getDb, type Db } from "../db/client";
 import { getSettings } from "../env";
 import { purgeKitTombstones } from "../kit/kit.repo";
@@ -89,10 +89,15 @@ async function inBatches(limits: CleanupLimits, deleteUpTo: (limit: number) => P
   return total;
 }
 
+/** Up to `limit` events of the given records, found by instance and record (usage_events_record_idx). */
+export const purgeableEventsSql = (sns: SQL, limit: number) => sql`
+  SELECT e.seq FROM usage_records r JOIN usage_events e ON e.instance_id = r.instance_id AND e.record_sn = r.metering_sn
+  WHERE r.metering_sn IN (${sns}) LIMIT ${limit}`;
+
 /**
  * Events of records accepted before `cutoff`, a few records at a time (oldest acceptance first, from the partial
- * index usage_records_purge_idx), each record's events through usage_events_record_idx. A record is marked once none
- * of its events is left, so it leaves the work list and is never scanned again.
+ * index usage_records_purge_idx), each record's events through usage_events_record_idx (instance, record). A record
+ * is marked once none of its events is left, so it leaves the work list and is never scanned again.
  */
 async function purgeAcceptedUsageEvents(db: Db, cutoff: number, now: number, limits: CleanupLimits): Promise<{ events: number; records: number }> {
   let events = 0;
@@ -107,13 +112,12 @@ async function purgeAcceptedUsageEvents(db: Db, cutoff: number, now: number, lim
       due.map((row) => sql`${row.metering_sn}`),
       sql`, `,
     );
-    const deleted = await db.run(
-      sql`DELETE FROM usage_events WHERE seq IN (SELECT seq FROM usage_events WHERE record_sn IN (${sns}) LIMIT ${limits.batch})`,
-    );
+    const deleted = await db.run(sql`DELETE FROM usage_events WHERE seq IN (${purgeableEventsSql(sns, limits.batch)})`);
     events += deleted.meta.changes;
     const marked = await db.run(
       sql`UPDATE usage_records SET events_purged_at = ${now} WHERE metering_sn IN (${sns})
-          AND NOT EXISTS (SELECT 1 FROM usage_events WHERE usage_events.record_sn = usage_records.metering_sn)`,
+          AND NOT EXISTS (SELECT 1 FROM usage_events
+            WHERE usage_events.instance_id = usage_records.instance_id AND usage_events.record_sn = usage_records.metering_sn)`,
     );
     records += marked.meta.changes;
   }

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { INBOX_RETENTION_MS, USAGE_EVENT_RETENTION_MS, cleanupJob } from "../../src/jobs/cleanup.job";
+import { sql } from "drizzle-orm";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { INBOX_RETENTION_MS, USAGE_EVENT_RETENTION_MS, cleanupJob, purgeableEventsSql } from "../../src/jobs/cleanup.job";
 import { uniqueId } from "../support/marketplace";
 
 const DAY = 24 * 3600_000;
@@ -107,13 +109,16 @@ describe("daily clean-up", () => {
       "SELECT id FROM job_runs WHERE started_at < 1 LIMIT 10",
       "SELECT id FROM inbox WHERE interface = 'v2' AND received_at < 1 LIMIT 10",
       "SELECT metering_sn FROM usage_records WHERE state = 'accepted' AND events_purged_at IS NULL AND resolved_at < 1 ORDER BY resolved_at LIMIT 10",
-      "SELECT seq FROM usage_events WHERE record_sn IN ('a', 'b') LIMIT 10",
     ];
+    const { sql: purgeable, params } = new SQLiteAsyncDialect().sqlToQuery(purgeableEventsSql(sql`'a', 'b'`, 10));
+    const purgeableQuery = purgeable.replace("?", String(params[0]));
+    plans.push(purgeableQuery);
     for (const query of plans) {
       const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`).all<{ detail: string }>();
       const details = plan.results.map((row) => row.detail).join(" | ");
       expect(details, query).toMatch(/USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY/);
       expect(details, query).not.toMatch(/^SCAN|\| SCAN|TEMP B-TREE/);
+      if (query === purgeableQuery) expect(details).toContain("USING COVERING INDEX usage_events_record_idx (instance_id=? AND record_sn=?)");
     }
   });
 });

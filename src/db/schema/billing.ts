@@ -34,8 +34,17 @@ export const usageEvents = sqliteTable(
   (t) => [
     uniqueIndex("usage_events_event_id_uq").on(t.eventId),
     // Only events still waiting for a record: the roll-up's and reconciliation's work list stays as small as the backlog.
-    index("usage_events_unrolled_idx").on(t.instanceId, t.eventTime).where(sql`record_sn IS NULL AND not_billed IS NULL`),
-    index("usage_events_record_idx").on(t.recordSn),
+    // With the quantity, the roll-up sums a record's events from this index alone, never reading the events' rows.
+    // record_sn and not_billed are NULL in every entry (2 bytes); listed because SQLite does not take a column from a
+    // partial index's IS NULL condition, and the queries that use the index name both.
+    index("usage_events_unrolled_idx")
+      .on(t.instanceId, t.eventTime, t.quantityUnits, t.recordSn, t.notBilled)
+      .where(sql`record_sn IS NULL AND not_billed IS NULL`),
+    // A record's events, by instance first: the roll-up marks a batch's records in instance order, so its inserts
+    // into this index stay near each other. Keyed by record_sn alone (a random hash) each marked event went to a
+    // random place in the index: about two thirds of the marking's time at 100,000 events. Partial: an event enters
+    // it when it is rolled up, so ingestion does not write it (record_sn = ? implies the condition).
+    index("usage_events_record_idx").on(t.instanceId, t.recordSn).where(sql`record_sn IS NOT NULL`),
   ],
 );
 
