@@ -27,11 +27,11 @@ import {
 import { type KitAnswer, type KitSyncCall, applyKitSync } from "../kit/kit-sync";
 import type { License } from "../db/schema/licenses";
 import type { EventDraft } from "../events/outbox";
-import { type LicenseChange, type LicenseWriteResult, licenseFromSeller, licenseRequestDelivered, planLicenseRequest, uploadChange } from "../license/license-flow";
+import { type LicenseChange, type LicensePlan, type LicenseWriteResult, licenseFromSeller, licenseRequestDelivered, planLicenseRequest, uploadChange } from "../license/license-flow";
 import type { IssuedLicense } from "../license/license-content";
 import { dueUploads, findLicenseById, nextUploadAt } from "../license/license.repo";
 import { uploadLicense } from "../license/license-upload";
-import { type LicenseCommand, outcomeOf } from "../license/online-license";
+import { type LicenseCommand, outcomeOf, refusalOf } from "../license/online-license";
 import { MarketplaceApiError } from "../marketplace-api/errors";
 import { type OrderTruth, queryOrder } from "../marketplace-api/order.api";
 import { log } from "../observability/log";
@@ -132,7 +132,7 @@ export class InstanceActor extends SerialActor {
     return { outcome: current, facts: call.facts };
   }
 
-  /** The replay check of a call answered elsewhere (getLicenseAsync, a queryInstance of several ids): its nonce is kept here. */
+  /** The replay check of a queryInstance of several ids (answered from D1): its nonce is kept here. */
   async checkNonce(nonce: SignedNonce): Promise<boolean> {
     return this.replayGuard.remember(nonce, Date.now());
   }
@@ -458,12 +458,20 @@ export class InstanceActor extends SerialActor {
    * license.requested to the seller's backend, whose answer may issue it within this call), then its upload. The
    * caller answers 000004 when this takes longer than its budget; the alarm finishes the work.
    */
-  async getLicense(command: LicenseCommand): Promise<Outcome> {
-    const plan = await this.serialize(async () => {
-      const found = await planLicenseRequest(this.db, this.settings, await this.load(command.instanceId), command);
-      if (found.kind === "new") await this.commitLicense(found, command.receivedAt, found.row.state === "issued");
-      return found;
-    });
+  async getLicense(command: LicenseCommand, nonce?: SignedNonce): Promise<Outcome> {
+    const nonceKey = nonce ? this.replayGuard.admit(nonce) : undefined;
+    if (nonce && nonceKey === undefined) return REPLAYED;
+    const call: CallInProgress = { nonceKey, facts: {} };
+    const plan = await this.serialize(() =>
+      this.during(call, async (): Promise<LicensePlan> => {
+        const instance = await this.existing(command.instanceId);
+        // An id no purchase ever had: answered without reading licenses or writing anything but the nonce.
+        if (!instance) return { kind: "answer", outcome: refusalOf(undefined, command, this.settings, { count: 0, known: false }) ?? NO_INSTANCE };
+        const found = await planLicenseRequest(this.db, this.settings, instance, command);
+        if (found.kind === "new") await this.commitLicense(found, command.receivedAt, found.row.state === "issued");
+        return found;
+      }),
+    );
     if (plan.kind === "answer") return plan.outcome;
     if (plan.row.state === "requested") await this.deliverDue(command.instanceId);
     await this.uploadDue(command.instanceId);
@@ -580,6 +588,13 @@ export class InstanceActor extends SerialActor {
       if (extras.cache) this.kv.put(KV.answer(extras.cache.key), extras.cache.value);
       this.storeCallNonce();
     });
+  }
+
+  /** As `load`, but an id D1 does not know costs one read and no write (callers may name ids nobody created). */
+  private async existing(instanceId: string): Promise<Instance | undefined> {
+    const cached = this.kv.get<Instance>(KV.instance);
+    if (cached) return cached;
+    return (await findInstance(this.db, instanceId)) ? this.reload(instanceId) : undefined;
   }
 
   /** The instance as this actor last wrote it, or as D1 has it when this actor has no copy yet. */
@@ -787,6 +802,8 @@ function changesOf(before: Instance, after: Instance): Partial<Instance> {
   }
   return changes as Partial<Instance>;
 }
+
+const NO_INSTANCE: Outcome = { resultCode: ResultCode.InstanceNotFound, resultMsg: "no instance" };
 
 const REPLAYED: Outcome = { resultCode: ResultCode.AuthFailed, resultMsg: "nonce was already used (replay)", replay: true };
 

@@ -1,17 +1,15 @@
 import { getInstanceActor } from "../actor/instance.actor";
-import { getDb } from "../db/client";
 import { type CallAnswer, withinBudget } from "../dialects/actor-call";
 import { answerContext, answerText } from "../dialects/answers";
 import type { Settings } from "../env";
 import type { Outcome } from "../instances/commands";
-import { findInstance } from "../instances/instance.repo";
 import { ConfigurationError, ReplayError } from "../protocol/errors";
 import { ResultCode } from "../protocol/result-codes";
 import type { GetLicenseAsync } from "../protocol/schemas/license.schema";
 import { parseOnlineLicenseTime } from "../protocol/time-formats";
 import type { SignedNonce } from "../protocol/v2-signature";
 import { licenseIdOf } from "./license.repo";
-import { type LicenseCommand, fingerprintDigest, refusalOf } from "./online-license";
+import { type LicenseCommand, fingerprintDigest } from "./online-license";
 
 /** What a getLicenseAsync handler needs besides the parsed request, whichever route (/saas or /license) it came by. */
 export interface LicenseCall {
@@ -48,17 +46,11 @@ export async function handleGetLicenseAsync(env: Env, settings: Settings, call: 
     receivedAt: call.receivedAt,
     issuer: settings.license.issuer ?? call.origin,
   };
-  // An id no purchase ever had is answered here, without waking an actor for it.
-  const [fresh, instance] = await Promise.all([
-    call.nonce ? getInstanceActor(env, request.instanceId).checkNonce(call.nonce) : true,
-    findInstance(getDb(env), request.instanceId),
-  ]);
-  if (!fresh) throw new ReplayError();
-  const outcome = instance
-    ? await withinBudget<Outcome>(getInstanceActor(env, request.instanceId).getLicense(command), () => ({
-        resultCode: ResultCode.Processing,
-        resultMsg: "license is being produced; retry for the result",
-      }))
-    : (refusalOf(undefined, command, settings, { count: 0, known: false }) ?? { resultCode: ResultCode.InstanceNotFound, resultMsg: "no instance" });
+  // One actor call: it keeps the nonce (on /saas), reads its instance and answers an unknown one without a write.
+  const outcome = await withinBudget<Outcome>(getInstanceActor(env, request.instanceId).getLicense(command, call.nonce), () => ({
+    resultCode: ResultCode.Processing,
+    resultMsg: "license is being produced; retry for the result",
+  }));
+  if (outcome.replay) throw new ReplayError();
   return { text: answerText(answerContext(settings, "v2"), outcome), resultCode: outcome.resultCode };
 }
