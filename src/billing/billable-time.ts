@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { rowsForIds } from "./d1-sql";
 import type { NotBilledReason } from "../db/schema/billing";
 import type { Instance, InstanceStatus } from "../db/schema/instances";
 
@@ -27,13 +28,15 @@ export type BillableInstance = Pick<Instance, "status" | "isTest">;
 export async function statusChangesSince(db: Db, instanceIds: readonly string[], since: number): Promise<Map<string, StatusChange[]>> {
   const changes = new Map<string, StatusChange[]>();
   if (instanceIds.length === 0) return changes;
-  // One JSON parameter for any number of instances (D1 binds at most 100 parameters): one round trip per batch.
-  // `from_status IS NOT to_status` repeats the partial index's condition word for word, so SQLite may use it.
-  const rows = await db.all<{ instance_id: string; at: number; from_status: InstanceStatus | null; to_status: InstanceStatus | null }>(sql`
-    SELECT instance_id, at, from_status, to_status FROM audit_events
-    WHERE instance_id IN (SELECT value FROM json_each(${JSON.stringify(instanceIds)}))
-      AND from_status IS NOT to_status AND at > ${since}
-    ORDER BY instance_id, seq`);
+  // One JSON parameter per slice of instances (D1 binds at most 100 parameters). `from_status IS NOT to_status`
+  // repeats the partial index's condition word for word, so SQLite may use it. Rows come in instance and seq order.
+  const rows = await rowsForIds(instanceIds, (idsJson) =>
+    db.all<{ instance_id: string; at: number; from_status: InstanceStatus | null; to_status: InstanceStatus | null }>(sql`
+      SELECT instance_id, at, from_status, to_status FROM audit_events
+      WHERE instance_id IN (SELECT value FROM json_each(${idsJson}))
+        AND from_status IS NOT to_status AND at > ${since}
+      ORDER BY instance_id, seq`),
+  );
   for (const row of rows) {
     const list = changes.get(row.instance_id) ?? [];
     list.push({ at: row.at, from: row.from_status, to: row.to_status });

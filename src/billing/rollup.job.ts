@@ -1,4 +1,4 @@
-import { type SQL, inArray, sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { type Db, getDb } from "../db/client";
 import type { UsagePeriod } from "../db/schema/billing";
 import { type Instance, instances } from "../db/schema/instances";
@@ -6,7 +6,7 @@ import { type Settings, getSettings } from "../env";
 import type { JobCounts } from "../jobs/job-runner";
 import { log } from "../observability/log";
 import { type NotBillableSpan, notBillableSpans, statusChangesSince } from "./billable-time";
-import { d1Statement } from "./d1-sql";
+import { d1Statement, rowsForIds } from "./d1-sql";
 import { PAY_PER_USE_MODES } from "./usage-ingest";
 import {
   HOUR_MS,
@@ -45,8 +45,6 @@ import {
 
 /** Records written per D1 batch (one transaction); bounds the batch's duration and the JSON parameter's size. */
 export const RECORDS_PER_BATCH = 400;
-/** D1 binds at most 100 parameters per statement (cloudflare-platform §3.1). */
-const IDS_PER_QUERY = 99;
 
 interface PlannedRecord {
   sn: string;
@@ -128,28 +126,25 @@ async function unrolledHours(db: Db, maxSeq: number): Promise<Map<string, number
 }
 
 async function latestRecords(db: Db, instanceIds: readonly string[]): Promise<Map<string, LatestRecord>> {
-  const latest = new Map<string, LatestRecord>();
-  for (let i = 0; i < instanceIds.length; i += IDS_PER_QUERY) {
-    const chunk = instanceIds.slice(i, i + IDS_PER_QUERY);
-    const rows = await db.all<{ instance_id: string; period_begin: number; metering_sn: string }>(sql`
+  const rows = await rowsForIds(instanceIds, (idsJson) =>
+    db.all<{ instance_id: string; period_begin: number; metering_sn: string }>(sql`
       SELECT r.instance_id, r.period_begin, r.metering_sn
       FROM usage_records r
-      WHERE r.instance_id IN (${sql.join(
-        chunk.map((id) => sql`${id}`),
-        sql`, `,
-      )})
-        AND r.period_begin = (SELECT MAX(r2.period_begin) FROM usage_records r2 WHERE r2.instance_id = r.instance_id)`);
-    for (const row of rows) latest.set(row.instance_id, { instanceId: row.instance_id, periodBegin: row.period_begin, meteringSn: row.metering_sn });
-  }
-  return latest;
+      WHERE r.instance_id IN (SELECT value FROM json_each(${idsJson}))
+        AND r.period_begin = (SELECT MAX(r2.period_begin) FROM usage_records r2 WHERE r2.instance_id = r.instance_id)`),
+  );
+  return new Map(rows.map((row) => [row.instance_id, { instanceId: row.instance_id, periodBegin: row.period_begin, meteringSn: row.metering_sn }]));
 }
 
 async function loadInstances(db: Db, ids: readonly string[]): Promise<Map<string, Instance>> {
-  const found = new Map<string, Instance>();
-  for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
-    for (const row of await db.select().from(instances).where(inArray(instances.id, ids.slice(i, i + IDS_PER_QUERY))).all()) found.set(row.id, row);
-  }
-  return found;
+  const rows = await rowsForIds(ids, (idsJson) =>
+    db
+      .select()
+      .from(instances)
+      .where(sql`${instances.id} IN (SELECT value FROM json_each(${idsJson}))`)
+      .all(),
+  );
+  return new Map(rows.map((row) => [row.id, row]));
 }
 
 /** The records one instance gets now, given the hours it has unrolled events in. Pure: the rules live here. */
@@ -208,12 +203,13 @@ export function planInstance(
 
 /** Instances with a query-order row that failed for good and none that was fetched: their order is unknown for good. */
 async function ordersNeverFetched(db: Db, ids: readonly string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rows = await db.all<{ instance_id: string }>(sql`
-    SELECT instance_id FROM orders
-    WHERE instance_id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))
-    GROUP BY instance_id
-    HAVING SUM(fetch_state = 'failed') > 0 AND SUM(fetch_state = 'fetched') = 0`);
+  const rows = await rowsForIds(ids, (idsJson) =>
+    db.all<{ instance_id: string }>(sql`
+      SELECT instance_id FROM orders
+      WHERE instance_id IN (SELECT value FROM json_each(${idsJson}))
+      GROUP BY instance_id
+      HAVING SUM(fetch_state = 'failed') > 0 AND SUM(fetch_state = 'fetched') = 0`),
+  );
   return new Set(rows.map((row) => row.instance_id));
 }
 

@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DAY_MS, HOUR_MS, meteringSnOf } from "../../src/billing/periods";
-import { recordSumsSql, rollupJob, unrolledHoursSql } from "../../src/billing/rollup.job";
+import { planRollup, recordSumsSql, rollupJob, unrolledHoursSql } from "../../src/billing/rollup.job";
+import { getDb } from "../../src/db/client";
+import { uniqueId } from "../support/marketplace";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import type { SQL } from "drizzle-orm";
 import { ingestUsage } from "../../src/billing/usage-ingest";
@@ -240,6 +242,32 @@ describe("the roll-up's reads grow with the events, not faster (issue 13)", () =
       .all<{ detail: string }>();
     return plan.results.map((row) => row.detail);
   }
+
+  it("looks up a run's instances with one D1 query per lookup for up to 5,000 of them, not one per 99", async () => {
+    const ids = Array.from({ length: 250 }, () => uniqueId("lookup-"));
+    const eventTime = Date.now() - 3 * HOUR_MS;
+    await env.DB.batch(
+      ids.map((id) =>
+        env.DB.prepare("INSERT INTO usage_events (event_id, instance_id, quantity_units, event_time, received_at) VALUES (?, ?, 10000, ?, ?)").bind(`${id}-e`, id, eventTime, eventTime),
+      ),
+    );
+    try {
+      const top = await env.DB.prepare("SELECT MAX(seq) AS max_seq FROM usage_events").first<{ max_seq: number }>();
+      const roundTrips: string[] = [];
+      const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+        if (String(line).includes('"d1.roundtrip"')) roundTrips.push(String(line));
+      });
+      // Its own env object, so the query log is on for this plan only.
+      const plan = await planRollup(env, getDb({ DB: env.DB, D1_QUERY_LOG: "true" }), top?.max_seq ?? 0, Date.now());
+      spy.mockRestore();
+      // None of these instances exists: every event of theirs is reported, none billed.
+      expect(plan.unknownInstances).toBeGreaterThanOrEqual(ids.length);
+      // The hours, the instances, their latest records, their failed orders (no status changes: none is known).
+      expect(roundTrips.length).toBeLessThanOrEqual(4);
+    } finally {
+      await env.DB.prepare("DELETE FROM usage_events WHERE event_id LIKE 'LOOKUP-%'").run();
+    }
+  });
 
   it("finds the unrolled events through their partial index, never through every event nor a sort of them", async () => {
     const plan = await planOf(unrolledHoursSql(1_000_000));
