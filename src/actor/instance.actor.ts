@@ -114,9 +114,8 @@ export class InstanceActor extends SerialActor {
 
   async apply(instanceId: string, envelope: CallEnvelope, command: InstanceCommand): Promise<ActorReply> {
     // Before the queue: a replay is refused at once, even while the original call is still running.
-    const nonceKey = envelope.nonce ? this.replayGuard.admit(envelope.nonce) : undefined;
-    if (envelope.nonce && nonceKey === undefined) return { outcome: REPLAYED, facts: { instanceId } };
-    const call: CallInProgress = { nonceKey, facts: { instanceId } };
+    const call = this.admit(envelope.nonce, { instanceId });
+    if (!call) return { outcome: REPLAYED, facts: { instanceId } };
     const outcome = await this.serialize(() => this.during(call, () => this.applyOnce(instanceId, envelope, command)));
     if (command.kind !== "create" || outcome.resultCode !== ResultCode.Processing || this.settings.provisioning.mode !== "webhook") return { outcome, facts: call.facts };
     // Webhook provisioning: the seller's backend gets instance.created now, and its answer may finish the purchase
@@ -143,7 +142,15 @@ export class InstanceActor extends SerialActor {
    */
   async read(instanceId: string, nonce: SignedNonce): Promise<{ replay: boolean; instance: Instance | undefined }> {
     if (!this.replayGuard.remember(nonce, Date.now())) return { replay: true, instance: undefined };
+    // Not `existing`: this read runs outside the queue, so it must never write the cache a running change is writing.
     return { replay: false, instance: this.kv.get<Instance>(KV.instance) ?? (await findInstance(this.db, instanceId)) };
+  }
+
+  /** A Marketplace call past the replay guard (its nonce admitted, stored later), or null for a replay. */
+  private admit(nonce: SignedNonce | undefined, facts: LogFacts): CallInProgress | null {
+    if (!nonce) return { nonceKey: undefined, facts };
+    const nonceKey = this.replayGuard.admit(nonce);
+    return nonceKey === undefined ? null : { nonceKey, facts };
   }
 
   /** Runs one Marketplace call inside the queue; its nonce is stored by its first commit, or here at its end. */
@@ -459,9 +466,8 @@ export class InstanceActor extends SerialActor {
    * caller answers 000004 when this takes longer than its budget; the alarm finishes the work.
    */
   async getLicense(command: LicenseCommand, nonce?: SignedNonce): Promise<Outcome> {
-    const nonceKey = nonce ? this.replayGuard.admit(nonce) : undefined;
-    if (nonce && nonceKey === undefined) return REPLAYED;
-    const call: CallInProgress = { nonceKey, facts: {} };
+    const call = this.admit(nonce, {});
+    if (!call) return REPLAYED;
     const plan = await this.serialize(() =>
       this.during(call, async (): Promise<LicensePlan> => {
         const instance = await this.existing(command.instanceId);
