@@ -1,4 +1,5 @@
 import { and, asc, gte, inArray, lt, sql } from "drizzle-orm";
+import { HOUR_MS_LITERAL } from "../billing/d1-sql";
 import { HOUR_MS } from "../billing/periods";
 import { formatUnits } from "../billing/quantity";
 import { findCorrection, insertCorrection, planCorrection } from "../billing/usage-correction";
@@ -23,7 +24,7 @@ export async function usageReport(db: Db, query: UsageQuery, now: number): Promi
   if (to - from > MAX_USAGE_RANGE_HOURS * HOUR_MS) throw new AdminApiError(400, `query parameters from, to: at most ${MAX_USAGE_RANGE_HOURS} hours apart`);
   const inRange = and(gte(usageRecords.periodBegin, from), lt(usageRecords.periodBegin, to));
   const problemStates: UsageRecordState[] = query.state ? [query.state] : ["rejected", "expired"];
-  const hourOf = sql<number>`(${usageRecords.periodBegin} / ${HOUR_MS}) * ${HOUR_MS}`;
+  const hourOf = sql<number>`(${usageRecords.periodBegin} / ${HOUR_MS_LITERAL}) * ${HOUR_MS_LITERAL}`;
   const [hours, problems] = await Promise.all([
     db
       .select({ hour: hourOf, state: usageRecords.state, records: sql<number>`COUNT(*)`, units: sql<number>`SUM(${usageRecords.usageUnits})` })

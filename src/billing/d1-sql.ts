@@ -1,5 +1,6 @@
-import type { SQL } from "drizzle-orm";
+import { type SQL, sql as sqlTemplate } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { HOUR_MS } from "./periods";
 
 const dialect = new SQLiteAsyncDialect();
 
@@ -28,3 +29,9 @@ export async function rowsForIds<T>(ids: readonly string[], query: (idsJson: str
   }
   return rows;
 }
+
+/**
+ * The hour's length as an integer literal in the SQL text, for arithmetic on epoch milliseconds: D1 binds every JS
+ * number as a REAL, so a bound divisor makes `t / hour` a fraction (no two times of one hour group together).
+ */
+export const HOUR_MS_LITERAL = sqlTemplate.raw(String(HOUR_MS));

@@ -6,7 +6,7 @@ import { type Settings, getSettings } from "../env";
 import type { JobCounts } from "../jobs/job-runner";
 import { log } from "../observability/log";
 import { type NotBillableSpan, notBillableSpans, statusChangesSince } from "./billable-time";
-import { d1Statement, rowsForIds } from "./d1-sql";
+import { HOUR_MS_LITERAL, d1Statement, rowsForIds } from "./d1-sql";
 import { PAY_PER_USE_MODES } from "./usage-ingest";
 import {
   HOUR_MS,
@@ -90,25 +90,23 @@ export interface RollupPlan {
  * the first event at or after the next hour, so it reads about three rows per hour with events, however many events
  * the hour holds. A GROUP BY over the index read every event and sorted them all again.
  * INDEXED BY: left to itself SQLite may find the unrolled events through usage_events_record_idx, which holds them all.
- * The hour's length is written into the text, not bound: D1 binds every JS number as a REAL, and a REAL divisor made
- * each event's hour a fraction of its own (no two events grouped).
+ * The hour's length is a literal (HOUR_MS_LITERAL), not bound: bound, it made each event's hour a fraction of its own.
  */
-const HOUR_LITERAL = sql.raw(String(HOUR_MS));
 
 export const unrolledHoursSql = (maxSeq: number) => sql`
     WITH RECURSIVE hours(instance_id, hour) AS (
       SELECT * FROM (
-        SELECT instance_id, event_time / ${HOUR_LITERAL}
+        SELECT instance_id, event_time / ${HOUR_MS_LITERAL}
         FROM usage_events INDEXED BY usage_events_unrolled_idx
         WHERE record_sn IS NULL AND not_billed IS NULL AND seq <= ${maxSeq}
         ORDER BY instance_id, event_time
         LIMIT 1)
       UNION ALL
-      SELECT e.instance_id, e.event_time / ${HOUR_LITERAL}
+      SELECT e.instance_id, e.event_time / ${HOUR_MS_LITERAL}
       FROM hours h JOIN usage_events e ON e.seq = (
         SELECT n.seq FROM usage_events n INDEXED BY usage_events_unrolled_idx
         WHERE n.record_sn IS NULL AND n.not_billed IS NULL AND n.seq <= ${maxSeq}
-          AND (n.instance_id, n.event_time) >= (h.instance_id, (h.hour + 1) * ${HOUR_LITERAL})
+          AND (n.instance_id, n.event_time) >= (h.instance_id, (h.hour + 1) * ${HOUR_MS_LITERAL})
         ORDER BY n.instance_id, n.event_time
         LIMIT 1)
     )
