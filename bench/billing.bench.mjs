@@ -25,6 +25,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import { benchEnv, waitReady } from "./support.mjs";
 
 const SIZES = (process.env.BENCH_BILLING_EVENTS ?? "10000,100000").split(",").filter(Boolean).map(Number);
 const BACKLOGS = (process.env.BENCH_BILLING_BACKLOG ?? "10000,100000").split(",").filter(Boolean).map(Number);
@@ -35,7 +36,7 @@ const FAKE_PORT = 8801;
 const OUT = "bench/results";
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", XDG_CONFIG_HOME: ".wrangler-config" };
+const env = benchEnv;
 
 // Secrets from the committed example, as `--env-file` gives them to the Worker, so a fresh clone runs this.
 const devVars = Object.fromEntries(
@@ -85,17 +86,6 @@ function startWrangler(state, logFile) {
   );
 }
 
-async function waitReady(url) {
-  for (let i = 0; i < 240; i++) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await sleep(500);
-    }
-  }
-  throw new Error(`nothing answers at ${url}`);
-}
 
 function d1(state, ...args) {
   execFileSync("npx", ["wrangler", "d1", ...args, "--local", "--persist-to", state], { env, stdio: "ignore" });
@@ -215,7 +205,7 @@ async function runSize(events) {
 
   const dev = startWrangler(state, `${OUT}/billing-dev-${events}.log`);
   try {
-    await waitReady(`http://127.0.0.1:${GATEWAY_PORT}/healthz`);
+    await waitReady(`http://127.0.0.1:${GATEWAY_PORT}/healthz`, 240);
     const batches = eventBatches(events, hour);
     const ingestStarted = performance.now();
     const accepted = await ingest(batches);
@@ -303,7 +293,7 @@ async function runBacklog(records) {
 
   const dev = startWrangler(state, `${OUT}/billing-backlog-${records}.log`);
   try {
-    await waitReady(`http://127.0.0.1:${GATEWAY_PORT}/healthz`);
+    await waitReady(`http://127.0.0.1:${GATEWAY_PORT}/healthz`, 240);
     const totals = { runs: 0, accepted: 0, calls: 0, pushMs: 0, rowsRead: 0, rowsWritten: 0, roundTrips: 0 };
     for (;;) {
       await sleep(500);
@@ -342,7 +332,7 @@ async function main() {
   const results = [];
   const backlogs = [];
   try {
-    await waitReady(`http://127.0.0.1:${FAKE_PORT}/__control/records`);
+    await waitReady(`http://127.0.0.1:${FAKE_PORT}/__control/records`, 240);
     for (const events of SIZES) results.push(await runSize(events));
     for (const records of BACKLOGS) backlogs.push(await runBacklog(records));
   } finally {

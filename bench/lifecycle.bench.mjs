@@ -2,10 +2,11 @@
 // D1 statements and round trips one fresh newInstance costs. Run with `npm run bench:lifecycle`.
 // Every process here listens on 127.0.0.1 only and every load run is bounded in time.
 import { spawn, execFileSync } from "node:child_process";
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import { benchEnv, v2Signature, waitReady } from "./support.mjs";
 
 const DURATION = process.env.BENCH_DURATION ?? "10s";
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -20,18 +21,13 @@ const STATE = ".wrangler/bench-state";
 const BARE_STATE = ".wrangler/bench-floor-state";
 const COUNT_STATE = ".wrangler/bench-count-state";
 const OUT = "bench/results";
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", XDG_CONFIG_HOME: ".wrangler-config" };
+const env = benchEnv;
 
-// Signed as the Marketplace signs: HMAC over the raw body, then over key + nonce + timestamp + body MAC.
-function sign(body, timestamp, nonce) {
-  const bodyMac = createHmac("sha256", KEY).update(body).digest("hex");
-  return createHmac("sha256", KEY).update(KEY + nonce + timestamp + bodyMac).digest("hex").toUpperCase();
-}
 
 function signedLine(body) {
   const timestamp = String(Date.now());
   const nonce = randomUUID().replaceAll("-", "");
-  return `/saas?signature=${sign(body, timestamp, nonce)}&timestamp=${timestamp}&nonce=${nonce}\t${body}`;
+  return `/saas?signature=${v2Signature(KEY, body, timestamp, nonce)}&timestamp=${timestamp}&nonce=${nonce}\t${body}`;
 }
 
 function freshOrderBody() {
@@ -75,17 +71,6 @@ function startWrangler(args, logFile) {
   };
 }
 
-async function waitReady(port) {
-  for (let i = 0; i < 120; i++) {
-    try {
-      await fetch(`http://127.0.0.1:${port}/healthz`);
-      return;
-    } catch {
-      await sleep(500);
-    }
-  }
-  throw new Error(`nothing listening on ${port}`);
-}
 
 /**
  * CPU seconds used so far by every process in these process groups (Linux /proc; utime + stime of live processes, in
@@ -160,7 +145,7 @@ async function countStatements() {
     return { roundTrips: lines.length / calls, statements: statements / calls };
   };
   try {
-    await waitReady(port);
+    await waitReady(`http://127.0.0.1:${port}/healthz`);
     const repeated = freshOrderBody();
     const first = await signedAnswer(port, repeated);
     const query = JSON.stringify({ activity: "queryInstance", instanceId: first.instanceId });
@@ -199,7 +184,7 @@ async function main() {
   cpuGroups.set(BARE_PORT, [bare.group]);
   cpuGroups.set(GATEWAY_PORT, [gateway.group, fake.pid]);
   try {
-    await Promise.all([waitReady(BARE_PORT), waitReady(GATEWAY_PORT)]);
+    await Promise.all([waitReady(`http://127.0.0.1:${BARE_PORT}/healthz`), waitReady(`http://127.0.0.1:${GATEWAY_PORT}/healthz`)]);
     // Warm everything up: first requests compile and open the local databases.
     runWrk(BARE_PORT, "bench/bare.lua");
     runWrk(BARE_PORT, "bench/bare.lua", [], "/floor-create");

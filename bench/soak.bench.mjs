@@ -6,10 +6,11 @@
 // bench/lifecycle.bench.mjs, on its own port and database (.wrangler/soak-state) with the committed example secrets,
 // so a soak never touches a developer's local state. Query order goes to the local fake Marketplace (--any-order).
 import { execFileSync, spawn } from "node:child_process";
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { benchEnv, v2Signature, waitReady } from "./support.mjs";
 
 const { values: flags } = parseArgs({
   options: {
@@ -29,14 +30,9 @@ const SAAS_KEY = "soak-saas-access-key";
 const KIT_KEY = "soak-kit-access-key";
 const SELLER_TOKEN = "soak-seller-api-token";
 const BASE = `http://127.0.0.1:${PORT}`;
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", XDG_CONFIG_HOME: ".wrangler-config" };
+const env = benchEnv;
 
 // ---- signing, as the Marketplace does (spec §2.3) ------------------------------------------------------------------
-
-function v2Signature(key, body, timestamp, nonce) {
-  const bodyMac = createHmac("sha256", key).update(body).digest("hex");
-  return createHmac("sha256", key).update(key + nonce + timestamp + bodyMac).digest("hex").toUpperCase();
-}
 
 function signedBasic(bodyObject) {
   const body = JSON.stringify(bodyObject);
@@ -180,17 +176,6 @@ function start(command, args, logFile) {
   };
 }
 
-async function waitReady() {
-  for (let i = 0; i < 120; i++) {
-    try {
-      await fetch(`${BASE}/healthz`);
-      return;
-    } catch {
-      await sleep(500);
-    }
-  }
-  throw new Error(`nothing listening on ${PORT}`);
-}
 
 async function main() {
   rmSync(STATE, { recursive: true, force: true });
@@ -212,7 +197,7 @@ async function main() {
     process.exit(130);
   });
   try {
-    await waitReady();
+    await waitReady(`${BASE}/healthz`);
     // Warm-up (compilation, first database pages), not measured.
     for (let i = 0; i < 20; i++) await fire();
     samples.length = 0;
