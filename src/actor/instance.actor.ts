@@ -31,7 +31,7 @@ import { type LicenseChange, type LicensePlan, type LicenseWriteResult, licenseF
 import type { IssuedLicense } from "../license/license-content";
 import { dueUploads, findLicenseById, nextUploadAt } from "../license/license.repo";
 import { uploadLicense } from "../license/license-upload";
-import { type LicenseCommand, outcomeOf, refusalOf } from "../license/online-license";
+import { type LicenseCommand, noSuchInstance, outcomeOf } from "../license/online-license";
 import { MarketplaceApiError } from "../marketplace-api/errors";
 import { type OrderTruth, queryOrder } from "../marketplace-api/order.api";
 import { log } from "../observability/log";
@@ -472,7 +472,7 @@ export class InstanceActor extends SerialActor {
       this.during(call, async (): Promise<LicensePlan> => {
         const instance = await this.existing(command.instanceId);
         // An id no purchase ever had: answered without reading licenses or writing anything but the nonce.
-        if (!instance) return { kind: "answer", outcome: refusalOf(undefined, command, this.settings, { count: 0, known: false }) ?? NO_INSTANCE };
+        if (!instance) return { kind: "answer", outcome: noSuchInstance(command) };
         const found = await planLicenseRequest(this.db, this.settings, instance, command);
         if (found.kind === "new") await this.commitLicense(found, command.receivedAt, found.row.state === "issued");
         return found;
@@ -808,8 +808,6 @@ function changesOf(before: Instance, after: Instance): Partial<Instance> {
   }
   return changes as Partial<Instance>;
 }
-
-const NO_INSTANCE: Outcome = { resultCode: ResultCode.InstanceNotFound, resultMsg: "no instance" };
 
 const REPLAYED: Outcome = { resultCode: ResultCode.AuthFailed, resultMsg: "nonce was already used (replay)", replay: true };
 

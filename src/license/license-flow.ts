@@ -11,7 +11,7 @@ import { ResultCode } from "../protocol/result-codes";
 import { type IssuedLicense, sameContent, storedContentOf } from "./license-content";
 import { devicesOf, findLicense, findLicenseById, licenseStatements } from "./license.repo";
 import { type UploadResult, afterUpload } from "./license-upload";
-import { type LicenseCommand, failed, isDeviceBound, issued, licenseEvent, newLicense, readLicenseAnswer, refusalOf } from "./online-license";
+import { type LicenseCommand, failed, isDeviceBound, issued, licenseEvent, newLicense, noSuchInstance, readLicenseAnswer, refusalOf } from "./online-license";
 
 /*
  * The decisions of the online-license flow as D1 statements and event drafts: the InstanceActor runs them one at a
@@ -45,7 +45,8 @@ export async function planLicenseRequest(db: Db, settings: Settings, instance: I
       ? await devicesOf(db, instance.id, command.fingerprintSha256)
       : { count: 0, known: false };
   const refusal = refusalOf(instance, command, settings, devices);
-  if (refusal || !instance) return { kind: "answer", outcome: refusal ?? { resultCode: ResultCode.InstanceNotFound, resultMsg: "no instance" } };
+  if (refusal) return { kind: "answer", outcome: refusal };
+  if (!instance) return { kind: "answer", outcome: noSuchInstance(command) };
   const { row, events } = await newLicense(instance, command, settings);
   return { kind: "new", row, events, statements: [licenseStatements.insert(db, row)] };
 }

@@ -51,6 +51,11 @@ export function isDeviceBound(settings: Settings, productId: string | null): boo
   return products.has("*") || (productId !== null && products.has(productId));
 }
 
+/** The refusal of a getLicenseAsync for an instance that does not exist (or no longer does). */
+export function noSuchInstance(command: Pick<LicenseCommand, "instanceId">): Outcome {
+  return { resultCode: ResultCode.InstanceNotFound, resultMsg: `instance ${command.instanceId} does not exist or has been released` };
+}
+
 /**
  * Every refusal of a getLicenseAsync, in the order they are checked; undefined when a license may be produced.
  * Unknown, released or failed instances answer 000003 ("instance ID does not exist", the SaaS 2.0 table the online
@@ -62,9 +67,7 @@ export function refusalOf(
   settings: Settings,
   devices: { count: number; known: boolean },
 ): Outcome | undefined {
-  if (!instance || instance.status === "released" || instance.status === "failed") {
-    return { resultCode: ResultCode.InstanceNotFound, resultMsg: `instance ${command.instanceId} does not exist or has been released` };
-  }
+  if (!instance || instance.status === "released" || instance.status === "failed") return noSuchInstance(command);
   if (instance.status === "provisioning") return { resultCode: ResultCode.Processing, resultMsg: "instance is still being provisioned; retry" };
   if (command.expireAt !== null && command.expireAt <= command.effectiveAt) {
     return { resultCode: ResultCode.InvalidParameter, resultMsg: "expireTime: must be later than effectiveTime" };
