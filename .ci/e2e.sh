@@ -72,16 +72,16 @@ RSA_KEY=$("$NODE" -e 'const {generateKeyPairSync}=require("crypto");process.stdo
   echo "SELLER_WEBHOOK_URL=\"http://127.0.0.1:$SELLER_PORT/webhook\""
   echo "PROVISIONING_MODE=\"webhook\""
   echo "KIT_RSA_PRIVATE_KEY=\"$RSA_KEY\""
-} | grep -v '^KIT_RSA_PRIVATE_KEY=""$' >"$WORK/dev.vars"
+} | grep -v -e '^KIT_RSA_PRIVATE_KEY=""$' -e '^MARKETPLACE_API_BASE="http://127.0.0.1:8790"$' >"$WORK/dev.vars"
 SECRET=$(sed -n 's/^SELLER_WEBHOOK_SECRET="\(.*\)"$/\1/p' "$WORK/dev.vars")
 
 start marketplace "$NODE" --experimental-strip-types --no-warnings tools/fake-marketplace/fake-marketplace.ts --port "$MARKETPLACE_PORT" --any-order
 start seller "$NODE" --experimental-strip-types --no-warnings tools/fake-seller-backend/fake-seller-backend.ts --port "$SELLER_PORT" --secret "$SECRET"
-# A local D1 of its own (--persist-to), migrated here; --ignore-scripts skips predev, which would migrate (and create
-# .dev.vars in) the developer's own setup instead.
+# A local D1 of its own (--persist-to), migrated here; DEV_FAKES=0 and DEV_CRONS=0: this script runs its own fakes and
+# triggers the crons itself.
 npx wrangler d1 migrations apply DB --local --persist-to "$WORK/state" >"$WORK/migrate.log" 2>&1
 echo "e2e: local D1 migrated at $((SECONDS - STARTED_AT)) s"
-PORT=$GATEWAY_PORT start gateway npm run dev --ignore-scripts -- --persist-to "$WORK/state" --env-file "$WORK/dev.vars" --inspector-port "$INSPECTOR_PORT"
+DEV_FAKES=0 DEV_CRONS=0 PORT=$GATEWAY_PORT start gateway npm run dev --ignore-scripts -- --persist-to "$WORK/state" --env-file "$WORK/dev.vars" --inspector-port "$INSPECTOR_PORT"
 set +m
 
 wait_for "fake Marketplace" "http://127.0.0.1:$MARKETPLACE_PORT/__control/records" 30
