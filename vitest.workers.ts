@@ -2,6 +2,7 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { hermeticWorker } from "./test/support/hermetic-worker.ts";
 import { TEST_WEBHOOK_SECRET, outboundMarketplace } from "./test/support/outbound-marketplace.ts";
+import { ittyRouterWithoutSourceMap } from "./test/support/itty-router-source-map.ts";
 
 /*
  * The Workers-runtime test project, shared by vitest.config.ts (the normal suite) and vitest.reliability.config.ts
@@ -46,6 +47,7 @@ export async function workerProjects() {
   const { main, workerOptions } = hermeticWorker(path.join(import.meta.dirname, "wrangler.toml"));
   return (name: string, include: string[], exclude: string[], options: WorkerProjectOptions = {}) => ({
     plugins: [
+      ittyRouterWithoutSourceMap(),
       cloudflareTest({
         main: options.main ?? main,
         miniflare: {
