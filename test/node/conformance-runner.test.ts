@@ -205,4 +205,13 @@ describe("runner settings and arguments", () => {
     expect(() => parseArguments(["--verbose"])).toThrow(UsageError);
     expect(() => parseArguments(["--seed", "-1"])).toThrow(UsageError);
   });
+
+  it("reads the walkthrough flags: --keep needs a real purchase, --on-demand is a kept real one, --wait is positive", () => {
+    expect(parseArguments(["--real", "--keep"])).toMatchObject({ real: true, keep: true, onDemand: false, waitSeconds: 30 });
+    expect(parseArguments(["--on-demand"])).toMatchObject({ real: true, keep: true, onDemand: true, suites: ["v2"] });
+    expect(parseArguments(["--real", "--wait", "300"]).waitSeconds).toBe(300);
+    expect(parseArguments(["--help"]).help).toBe(true);
+    expect(() => parseArguments(["--keep"])).toThrow(/real purchase/);
+    expect(() => parseArguments(["--real", "--wait", "0"])).toThrow(/positive/);
+  });
 });

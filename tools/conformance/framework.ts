@@ -53,16 +53,39 @@ export interface SavedCase {
   sameText?: boolean;
 }
 
+/** What the walkthrough flags ask of the suites (see main.ts USAGE). */
+export interface Walkthrough {
+  real: boolean;
+  keep: boolean;
+  onDemand: boolean;
+  waitSeconds: number;
+}
+
 export class Context {
   readonly results: CaseResult[] = [];
+  /** Commands the seller runs next with the ids this run made, printed in full at the end. */
+  readonly nextSteps: string[] = [];
+  readonly real: boolean;
 
   constructor(
     readonly base: string,
     readonly settings: RunnerSettings,
     readonly random: () => number,
-    readonly real: boolean,
+    readonly walkthrough: Walkthrough,
     private readonly print: (line: string) => void,
-  ) {}
+  ) {
+    this.real = walkthrough.real;
+  }
+
+  /** A line for the end of the run: a full id to look at, or the command that takes the walkthrough further. */
+  next(step: string): void {
+    this.nextSteps.push(step);
+  }
+
+  /** A line now, outside the table of cases (a walkthrough waiting on the seller). */
+  say(line: string): void {
+    this.print(line);
+  }
 
   record(suite: SuiteName, name: string, problems: string[], answer: Answer | null, request: Prepared | null, ms?: number): CaseResult {
     const result: CaseResult = {

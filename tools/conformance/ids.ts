@@ -11,3 +11,6 @@ export function compactUtc(ms: number): string {
 }
 
 export const inOneYear = () => compactUtc(Date.now() + 365 * 86_400_000);
+
+/** The seller API's authorization in a printed command: the token stays in the seller's shell, never in the output. */
+export const bearer = `-H "Authorization: Bearer $SELLER_API_TOKEN"`;

@@ -517,24 +517,25 @@ function mockOrder(orderId: string): Record<string, unknown> | null {
   };
 }
 
+/** An order id starting with OD is a pay-per-use (ON_DEMAND) order, any other a one-month PERIOD order. */
 function anyOrder(orderId: string): Record<string, unknown> {
   const expire = new Date(Date.now() + 365 * 86_400_000);
   const pad = (n: number) => String(n).padStart(2, "0");
   const expireTime = `${expire.getUTCFullYear()}${pad(expire.getUTCMonth() + 1)}${pad(expire.getUTCDate())}235959`;
-  return {
-    orderId,
-    orderType: "NEW",
-    createTime: "20261101090846",
-    orderLine: [
-      {
-        orderLineId: `${orderId}-000001`,
+  const terms = orderId.startsWith("OD")
+    ? { chargingMode: "ON_DEMAND", productInfo: [{ productId: "00301-LOCAL-OD--0", skuCode: "local-sku-ondemand", linearValue: 1, productName: "Local pay-per-use product" }] }
+    : {
         chargingMode: "PERIOD",
         periodType: "month",
         periodNumber: 1,
         expireTime,
         productInfo: [{ productId: "00301-LOCAL-0--0", skuCode: "local-sku-0001", linearValue: 1, productName: "Local product" }],
-      },
-    ],
+      };
+  return {
+    orderId,
+    orderType: "NEW",
+    createTime: "20261101090846",
+    orderLine: [{ orderLineId: `${orderId}-000001`, ...terms }],
     buyerInfo: { customerId: "local-customer-id", customerName: "local-customer" },
   };
 }

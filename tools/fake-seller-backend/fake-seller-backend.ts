@@ -416,7 +416,7 @@ async function devVarsSecret(): Promise<string | undefined> {
 }
 
 async function main(): Promise<void> {
-  const port = Number(argument("port") ?? process.env.FAKE_SELLER_PORT ?? "8790");
+  const port = Number(argument("port") ?? process.env.FAKE_SELLER_PORT ?? "8791");
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`not a port: ${port}`);
   const secret = argument("secret") ?? process.env.SELLER_WEBHOOK_SECRET ?? (await devVarsSecret());
   if (!secret) throw new Error("no secret: pass --secret whsec_… or set SELLER_WEBHOOK_SECRET in .dev.vars");

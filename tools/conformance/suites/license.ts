@@ -1,7 +1,8 @@
 import { v2Call } from "../client";
 import { createProblems } from "../checks";
 import type { Context, SavedCase } from "../framework";
-import { businessId, debugOrderId, hex, inOneYear } from "../ids";
+import { createHash } from "node:crypto";
+import { bearer, businessId, debugOrderId, hex, inOneYear } from "../ids";
 
 /**
  * License callbacks (marketplace-open-apis.md §3.3, §3.4), POST /license with LICENSE_ACCESS_KEY and the V2 signature
@@ -71,6 +72,9 @@ export async function licenseSuite(ctx: Context): Promise<void> {
     expect: ["000000", "000004"],
   };
   await ctx.playTwice("license", onSaas);
+  const fingerprintSha256 = createHash("sha256").update(asyncLicense.deviceFingerprint).digest("hex");
+  ctx.next(`debug online license: event ${eventId}, device fingerprint ${asyncLicense.deviceFingerprint}, instance ${instanceId}`);
+  ctx.next(`  curl ${bearer} '${ctx.base}/api/v1/licenses/${eventId}?fingerprintSha256=${fingerprintSha256}'`);
 
   const body = { activity: "updateLicenseCodeStatus", license, status: "FREEZE", testFlag: "1" };
   const tolerance = Math.max(ctx.settings.toleranceSeconds, 60) * 1000 + 60_000;

@@ -1,6 +1,6 @@
 import { v2Call } from "../client";
 import type { Context, SavedCase } from "../framework";
-import { debugOrderId } from "../ids";
+import { bearer, debugOrderId } from "../ids";
 
 /**
  * General-product order notification (marketplace-open-apis.md §3.2), POST /orders with GENERAL_ACCESS_KEY and the V2
@@ -20,6 +20,7 @@ export async function ordersSuite(ctx: Context): Promise<void> {
   ];
   for (const one of cases) await ctx.playTwice("orders", one);
   await ctx.playShuffled("orders", cases);
+  ctx.next(`debug general order ${orderId}: curl ${bearer} ${ctx.base}/api/v1/orders/${orderId}`);
 
   const tolerance = Math.max(ctx.settings.toleranceSeconds, 60) * 1000 + 60_000;
   await ctx.refuse("orders", "refused: bad signature", v2Call(ctx.base, "/orders", key, body, { signature: "0".repeat(64) }), key);
