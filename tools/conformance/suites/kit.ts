@@ -1,7 +1,7 @@
 import { constants, createPublicKey, publicEncrypt } from "node:crypto";
 import { kitTimeStamp, kitV1Call, kitV2Call } from "../client";
 import type { Context, SavedCase } from "../framework";
-import { hex } from "../ids";
+import { bearer, hex } from "../ids";
 
 /**
  * Joint-operation kit syncs (saas-production-interface.md §6): V2 at /saas/produceAPI/v2/<name> (x-sign headers) and
@@ -51,6 +51,7 @@ export async function kitSuite(ctx: Context): Promise<void> {
   if (!encrypt) ctx.skip("kit", "applicationSync", "KIT_RSA_PRIVATE_KEY is not set: no public key to encrypt the clientSecret with");
   for (const one of v2Cases) await ctx.playTwice("kit", one);
   await ctx.playShuffled("kit", v2Cases);
+  ctx.next(`debug kit syncs of instance ${scope.instanceId}, tenant ${scope.tenantId} (added, changed, then deleted): curl ${bearer} ${ctx.base}/api/v1/instances/${scope.instanceId}/tenant`);
 
   const refusal = { instanceId: scope.instanceId, tenantId: scope.tenantId, ...tenant(2, "Refused Co."), testFlag: 1 };
   const body = () => ({ ...refusal, timeStamp: kitTimeStamp() });
