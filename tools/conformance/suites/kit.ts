@@ -51,7 +51,7 @@ export async function kitSuite(ctx: Context): Promise<void> {
   if (!encrypt) ctx.skip("kit", "applicationSync", "KIT_RSA_PRIVATE_KEY is not set: no public key to encrypt the clientSecret with");
   for (const one of v2Cases) await ctx.playTwice("kit", one);
   await ctx.playShuffled("kit", v2Cases);
-  ctx.next(`debug kit syncs of instance ${scope.instanceId}, tenant ${scope.tenantId} (added, changed, then deleted): curl ${bearer} ${ctx.base}/api/v1/instances/${scope.instanceId}/tenant`);
+  ctx.next(`debug kit syncs of instance ${scope.instanceId}, tenant ${scope.tenantId} (added, changed, then deleted, so only their kit.synced events remain): curl ${bearer} '${ctx.base}/api/v1/events?limit=100'`);
 
   const refusal = { instanceId: scope.instanceId, tenantId: scope.tenantId, ...tenant(2, "Refused Co."), testFlag: 1 };
   const body = () => ({ ...refusal, timeStamp: kitTimeStamp() });
