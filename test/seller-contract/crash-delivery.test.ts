@@ -6,6 +6,7 @@ import { OVERDUE_AFTER_MS, deliverySweepJob } from "../../src/jobs/delivery-swee
 import { callV2 } from "../support/marketplace";
 import { sellerBackend } from "../support/seller-backend";
 import { allDelivered, deliveriesOf, makeDueAndRunAlarm, makePurchase, outboxOf, waitForOutbox } from "../support/webhook-delivery";
+import { intendedCrash } from "../support/crash";
 
 /*
  * A crash between the D1 batch (the change and its event) and the webhook send loses nothing: the event is in the
@@ -62,7 +63,7 @@ describe("a crash between the D1 batch and the webhook send", () => {
     const stub = getInstanceActor(env, instanceId);
     await expect(
       runInDurableObject(stub, (_actor: InstanceActor, state) => {
-        state.abort("simulated crash after the D1 batch");
+        state.abort(intendedCrash("a crash after the D1 batch"));
       }),
     ).rejects.toThrow();
 

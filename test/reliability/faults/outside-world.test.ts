@@ -11,6 +11,7 @@ import { sellerBackend } from "../../support/seller-backend";
 import { acknowledged, allDelivered, makeDueAndRunAlarm, makePurchase, outboxOf } from "../../support/webhook-delivery";
 import { PROPERTY_TIMEOUT_MS } from "../support/profile";
 import { type StormCall, checkInstance } from "../support/serial-history";
+import { intendedCrash } from "../../support/crash";
 
 /*
  * The outside world failing, hanging and recovering (the outbound test service: query order of the fake
@@ -109,7 +110,7 @@ describe("the instance actor reset in the middle of its work", () => {
       const inFlight = Promise.all(calls.map((call) => callV2(call.body).catch((error: unknown) => ({ crashed: String(error) }))));
       // Reset the object while the calls queue on it: its memory is gone, its storage and D1 stay.
       await new Promise((resolve) => setTimeout(resolve, 20));
-      await runInDurableObject(getInstanceActor(env, instanceId), (_actor: InstanceActor, state) => state.abort("reset mid-operation")).catch(() => undefined);
+      await runInDurableObject(getInstanceActor(env, instanceId), (_actor: InstanceActor, state) => state.abort(intendedCrash("reset mid-operation"))).catch(() => undefined);
       const firstAnswers = await inFlight;
       // The Marketplace retries whatever was not answered success.
       const answers: MarketplaceAnswer[] = [];
