@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { workerProjects } from "./vitest.workers.ts";
+import { ReliabilitySummary } from "./test/reliability/support/summary-reporter.ts";
 
 /*
  * `npm run test:reliability`: fuzzing, concurrency storms and faults (test/reliability), apart from `npm test`.
@@ -18,6 +19,7 @@ export default defineConfig(async () => {
   return {
     test: {
       silent: "passed-only" as const,
+      reporters: [...configDefaults.reporters, new ReliabilitySummary()],
       projects: [
         worker("reliability", ["test/reliability/**/*.test.ts"], ["test/reliability/faults/d1-*.test.ts"], { vars }),
         // D1 errors at each write: the same Worker behind a test-only entry that wraps its D1 binding.

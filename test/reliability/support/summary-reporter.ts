@@ -1,0 +1,35 @@
+import type { Reporter, TestModule } from "vitest/node";
+
+declare module "vitest" {
+  interface TaskMeta {
+    /** Cases a fuzz property ran (test/reliability/support/fuzz-suite.ts). */
+    fuzzCases?: number;
+  }
+}
+
+/**
+ * The reliability run's last lines: cases per fuzzed interface, each test's time, and the whole run's. Test logs are
+ * silenced for passing tests, so the counts travel as test metadata instead of console lines.
+ */
+export class ReliabilitySummary implements Reporter {
+  private started = Date.now();
+
+  onTestRunStart(): void {
+    this.started = Date.now();
+  }
+
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+    const lines: string[] = [];
+    let cases = 0;
+    for (const module of testModules) {
+      for (const test of module.children.allTests()) {
+        const fuzzCases = test.meta().fuzzCases;
+        if (fuzzCases !== undefined) cases += fuzzCases;
+        const seconds = ((test.diagnostic()?.duration ?? 0) / 1000).toFixed(1);
+        lines.push(`  ${test.result().state.padEnd(7)} ${seconds.padStart(7)} s  ${fuzzCases === undefined ? "" : `${fuzzCases} cases  `}${test.fullName}`);
+      }
+    }
+    const minutes = ((Date.now() - this.started) / 60_000).toFixed(1);
+    console.log(`\nreliability: ${cases} fuzz cases, ${lines.length} tests, ${minutes} min\n${lines.join("\n")}`);
+  }
+}
