@@ -23,7 +23,13 @@ export type EdgeAnswer =
   | { status: 200; body: { source: "marketplace" | "cache"; license: LicenseCodeView; marketplaceError?: string } }
   | { status: 400 | 404 | 409 | 503; body: { error: string; code?: string } };
 
-const notFound = (code: string): EdgeAnswer => ({ status: 404, body: { error: `license code ${code} is not known for this product` } });
+/**
+ * One answer for a code of another product and a code the gateway has never seen, so that a token, which any buyer
+ * holds, cannot probe which codes exist.
+ */
+export const notKnownForProduct = (code: string): string =>
+  `license code ${code} is not known for this product (a code the gateway has not seen is activated first by your backend, with SELLER_API_TOKEN)`;
+const notFound = (code: string): EdgeAnswer => ({ status: 404, body: { error: notKnownForProduct(code) } });
 
 /** §2.4 L4 codes the software can act on, passed on with the code; anything else is the operator's to fix. */
 function refusal(error: MarketplaceApiError): EdgeAnswer {
@@ -46,7 +52,12 @@ function isOutage(error: unknown): boolean {
 
 const codeOf = (error: unknown) => (error instanceof MarketplaceApiError ? error.code : "NETWORK");
 
-/** A license client may touch only codes recorded for its product. */
+/**
+ * A license client may touch only codes recorded for its product (docs/license-rules.md rule 2). The Marketplace names
+ * a code's product only in activate's answer, which is already the write, and no documented read says it before; so a
+ * code the gateway has not seen, or has seen without its product, is out of every client's scope until the seller's
+ * backend activates it (or a callback names its product).
+ */
 export function outOfScope(caller: Caller, record: LicenseCodeRow | undefined): boolean {
   return caller.kind === "license-client" && (record?.productId ?? null) !== caller.productId;
 }
@@ -59,9 +70,8 @@ async function noteFailure(env: Env, code: string, api: string, error: unknown, 
 
 export async function activateCode(env: Env, settings: Settings, caller: Caller, code: string, realEffectTime: number | undefined, now: number): Promise<EdgeAnswer> {
   const record = await findLicenseCode(getDb(env), code);
-  // A code whose product is not recorded yet can only be learnt by activating it (activate's answer names the
-  // product); a client of another product is then refused below, after the fact (README: license client tokens).
-  if (caller.kind === "license-client" && record?.productId != null && record.productId !== caller.productId) return notFound(code);
+  // Before the Marketplace is called: no write on a code the caller cannot be shown to own.
+  if (outOfScope(caller, record)) return notFound(code);
   let result: ActivatedLicense;
   try {
     result = await activateLicense(settings.marketplace, { license: code, realEffectTime }, new Date(now), { timeoutMs: EDGE_CALL_TIMEOUT_MS });
@@ -73,6 +83,7 @@ export async function activateCode(env: Env, settings: Settings, caller: Caller,
   const facts = { productId: result.productId, orderId: result.orderId, expireAt: result.expireAt, status: result.status, amount: result.amount };
   const license = await getLicenseCodeActor(env, code).activated(code, facts, now);
   if (caller.kind === "license-client" && license.productId !== caller.productId) {
+    // The Marketplace now names another product than the one recorded: the record follows it, the client is refused.
     log("warn", "license_code.client_out_of_scope", { productId: caller.productId });
     return notFound(code);
   }

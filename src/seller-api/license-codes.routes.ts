@@ -1,7 +1,7 @@
 import { getDb } from "../db/client";
 import { getSettings } from "../env";
 import { issueLicenseClientToken } from "../crypto/license-client-token";
-import { type EdgeAnswer, activateCode, heartbeatCode, outOfScope, readCode } from "../license-codes/edge-service";
+import { type EdgeAnswer, activateCode, heartbeatCode, notKnownForProduct, outOfScope, readCode } from "../license-codes/edge-service";
 import { findLicenseCode } from "../license-codes/license-code.repo";
 import { enqueueUsage } from "../license-codes/usage-queue";
 import { ErrorBody, commonErrors } from "./common.schema";
@@ -97,7 +97,7 @@ export const getLicenseCode = defineRoute(
   },
   async ({ params, env, caller }) => {
     const view = await readCode(env, caller, params.code);
-    if (!view) throw new SellerApiError(404, `license code ${params.code} is not known for this product`);
+    if (!view) throw new SellerApiError(404, notKnownForProduct(params.code));
     return json(view);
   },
 );
@@ -122,7 +122,7 @@ export const postSoftwareUsage = defineRoute(
   },
   async ({ params, body, env, now, caller }) => {
     const db = getDb(env);
-    if (outOfScope(caller, await findLicenseCode(db, params.code))) throw new SellerApiError(404, `license code ${params.code} is not known for this product`);
+    if (outOfScope(caller, await findLicenseCode(db, params.code))) throw new SellerApiError(404, notKnownForProduct(params.code));
     const entries = body.entries.map((entry) => ("id" in entry ? { id: entry.id } : { active_num: entry.activeNum }));
     const [row] = await enqueueUsage(db, params.code, entries, now);
     return json({ queued: row?.id ?? 0 });
