@@ -3,9 +3,9 @@ import { getSettings } from "../env";
 import { issueLicenseClientToken } from "../crypto/license-client-token";
 import { type EdgeAnswer, activateCode, heartbeatCode, notKnownForProduct, outOfScope, readCode } from "../license-codes/edge-service";
 import { findLicenseCode } from "../license-codes/license-code.repo";
-import { enqueueUsage } from "../license-codes/usage-queue";
+import { MAX_PENDING_USAGE_PER_CODE, USAGE_SEND_INTERVAL_SECONDS, enqueueCapped } from "../license-codes/usage-queue";
 import { ErrorBody, commonErrors } from "./common.schema";
-import { SellerApiError } from "./errors";
+import { SellerApiError, retryLater } from "./errors";
 import {
   ActivateBody,
   ClientToken,
@@ -124,8 +124,14 @@ export const postSoftwareUsage = defineRoute(
     const db = getDb(env);
     if (outOfScope(caller, await findLicenseCode(db, params.code))) throw new SellerApiError(404, notKnownForProduct(params.code));
     const entries = body.entries.map((entry) => ("id" in entry ? { id: entry.id } : { active_num: entry.activeNum }));
-    const [row] = await enqueueUsage(db, params.code, entries, now);
-    return json({ queued: row?.id ?? 0 });
+    const queued = await enqueueCapped(db, params.code, entries, now);
+    if (queued === undefined) {
+      return retryLater(
+        `license code ${params.code} has ${MAX_PENDING_USAGE_PER_CODE} usage reports waiting to be sent to the Marketplace; report again after the next send`,
+        USAGE_SEND_INTERVAL_SECONDS,
+      );
+    }
+    return json({ queued });
   },
 );
 

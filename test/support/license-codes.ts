@@ -87,7 +87,7 @@ async function fakeControl(path: string, body: Record<string, unknown>): Promise
 export const fakeLicenses = {
   /** What the fake knows of a code: productId, status (ALIVE/EXPIRED/RELEASED), expireTime (UTC yyyyMMddHHmmss). */
   set: (code: string, license: { productId?: string; status?: string; expireTime?: string; orderId?: string }) => fakeControl("/config", { licenses: { [code]: license } }),
-  /** activate / heartbeat for this code answer this §2.4 error code (`count` times, or until cleared with null). */
+  /** activate / heartbeat for this code, and software-usage calls naming it, answer this §2.4 error code (`count` times, or until cleared with null). */
   error: (code: string, errorCode: string | null, count?: number) => fakeControl("/license-error", { license: code, code: errorCode, count }),
   /** The Marketplace unreachable for calls naming these codes: an HTML 503, a JSON 500, or a cut connection. */
   outage: (codes: string[], mode: "http503" | "http500" | "drop" = "http503") => fakeControl("/outage", { on: true, licenses: codes, mode }),
