@@ -1,4 +1,5 @@
 import { getLicenseCodeActor } from "../actor/license-code.actor";
+import { type RateRefusal, admitClient, admitCode } from "../actor/rate-limiter.actor";
 import { getDb } from "../db/client";
 import type { LicenseCodeRow } from "../db/schema/license-codes";
 import type { Settings } from "../env";
@@ -8,6 +9,7 @@ import { log } from "../observability/log";
 import type { Caller } from "../seller-api/seller-auth";
 import { type LicenseCodeView, licenseCodeView } from "./license-code";
 import { findLicenseCode } from "./license-code.repo";
+import type { LimitedAction } from "./rate-limits";
 
 /*
  * The edge license service (marketplace-open-apis.md §2.4): the seller's installed software activates its code and
@@ -21,7 +23,24 @@ export const EDGE_CALL_TIMEOUT_MS = 5_000;
 
 export type EdgeAnswer =
   | { status: 200; body: { source: "marketplace" | "cache"; license: LicenseCodeView; marketplaceError?: string } }
-  | { status: 400 | 404 | 409 | 503; body: { error: string; code?: string } };
+  | { status: 400 | 404 | 409 | 503; body: { error: string; code?: string } }
+  | { status: 429; body: { error: string }; retryAfterSeconds: number };
+
+const tooMany = (refusal: RateRefusal): EdgeAnswer => ({ status: 429, body: { error: refusal.error }, retryAfterSeconds: refusal.retryAfterSeconds });
+
+/**
+ * Whether this call may spend the seller's open-API quota (docs/license-rules.md rule 4): the token's share first
+ * (before the code is looked up), then the scope (a code of the caller's product), then the code's share. A refused
+ * call changes nothing but these counters.
+ */
+export async function admit(env: Env, caller: Caller, code: string, action: LimitedAction, now: number): Promise<{ refused: EdgeAnswer } | { record: LicenseCodeRow | undefined }> {
+  const clientLimited = await admitClient(env, caller, now);
+  if (clientLimited) return { refused: tooMany(clientLimited) };
+  const record = await findLicenseCode(getDb(env), code);
+  if (outOfScope(caller, record)) return { refused: notFound(code) };
+  const codeLimited = await admitCode(env, code, action, now);
+  return codeLimited ? { refused: tooMany(codeLimited) } : { record };
+}
 
 /**
  * One answer for a code of another product and a code the gateway has never seen, so that a token, which any buyer
@@ -69,9 +88,9 @@ async function noteFailure(env: Env, code: string, api: string, error: unknown, 
 }
 
 export async function activateCode(env: Env, settings: Settings, caller: Caller, code: string, realEffectTime: number | undefined, now: number): Promise<EdgeAnswer> {
-  const record = await findLicenseCode(getDb(env), code);
   // Before the Marketplace is called: no write on a code the caller cannot be shown to own.
-  if (outOfScope(caller, record)) return notFound(code);
+  const admitted = await admit(env, caller, code, "activate", now);
+  if ("refused" in admitted) return admitted.refused;
   let result: ActivatedLicense;
   try {
     result = await activateLicense(settings.marketplace, { license: code, realEffectTime }, new Date(now), { timeoutMs: EDGE_CALL_TIMEOUT_MS });
@@ -98,8 +117,9 @@ export async function heartbeatCode(
   heartbeatInfo: { thirdPartyAccount?: string; ip?: string } | undefined,
   now: number,
 ): Promise<EdgeAnswer> {
-  const record = await findLicenseCode(getDb(env), code);
-  if (outOfScope(caller, record)) return notFound(code);
+  const admitted = await admit(env, caller, code, "heartbeat", now);
+  if ("refused" in admitted) return admitted.refused;
+  const { record } = admitted;
   let result: LicenseHeartbeat;
   try {
     result = await licenseHeartbeat(settings.marketplace, { license: code, heartbeatInfo }, new Date(now), { timeoutMs: EDGE_CALL_TIMEOUT_MS });
