@@ -2,7 +2,8 @@
  * What one client may cost (docs/license-rules.md rule 4). activate, heartbeat and software-usage each spend the
  * seller's open-API quota at the Marketplace, and license client tokens ship inside installed software, so a buyer
  * (or anyone who copied a token) could spend it for everyone. Fixed windows, counted in Durable Objects
- * (src/actor/rate-limiter.actor.ts): one per license client token and one per code. Every limit is here.
+ * (src/actor/rate-limiter.actor.ts): one per license client token and one per code. Every limit on what a client may
+ * cost is here, the usage queue's cap per code included.
  */
 
 export type LimitedAction = "activate" | "heartbeat" | "softwareUsage";
@@ -31,6 +32,13 @@ export const CODE_LIMITS: Readonly<Record<LimitedAction, WindowRule>> = {
   heartbeat: { limit: 60, windowMs: HOUR_MS },
   softwareUsage: { limit: 60, windowMs: HOUR_MS },
 };
+
+/**
+ * Unsent software-usage rows one code may have in the queue (docs/license-rules.md rule 3): a day of reports every few
+ * minutes several times over, while a Marketplace outage lasts; past it the software is told to wait (429), so one
+ * client cannot fill D1.
+ */
+export const MAX_PENDING_USAGE_PER_CODE = 1000;
 
 /** One window's count; windows start at multiples of windowMs (UTC), so every counter agrees when a window ends. */
 export interface WindowCount {

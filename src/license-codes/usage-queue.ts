@@ -1,15 +1,11 @@
 import { and, asc, eq, inArray, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type LicenseUsageRow, licenseUsageQueue } from "../db/schema/license-codes";
+import { MAX_PENDING_USAGE_PER_CODE } from "./rate-limits";
 
 /** One queued POST of the software: its entries as the API spells them (§2.4 L3). */
 export type UsageEntry = { id: string } | { active_num: number };
 
-/**
- * Unsent rows one code may have in the queue (docs/license-rules.md rule 3): a day of reports every few minutes many
- * times over, while a Marketplace outage lasts; past it the software is told to wait, so one client cannot fill D1.
- */
-export const MAX_PENDING_USAGE_PER_CODE = 1000;
 /** A full queue's Retry-After: the licenseUsageReport job sends every five minutes. */
 export const USAGE_SEND_INTERVAL_SECONDS = 300;
 

@@ -2,7 +2,8 @@ import { getDb } from "../db/client";
 import { getSettings } from "../env";
 import { issueLicenseClientToken } from "../crypto/license-client-token";
 import { type EdgeAnswer, activateCode, admit, heartbeatCode, notKnownForProduct, readCode } from "../license-codes/edge-service";
-import { MAX_PENDING_USAGE_PER_CODE, USAGE_SEND_INTERVAL_SECONDS, enqueueCapped } from "../license-codes/usage-queue";
+import { MAX_PENDING_USAGE_PER_CODE } from "../license-codes/rate-limits";
+import { USAGE_SEND_INTERVAL_SECONDS, enqueueCapped } from "../license-codes/usage-queue";
 import { ErrorBody, commonErrors } from "./common.schema";
 import { SellerApiError, retryLater } from "./errors";
 import {
