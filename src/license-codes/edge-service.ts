@@ -26,6 +26,14 @@ export type EdgeAnswer =
   | { status: 400 | 404 | 409 | 503; body: { error: string; code?: string } }
   | { status: 429; body: { error: string }; retryAfterSeconds: number };
 
+/**
+ * One answer for a code of another product and a code the gateway has never seen, so that a token, which any buyer
+ * holds, cannot probe which codes exist.
+ */
+export const notKnownForProduct = (code: string): string =>
+  `license code ${code} is not known for this product (a code the gateway has not seen is activated first by your backend, with SELLER_API_TOKEN)`;
+const notFound = (code: string): EdgeAnswer => ({ status: 404, body: { error: notKnownForProduct(code) } });
+
 const tooMany = (refusal: RateRefusal): EdgeAnswer => ({ status: 429, body: { error: refusal.error }, retryAfterSeconds: refusal.retryAfterSeconds });
 
 /**
@@ -41,14 +49,6 @@ export async function admit(env: Env, caller: Caller, code: string, action: Limi
   const codeLimited = await admitCode(env, code, action, now);
   return codeLimited ? { refused: tooMany(codeLimited) } : { record };
 }
-
-/**
- * One answer for a code of another product and a code the gateway has never seen, so that a token, which any buyer
- * holds, cannot probe which codes exist.
- */
-export const notKnownForProduct = (code: string): string =>
-  `license code ${code} is not known for this product (a code the gateway has not seen is activated first by your backend, with SELLER_API_TOKEN)`;
-const notFound = (code: string): EdgeAnswer => ({ status: 404, body: { error: notKnownForProduct(code) } });
 
 /** §2.4 L4 codes the software can act on, passed on with the code; anything else is the operator's to fix. */
 function refusal(error: MarketplaceApiError): EdgeAnswer {
