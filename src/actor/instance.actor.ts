@@ -31,7 +31,7 @@ import { type LicenseChange, type LicensePlan, type LicenseWriteResult, licenseF
 import type { IssuedLicense } from "../license/license-content";
 import { dueUploads, findLicenseById, nextUploadAt } from "../license/license.repo";
 import { uploadLicense } from "../license/license-upload";
-import { type LicenseCommand, noSuchInstance, outcomeOf } from "../license/online-license";
+import { type LicenseCommand, outcomeOf } from "../license/online-license";
 import { MarketplaceApiError } from "../marketplace-api/errors";
 import { type OrderTruth, queryOrder } from "../marketplace-api/order.api";
 import { log } from "../observability/log";
@@ -471,8 +471,8 @@ export class InstanceActor extends SerialActor {
     const plan = await this.serialize(() =>
       this.during(call, async (): Promise<LicensePlan> => {
         const instance = await this.existing(command.instanceId);
-        // An id no purchase ever had: answered without reading licenses or writing anything but the nonce.
-        if (!instance) return { kind: "answer", outcome: noSuchInstance(command) };
+        // An id no purchase ever had, or one of the other world (debug / real), is answered by planLicenseRequest
+        // before it reads a license, writing nothing but the nonce.
         const found = await planLicenseRequest(this.db, this.settings, instance, command);
         if (found.kind === "new") await this.commitLicense(found, command.receivedAt, found.row.state === "issued");
         return found;

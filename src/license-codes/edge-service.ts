@@ -1,4 +1,5 @@
 import { getLicenseCodeActor } from "../actor/license-code.actor";
+import { type RateRefusal, admitClient, admitCode } from "../actor/rate-limiter.actor";
 import { getDb } from "../db/client";
 import type { LicenseCodeRow } from "../db/schema/license-codes";
 import type { Settings } from "../env";
@@ -8,6 +9,7 @@ import { log } from "../observability/log";
 import type { Caller } from "../seller-api/seller-auth";
 import { type LicenseCodeView, licenseCodeView } from "./license-code";
 import { findLicenseCode } from "./license-code.repo";
+import type { LimitedAction } from "./rate-limits";
 
 /*
  * The edge license service (marketplace-open-apis.md §2.4): the seller's installed software activates its code and
@@ -21,9 +23,32 @@ export const EDGE_CALL_TIMEOUT_MS = 5_000;
 
 export type EdgeAnswer =
   | { status: 200; body: { source: "marketplace" | "cache"; license: LicenseCodeView; marketplaceError?: string } }
-  | { status: 400 | 404 | 409 | 503; body: { error: string; code?: string } };
+  | { status: 400 | 404 | 409 | 503; body: { error: string; code?: string } }
+  | { status: 429; body: { error: string }; retryAfterSeconds: number };
 
-const notFound = (code: string): EdgeAnswer => ({ status: 404, body: { error: `license code ${code} is not known for this product` } });
+/**
+ * One answer for a code of another product and a code the gateway has never seen, so that a token, which any buyer
+ * holds, cannot probe which codes exist.
+ */
+export const notKnownForProduct = (code: string): string =>
+  `license code ${code} is not known for this product (a code the gateway has not seen is activated first by your backend, with SELLER_API_TOKEN)`;
+const notFound = (code: string): EdgeAnswer => ({ status: 404, body: { error: notKnownForProduct(code) } });
+
+const tooMany = (refusal: RateRefusal): EdgeAnswer => ({ status: 429, body: { error: refusal.error }, retryAfterSeconds: refusal.retryAfterSeconds });
+
+/**
+ * Whether this call may spend the seller's open-API quota (docs/license-rules.md rule 4): the token's share first
+ * (before the code is looked up), then the scope (a code of the caller's product), then the code's share. A refused
+ * call changes nothing but these counters.
+ */
+export async function admit(env: Env, caller: Caller, code: string, action: LimitedAction, now: number): Promise<{ refused: EdgeAnswer } | { record: LicenseCodeRow | undefined }> {
+  const clientLimited = await admitClient(env, caller, now);
+  if (clientLimited) return { refused: tooMany(clientLimited) };
+  const record = await findLicenseCode(getDb(env), code);
+  if (outOfScope(caller, record)) return { refused: notFound(code) };
+  const codeLimited = await admitCode(env, code, action, now);
+  return codeLimited ? { refused: tooMany(codeLimited) } : { record };
+}
 
 /** §2.4 L4 codes the software can act on, passed on with the code; anything else is the operator's to fix. */
 function refusal(error: MarketplaceApiError): EdgeAnswer {
@@ -46,7 +71,12 @@ function isOutage(error: unknown): boolean {
 
 const codeOf = (error: unknown) => (error instanceof MarketplaceApiError ? error.code : "NETWORK");
 
-/** A license client may touch only codes recorded for its product. */
+/**
+ * A license client may touch only codes recorded for its product (docs/license-rules.md rule 2). The Marketplace names
+ * a code's product only in activate's answer, which is already the write, and no documented read says it before; so a
+ * code the gateway has not seen, or has seen without its product, is out of every client's scope until the seller's
+ * backend activates it (or a callback names its product).
+ */
 export function outOfScope(caller: Caller, record: LicenseCodeRow | undefined): boolean {
   return caller.kind === "license-client" && (record?.productId ?? null) !== caller.productId;
 }
@@ -58,10 +88,9 @@ async function noteFailure(env: Env, code: string, api: string, error: unknown, 
 }
 
 export async function activateCode(env: Env, settings: Settings, caller: Caller, code: string, realEffectTime: number | undefined, now: number): Promise<EdgeAnswer> {
-  const record = await findLicenseCode(getDb(env), code);
-  // A code whose product is not recorded yet can only be learnt by activating it (activate's answer names the
-  // product); a client of another product is then refused below, after the fact (README: license client tokens).
-  if (caller.kind === "license-client" && record?.productId != null && record.productId !== caller.productId) return notFound(code);
+  // Before the Marketplace is called: no write on a code the caller cannot be shown to own.
+  const admitted = await admit(env, caller, code, "activate", now);
+  if ("refused" in admitted) return admitted.refused;
   let result: ActivatedLicense;
   try {
     result = await activateLicense(settings.marketplace, { license: code, realEffectTime }, new Date(now), { timeoutMs: EDGE_CALL_TIMEOUT_MS });
@@ -73,6 +102,7 @@ export async function activateCode(env: Env, settings: Settings, caller: Caller,
   const facts = { productId: result.productId, orderId: result.orderId, expireAt: result.expireAt, status: result.status, amount: result.amount };
   const license = await getLicenseCodeActor(env, code).activated(code, facts, now);
   if (caller.kind === "license-client" && license.productId !== caller.productId) {
+    // The Marketplace now names another product than the one recorded: the record follows it, the client is refused.
     log("warn", "license_code.client_out_of_scope", { productId: caller.productId });
     return notFound(code);
   }
@@ -87,8 +117,9 @@ export async function heartbeatCode(
   heartbeatInfo: { thirdPartyAccount?: string; ip?: string } | undefined,
   now: number,
 ): Promise<EdgeAnswer> {
-  const record = await findLicenseCode(getDb(env), code);
-  if (outOfScope(caller, record)) return notFound(code);
+  const admitted = await admit(env, caller, code, "heartbeat", now);
+  if ("refused" in admitted) return admitted.refused;
+  const { record } = admitted;
   let result: LicenseHeartbeat;
   try {
     result = await licenseHeartbeat(settings.marketplace, { license: code, heartbeatInfo }, new Date(now), { timeoutMs: EDGE_CALL_TIMEOUT_MS });

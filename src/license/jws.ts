@@ -12,6 +12,8 @@ export interface LicenseClaims {
   /** Hex SHA-256 of the device fingerprint; absent when the request carried none. */
   fingerprint?: string;
   jti: string;
+  /** Present (true) only on a debug license (testFlag 1): the seller's software must refuse it. */
+  test?: true;
 }
 
 const b64url = (bytes: Uint8Array | string) => Buffer.from(bytes).toString("base64url");

@@ -11,7 +11,19 @@ import { ResultCode } from "../protocol/result-codes";
 import { type IssuedLicense, sameContent, storedContentOf } from "./license-content";
 import { devicesOf, findLicense, findLicenseById, licenseStatements } from "./license.repo";
 import { type UploadResult, afterUpload } from "./license-upload";
-import { type LicenseCommand, failed, isDeviceBound, issued, licenseEvent, newLicense, noSuchInstance, readLicenseAnswer, refusalOf } from "./online-license";
+import {
+  type LicenseCommand,
+  failed,
+  isDeviceBound,
+  issued,
+  issuedEvents,
+  licenseEvent,
+  newLicense,
+  noSuchInstance,
+  readLicenseAnswer,
+  refusalOf,
+  worldRefusal,
+} from "./online-license";
 
 /*
  * The decisions of the online-license flow as D1 statements and event drafts: the InstanceActor runs them one at a
@@ -33,6 +45,9 @@ export type LicensePlan =
 
 /** A getLicenseAsync: its stored license, a refusal, or a new license (issued or requested) to commit. */
 export async function planLicenseRequest(db: Db, settings: Settings, instance: Instance | undefined, command: LicenseCommand): Promise<LicensePlan> {
+  // Before the stored licenses are read: a call of the other world must not even find one (a repeat of a real
+  // eventId flagged debug, say). Released and failed instances are checked after it, so a repeat still gets its license.
+  if (!instance || instance.isTest !== command.isTest) return { kind: "answer", outcome: worldRefusal(instance, command) ?? noSuchInstance(command) };
   const existing = await findLicense(db, command.eventId, command.fingerprintSha256);
   if (existing) {
     if (existing.instanceId !== command.instanceId) {
@@ -41,12 +56,11 @@ export async function planLicenseRequest(db: Db, settings: Settings, instance: I
     return { kind: "existing", row: existing };
   }
   const devices =
-    instance && command.fingerprintSha256 !== "" && isDeviceBound(settings, instance.productId)
+    command.fingerprintSha256 !== "" && isDeviceBound(settings, instance.productId)
       ? await devicesOf(db, instance.id, command.fingerprintSha256)
       : { count: 0, known: false };
   const refusal = refusalOf(instance, command, settings, devices);
   if (refusal) return { kind: "answer", outcome: refusal };
-  if (!instance) return { kind: "answer", outcome: noSuchInstance(command) };
   const { row, events } = await newLicense(instance, command, settings);
   return { kind: "new", row, events, statements: [licenseStatements.insert(db, row)] };
 }
@@ -89,7 +103,7 @@ export async function licenseRequestDelivered(db: Db, event: EventRow, attempt: 
   switch (answer.kind) {
     case "issued": {
       const next = issued(row, storedContentOf(answer.license), "webhook", now);
-      return { ...transition(db, row, next, [licenseEvent("license.issued", next, now)], [delivered]), issued: true };
+      return { ...transition(db, row, next, issuedEvents(next, now), [delivered]), issued: next.state === "issued" };
     }
     case "accepted":
       return { statements: [delivered], events: [], issued: false };
@@ -133,7 +147,7 @@ export async function licenseFromSeller(
   if (!row) return { result: { status: 404, error: "no such license request" } };
   if (row.state === "requested") {
     const next = issued(row, storedContentOf(license), "seller-api", now);
-    return { result: { status: 200, row: next }, change: transition(db, row, next, [licenseEvent("license.issued", next, now)]) };
+    return { result: { status: 200, row: next }, change: transition(db, row, next, issuedEvents(next, now)) };
   }
   if (row.type !== null && sameContent(row, license)) return { result: { status: 200, row } };
   return { result: { status: 409, error: row.state === "failed" && row.type === null ? "the license request has failed" : "a different license was already issued for this request" } };

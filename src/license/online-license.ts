@@ -56,10 +56,30 @@ export function noSuchInstance(command: Pick<LicenseCommand, "instanceId">): Out
   return { resultCode: ResultCode.InstanceNotFound, resultMsg: `instance ${command.instanceId} does not exist or has been released` };
 }
 
+const debugUntouched = (why: string): Outcome => ({ resultCode: ResultCode.Success, resultMsg: `debug call: ${why}; nothing issued` });
+
+/**
+ * Debug and real licenses are separate worlds (docs/license-rules.md rule 1), as debug and real instances are: a
+ * debug call (testFlag 1) never issues a license for a real purchase, and is answered 000000 whenever it cannot
+ * produce one (an instance never seen, a real one, its own debug instance released or failed), because the
+ * Marketplace replays saved debug cases in any order forever (saas-production-interface.md §8). A real call never
+ * gets a license of a debug instance: that is no purchase (000003). Undefined when the call and the instance match.
+ */
+export function worldRefusal(instance: Instance | undefined, command: Pick<LicenseCommand, "instanceId" | "isTest">): Outcome | undefined {
+  const gone = !instance || instance.status === "released" || instance.status === "failed";
+  if (command.isTest) {
+    if (!instance) return debugUntouched("an instance this gateway never saw");
+    if (!instance.isTest) return debugUntouched("a real purchase is not touched");
+    return gone ? debugUntouched(`the debug instance is ${instance.status}`) : undefined;
+  }
+  return gone || instance.isTest ? noSuchInstance(command) : undefined;
+}
+
 /**
  * Every refusal of a getLicenseAsync, in the order they are checked; undefined when a license may be produced.
- * Unknown, released or failed instances answer 000003 ("instance ID does not exist", the SaaS 2.0 table the online
- * License product shares, saas-production-interface.md §4.1): §3.4 defines no code of its own for them.
+ * Real calls for unknown, released, failed or debug instances answer 000003 ("instance ID does not exist", the SaaS
+ * 2.0 table the online License product shares, saas-production-interface.md §4.1): §3.4 defines no code of its own
+ * for them; debug calls that cannot produce a license answer 000000 (worldRefusal).
  */
 export function refusalOf(
   instance: Instance | undefined,
@@ -67,7 +87,8 @@ export function refusalOf(
   settings: Settings,
   devices: { count: number; known: boolean },
 ): Outcome | undefined {
-  if (!instance || instance.status === "released" || instance.status === "failed") return noSuchInstance(command);
+  const separate = worldRefusal(instance, command);
+  if (separate || !instance) return separate ?? noSuchInstance(command);
   if (instance.status === "provisioning") return { resultCode: ResultCode.Processing, resultMsg: "instance is still being provisioned; retry" };
   if (command.expireAt !== null && command.expireAt <= command.effectiveAt) {
     return { resultCode: ResultCode.InvalidParameter, resultMsg: "expireTime: must be later than effectiveTime" };
@@ -186,7 +207,7 @@ export async function newLicense(
   const content: IssuedLicense =
     jws.length <= MAX_LICENSE_CHARACTERS ? { type: "CHARACTERS", content: jws } : { type: "FILE", fileName: "license.jwt", content: Buffer.from(jws).toString("base64") };
   const row = issued(base, storedContentOf(content), "builtin", now);
-  return { row, events: [licenseEvent("license.issued", row, now)] };
+  return { row, events: issuedEvents(row, now) };
 }
 
 async function builtinLicense(instance: Instance, command: LicenseCommand, settings: Settings): Promise<string> {
@@ -203,12 +224,26 @@ async function builtinLicense(instance: Instance, command: LicenseCommand, setti
     ...(command.expireAt === null ? {} : { exp: seconds(command.expireAt) }),
     ...(command.fingerprintSha256 === "" ? {} : { fingerprint: command.fingerprintSha256 }),
     jti: command.eventId,
+    // The same key signs both worlds: this claim is what tells the seller's software a debug license is no license.
+    ...(instance.isTest ? { test: true as const } : {}),
   });
 }
 
-/** The license now has content: due for upload at once. */
+/**
+ * The license now has content: a real one is due for upload at once. A debug one is never uploaded (a debug call
+ * never leaves the machine, and a refused upload would fail a saved debug case for good): it is delivered as it is
+ * issued, with no upload attempt.
+ */
 export function issued(row: License, content: StoredContent, by: NonNullable<License["issuedBy"]>, now: number): License {
-  return { ...row, ...content, state: "issued", issuedBy: by, issuedAt: now, nextUploadAt: now, updatedAt: now };
+  const next: License = { ...row, ...content, state: "issued", issuedBy: by, issuedAt: now, nextUploadAt: now, updatedAt: now };
+  return row.isTest ? { ...next, state: "delivered", nextUploadAt: null, deliveredAt: now } : next;
+}
+
+/** The events of a license just issued: license.issued, and license.delivered at once for a debug one. */
+export function issuedEvents(row: License, now: number): EventDraft[] {
+  const events = [licenseEvent("license.issued", row, now)];
+  if (row.state === "delivered") events.push(licenseEvent("license.delivered", row, now));
+  return events;
 }
 
 /** What the seller backend's answer to `license.requested` decides. */

@@ -25,3 +25,12 @@ export function errorResponse(status: SellerErrorStatus | 500, error: string): R
   if (status === 401) headers["WWW-Authenticate"] = 'Bearer realm="seller-api"';
   return Response.json({ error }, { status, headers });
 }
+
+/**
+ * 429 with Retry-After (whole seconds, at least 1): the license-code routes' answer when a caller has spent its share
+ * of the seller's open-API quota, or a code's usage queue is full (docs/license-rules.md rules 3 and 4).
+ */
+export function retryLater(error: string, retryAfterSeconds: number): Response {
+  const seconds = String(Math.max(1, Math.ceil(retryAfterSeconds)));
+  return Response.json({ error }, { status: 429, headers: { "Cache-Control": "no-store", "Retry-After": seconds } });
+}

@@ -1,11 +1,11 @@
 import { getDb } from "../db/client";
 import { getSettings } from "../env";
 import { issueLicenseClientToken } from "../crypto/license-client-token";
-import { type EdgeAnswer, activateCode, heartbeatCode, outOfScope, readCode } from "../license-codes/edge-service";
-import { findLicenseCode } from "../license-codes/license-code.repo";
-import { enqueueUsage } from "../license-codes/usage-queue";
+import { type EdgeAnswer, activateCode, admit, heartbeatCode, notKnownForProduct, readCode } from "../license-codes/edge-service";
+import { MAX_PENDING_USAGE_PER_CODE } from "../license-codes/rate-limits";
+import { USAGE_SEND_INTERVAL_SECONDS, enqueueCapped } from "../license-codes/usage-queue";
 import { ErrorBody, commonErrors } from "./common.schema";
-import { SellerApiError } from "./errors";
+import { SellerApiError, retryLater } from "./errors";
 import {
   ActivateBody,
   ClientToken,
@@ -25,12 +25,21 @@ import { MAX_SELLER_BODY_BYTES, defineRoute, json } from "./route";
  * of its product (or your backend with SELLER_API_TOKEN), and the gateway calls the Marketplace with AK/SK.
  */
 
-const answer = (result: EdgeAnswer): Response => json(result.body, result.status);
+const answer = (result: EdgeAnswer): Response => (result.status === 429 ? retryLater(result.body.error, result.retryAfterSeconds) : json(result.body, result.status));
+
+/** Every route that spends the seller's open-API quota (docs/license-rules.md rules 3 and 4). */
+const tooManyCalls = {
+  description:
+    "a limit was reached: this license client token's calls per minute, this code's calls per hour, or (software-usage) the code's 1000 reports waiting to be sent; nothing was done",
+  schema: ErrorBody,
+  headers: { "Retry-After": { description: "seconds to wait before calling again", schema: { type: "integer", minimum: 1 } } },
+};
 
 const marketplaceErrors = {
   400: { description: "malformed request, or the Marketplace's 92020002 (invalid parameter)", schema: MarketplaceRefusal },
   404: { description: "not a code of this token's product, or the Marketplace's 92020005 (no such code)", schema: MarketplaceRefusal },
   413: { description: `body larger than ${MAX_SELLER_BODY_BYTES} bytes`, schema: ErrorBody },
+  429: tooManyCalls,
   503: { description: "the Marketplace is unavailable (or refused the gateway's credentials: code 92020001); the gateway's settings are broken", schema: MarketplaceRefusal },
   401: commonErrors[401],
 };
@@ -97,7 +106,7 @@ export const getLicenseCode = defineRoute(
   },
   async ({ params, env, caller }) => {
     const view = await readCode(env, caller, params.code);
-    if (!view) throw new SellerApiError(404, `license code ${params.code} is not known for this product`);
+    if (!view) throw new SellerApiError(404, notKnownForProduct(params.code));
     return json(view);
   },
 );
@@ -117,15 +126,23 @@ export const postSoftwareUsage = defineRoute(
       400: { description: "malformed entries", schema: ErrorBody },
       404: { description: "not a code of this token's product", schema: ErrorBody },
       413: { description: `body larger than ${MAX_SELLER_BODY_BYTES} bytes`, schema: ErrorBody },
+      429: tooManyCalls,
       ...commonErrors,
     },
   },
   async ({ params, body, env, now, caller }) => {
+    const admitted = await admit(env, caller, params.code, "softwareUsage", now);
+    if ("refused" in admitted) return answer(admitted.refused);
     const db = getDb(env);
-    if (outOfScope(caller, await findLicenseCode(db, params.code))) throw new SellerApiError(404, `license code ${params.code} is not known for this product`);
     const entries = body.entries.map((entry) => ("id" in entry ? { id: entry.id } : { active_num: entry.activeNum }));
-    const [row] = await enqueueUsage(db, params.code, entries, now);
-    return json({ queued: row?.id ?? 0 });
+    const queued = await enqueueCapped(db, params.code, entries, now);
+    if (queued === undefined) {
+      return retryLater(
+        `license code ${params.code} has ${MAX_PENDING_USAGE_PER_CODE} usage reports waiting to be sent to the Marketplace; report again after the next send`,
+        USAGE_SEND_INTERVAL_SECONDS,
+      );
+    }
+    return json({ queued });
   },
 );
 

@@ -53,6 +53,7 @@ export function openApiDocument(routes: readonly RouteDoc[], serverUrl?: string)
     for (const [status, response] of Object.entries(route.responses)) {
       responses[status] = {
         description: response.description,
+        ...(response.headers ? { headers: response.headers } : {}),
         ...(response.schema ? { content: { "application/json": { schema: components.of(response.schema, "output") } } } : {}),
       };
     }

@@ -17,6 +17,8 @@ export type HttpMethod = "get" | "post";
 export interface ResponseDoc {
   description: string;
   schema?: z.ZodType;
+  /** Response headers the caller must read (429's Retry-After), as OpenAPI header objects. */
+  headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
 }
 
 export interface RouteDoc {

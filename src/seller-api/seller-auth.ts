@@ -6,7 +6,7 @@ import { log } from "../observability/log";
 import { MISCONFIGURED, UNAUTHORISED, errorResponse } from "./errors";
 
 /** Who called: the seller's own product (SELLER_API_TOKEN), or its installed software with a product's license client token. */
-export type Caller = { kind: "seller" } | { kind: "license-client"; productId: string };
+export type Caller = { kind: "seller" } | { kind: "license-client"; productId: string; generation: number };
 
 /**
  * Bearer SELLER_API_TOKEN for every /api/v1 route, compared in constant time; on the license-code routes a license
@@ -24,7 +24,7 @@ export function authoriseCaller(request: Request, env: Env, allowLicenseClient: 
   if (bearerTokenIs(request, settings.sellerApiToken)) return { kind: "seller" };
   const token = allowLicenseClient ? bearerTokenOf(request) : undefined;
   const client = token === undefined ? null : verifyLicenseClientToken(token, settings.dataKey, settings.licenseClientTokenGeneration);
-  if (client) return { kind: "license-client", productId: client.productId };
+  if (client) return { kind: "license-client", productId: client.productId, generation: client.generation };
   return errorResponse(401, UNAUTHORISED);
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { HEARTBEAT_GRACE_MS } from "../../src/license-codes/edge-service";
 import { uniqueId } from "../support/marketplace";
 import { sellerCall } from "../support/seller-api";
-import { callLicense, fakeLicenses, licenseEvents, licenseRecord, makeStatus, newLicenseCode, openApiCalls } from "../support/license-codes";
+import { callLicense, fakeLicenses, licenseEvents, licenseRecord, makeRefresh, makeStatus, newLicenseCode, openApiCalls } from "../support/license-codes";
 
 const activate = (code: string, token?: string | null, body: object = {}) => sellerCall(`/api/v1/license-codes/${code}/activate`, { body, token });
 const heartbeat = (code: string, token?: string | null) => sellerCall(`/api/v1/license-codes/${code}/heartbeat`, { body: {}, token });
@@ -149,6 +149,8 @@ describe("license client tokens: one product's codes, activate / heartbeat / rea
     expect(await issue(product)).toBe(token);
     expect((await sellerCall("/api/v1/license-client-tokens", { body: { productId: product }, token })).status).toBe(401);
     const code = await codeOf(product);
+    // The seller's backend activates the code it was handed (README: what a client token may do with a new code).
+    expect((await activate(code)).status).toBe(200);
     expect((await activate(code, token)).status).toBe(200);
     expect((await heartbeat(code, token)).json).toMatchObject({ source: "marketplace" });
     expect((await read(code, token)).json).toMatchObject({ code, productId: product });
@@ -176,12 +178,30 @@ describe("license client tokens: one product's codes, activate / heartbeat / rea
     expect((await read(theirs, swapped)).status).toBe(401);
   });
 
-  it("a code first activated with another product's token is recorded as it is but answered 404", async () => {
+  it("a code the gateway has never seen is not activated for a client token: 404, no Marketplace write, nothing stored", async () => {
+    // Issue 19 item 8: tokens ship inside installed software, so any buyer holds one; the Marketplace names a code's
+    // product only in activate's answer, so a client token cannot be shown to own a code the gateway has not seen.
+    const mine = uniqueId("P-");
+    const token = await issue(mine);
+    for (const product of ["P-THEIRS", mine]) {
+      const code = await codeOf(product);
+      const answer = await activate(code, token);
+      expect(answer.status).toBe(404);
+      expect(String(answer.json.error)).toMatch(/SELLER_API_TOKEN/);
+      expect(await fakeLicenses.activated(code)).toBe(false);
+      expect(await licenseRecord(code)).toBeNull();
+      expect(await licenseEvents(code)).toEqual([]);
+    }
+  });
+
+  it("a code recorded for another product is refused before the Marketplace is called", async () => {
     const token = await issue(uniqueId("P-"));
     const code = await codeOf("P-THEIRS");
-    expect((await activate(code, token)).status).toBe(404);
-    expect(await licenseRecord(code)).toMatchObject({ product_id: "P-THEIRS" });
-    expect((await read(code, token)).status).toBe(404);
+    await callLicense(makeRefresh(code, { productId: "P-THEIRS" }));
+    const answer = await activate(code, token);
+    expect(answer.status).toBe(404);
+    expect(await fakeLicenses.activated(code)).toBe(false);
+    expect(await licenseRecord(code)).toMatchObject({ product_id: "P-THEIRS", activated_at: null });
   });
 });
 

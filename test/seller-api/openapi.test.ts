@@ -86,4 +86,18 @@ describe("GET /api/v1/openapi.json", () => {
       expect(UsageEvent.safeParse(sample).success, `sample ${index} ${JSON.stringify(sample)} ingest: ${code}`).toBe(ingestShapeOk);
     }
   });
+
+  it("documents 429 with Retry-After on every license-code route that spends the seller's open-API quota, and only there", () => {
+    const limited = ["/api/v1/license-codes/{code}/activate", "/api/v1/license-codes/{code}/heartbeat", "/api/v1/license-codes/{code}/software-usage"];
+    for (const [path, methods] of Object.entries(document.paths)) {
+      for (const operation of Object.values(methods)) {
+        const tooMany = (operation.responses as Record<string, Json>)["429"];
+        if (!limited.includes(path)) {
+          expect(tooMany, path).toBeUndefined();
+          continue;
+        }
+        expect(tooMany, path).toMatchObject({ headers: { "Retry-After": { schema: { type: "integer", minimum: 1 } } } });
+      }
+    }
+  });
 });

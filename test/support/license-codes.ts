@@ -87,11 +87,17 @@ async function fakeControl(path: string, body: Record<string, unknown>): Promise
 export const fakeLicenses = {
   /** What the fake knows of a code: productId, status (ALIVE/EXPIRED/RELEASED), expireTime (UTC yyyyMMddHHmmss). */
   set: (code: string, license: { productId?: string; status?: string; expireTime?: string; orderId?: string }) => fakeControl("/config", { licenses: { [code]: license } }),
-  /** activate / heartbeat for this code answer this §2.4 error code (`count` times, or until cleared with null). */
+  /** activate / heartbeat for this code, and software-usage calls naming it, answer this §2.4 error code (`count` times, or until cleared with null). */
   error: (code: string, errorCode: string | null, count?: number) => fakeControl("/license-error", { license: code, code: errorCode, count }),
   /** The Marketplace unreachable for calls naming these codes: an HTML 503, a JSON 500, or a cut connection. */
   outage: (codes: string[], mode: "http503" | "http500" | "drop" = "http503") => fakeControl("/outage", { on: true, licenses: codes, mode }),
   outageOver: (codes: string[]) => fakeControl("/outage", { on: false, licenses: codes }),
+  /** Whether the fake Marketplace ever activated this code (its activate_time is set by the first activation). */
+  async activated(code: string): Promise<boolean> {
+    const response = await fetch(`${LICENSE_FAKE}/state`);
+    const licenses = ((await response.json()) as { licenses: Record<string, { activateTime: string | null }> }).licenses;
+    return (licenses[code]?.activateTime ?? null) !== null;
+  },
   async softwareUsage(): Promise<Array<{ license: string; software_usage_Info: unknown[] }>> {
     const response = await fetch(`${LICENSE_FAKE}/state`);
     return ((await response.json()) as { softwareUsage: Array<{ license: string; software_usage_Info: unknown[] }> }).softwareUsage;

@@ -117,7 +117,7 @@ export interface FakeState {
   licenses: Map<string, FakeLicense> | null;
   /** Licenses created on first use when `licenses` is null. */
   autoLicenses: Map<string, FakeLicense>;
-  /** license code → the documented error its activate/heartbeat calls get (POST /__control/license-error). */
+  /** license code → the documented error its activate/heartbeat calls, and software-usage calls naming it, get (POST /__control/license-error). */
   licenseErrors: Map<string, { code: LicenseErrorCode; remaining: number }>;
   /**
    * The Marketplace unreachable (POST /__control/outage): `all` for every API, `codes` for license calls naming one of
@@ -665,6 +665,13 @@ function findLicense(state: FakeState, code: string, now: number): FakeLicense |
   return license;
 }
 
+/** The error steered for this code (POST /__control/license-error), counted down. */
+function steeredLicenseError(state: FakeState, code: string, steered: { code: LicenseErrorCode; remaining: number }): Answer {
+  steered.remaining -= 1;
+  if (steered.remaining <= 0) state.licenseErrors.delete(code);
+  return licenseError(steered.code === "92020001" ? 403 : 400, steered.code, LICENSE_ERROR_MESSAGES[steered.code]);
+}
+
 function license(state: FakeState, api: ApiName, parsed: unknown, now: number): Answer {
   if (!isRecord(parsed)) return licenseError(400, "92020002", "body must be a JSON object");
   if (api === "license.softwareUsage") {
@@ -674,6 +681,8 @@ function license(state: FakeState, api: ApiName, parsed: unknown, now: number): 
       if (!isRecord(item) || typeof item.license !== "string" || !Array.isArray(item.software_usage_Info)) {
         return licenseError(400, "92020002", "each usage_info entry needs license and software_usage_Info");
       }
+      const steered = state.licenseErrors.get(item.license);
+      if (steered) return steeredLicenseError(state, item.license, steered);
       if (!findLicense(state, item.license, now)) return licenseError(400, "92020005", `license ${item.license} does not exist`);
       for (const entry of item.software_usage_Info) {
         const exactlyOne = isRecord(entry) && ("id" in entry) !== ("active_num" in entry);
@@ -685,11 +694,7 @@ function license(state: FakeState, api: ApiName, parsed: unknown, now: number): 
   }
   if (typeof parsed.license !== "string" || parsed.license === "") return licenseError(400, "92020002", "license is mandatory");
   const steered = state.licenseErrors.get(parsed.license);
-  if (steered) {
-    steered.remaining -= 1;
-    if (steered.remaining <= 0) state.licenseErrors.delete(parsed.license);
-    return licenseError(steered.code === "92020001" ? 403 : 400, steered.code, LICENSE_ERROR_MESSAGES[steered.code]);
-  }
+  if (steered) return steeredLicenseError(state, parsed.license, steered);
   const found = findLicense(state, parsed.license, now);
   if (!found) return licenseError(400, "92020005", "license code does not exist");
   if (api === "license.activate") {

@@ -76,6 +76,8 @@ export const licenseUsageQueue = sqliteTable(
     // The job's work list: only unsent rows, so the index stays as small as the backlog.
     index("license_usage_due_idx").on(t.state, t.nextAttemptAt, t.id).where(sql`state IN ('pending', 'sending')`),
     index("license_usage_batch_idx").on(t.batchId),
+    // The queue route's cap: unsent rows of one code, counted on every report.
+    index("license_usage_code_unsent_idx").on(t.code).where(sql`state IN ('pending', 'sending')`),
     // The daily clean-up deletes sent rows by age.
     index("license_usage_sent_idx").on(t.sentAt).where(sql`state = 'sent'`),
   ],

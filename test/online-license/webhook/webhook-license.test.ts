@@ -32,6 +32,17 @@ describe("LICENSE_MODE=webhook", () => {
     expect((await licenseEventsOf(instanceId)).map((e) => e.type)).toEqual(["license.requested", "license.issued", "license.delivered"]);
   });
 
+  it("a debug license from the backend is delivered as it is issued: never uploaded (docs/license-rules.md rule 1)", async () => {
+    const { instanceId } = await createInstance({ testFlag: "1" });
+    const body = licenseRequest(instanceId, { testFlag: "1" });
+    await sellerBackend.answer(instanceId, { kind: "json", body: { type: "CHARACTERS", content: `DEBUG-${body.eventId}` } }, onlyLicenseRequests);
+    expect((await callLicense(body, "/license")).json.resultCode).toBe("000000");
+    expect(await licenseRows(body.eventId)).toMatchObject([{ state: "delivered", issued_by: "webhook", upload_attempts: 0 }]);
+    expect(await uploadsOf(body.eventId)).toEqual([]);
+    const events = await licenseEventsOf(instanceId);
+    expect(events.map((e) => e.type)).toEqual(["license.requested", "license.issued", "license.delivered"]);
+  });
+
   it("a slow backend: 000004 within the budget, then the license is uploaded and a retry gets 000000", async () => {
     const { instanceId } = await createInstance();
     const body = licenseRequest(instanceId);
