@@ -113,7 +113,7 @@ describe("POST /admin/api/self-check", () => {
     expect(JSON.parse(action?.detail ?? "{}")).toEqual({ ok: true, failed: [] });
   });
 
-  it("GET answers null before any run is... no: after runs, the history newest first and at most 20", async () => {
+  it("GET answers the history newest first, at most 20 runs", async () => {
     outside();
     for (let i = 0; i < 3; i += 1) await runSelfCheck(env, Date.now() + i, { scope: "hourly", jobs: scheduledJobs() });
     const answer = await adminGet("/admin/api/self-check");
@@ -187,6 +187,9 @@ describe("settings, seller.webhook, public_url, skips", () => {
     expect(check(await runSelfCheck({ ...sso, PUBLIC_URL: "http://127.0.0.1:8787" }, Date.now(), opts), "public_url")).toMatchObject({ ok: true });
     expect(check(await runSelfCheck({ ...sso, PUBLIC_URL: "https://gateway.example.com" }, Date.now(), opts), "public_url")).toMatchObject({ ok: true });
     expect((await runSelfCheck(sso, Date.now(), opts)).checks.find((c) => c.name === "public_url")?.skipped).toBeUndefined();
+    // PUBLIC_URL is a setting too: when set, an origin (the settings check names it).
+    const withPath = await runSelfCheck({ ...env, PUBLIC_URL: "https://gateway.example.com/admin" }, Date.now(), opts);
+    expect(check(withPath, "settings")).toMatchObject({ ok: false, detail: expect.stringContaining("PUBLIC_URL must be an origin") });
   });
 
   it("an interface whose key is not set is skipped with the reason; V1 off skips interface.v1", async () => {
