@@ -2,7 +2,9 @@ import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { cleanupJob } from "../../src/jobs/cleanup.job";
+import { dueSelfCheckInstancesSql, purgeStatements } from "../../src/operations/self-check/self-check-cleanup";
 import { signWebhook } from "../../src/events/webhook-signature";
 import { QUERY_ORDER_PATH } from "../../src/marketplace-api/order.api";
 import { jobsCheck } from "../../src/operations/self-check/checks/jobs.check";
@@ -272,5 +274,16 @@ describe("clean-up of the self-check's data", () => {
     expect(counts.selfCheckInstancesDeleted).toBeGreaterThanOrEqual(2);
     expect(await selfCheckRows()).toBe(0);
     expect(await env.DB.prepare("SELECT count(*) AS n FROM instances WHERE order_id NOT LIKE 'SELFCHECK-%'").first<{ n: number }>()).toEqual(otherDebug);
+  });
+
+  it("finds the self-check's rows through indexes, never a table scan", async () => {
+    const dialect = new SQLiteAsyncDialect();
+    for (const statement of [dueSelfCheckInstancesSql(1), ...purgeStatements(1, ["a", "b"])]) {
+      const { sql: text, params } = dialect.sqlToQuery(statement);
+      const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${text}`).bind(...params).all<{ detail: string }>();
+      const details = plan.results.map((row) => row.detail).join(" | ");
+      expect(details, text).toMatch(/USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY|USING PRIMARY KEY/);
+      expect(details, text).not.toMatch(/^SCAN|\| SCAN/);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { selfCheckIdSql } from "./marker";
 
@@ -11,30 +11,23 @@ const ROWS_PER_STATEMENT = 1_000;
 
 const range = (column: string, prefix = "") => selfCheckIdSql(sql.raw(column), prefix);
 
-/**
- * Deletes the self-check's data (marker.ts) older than a day, found through indexed id ranges: its instances with
- * their inbox, audit, order, event and license rows; kit rows and kit inbox rows (instance id SELFCHECK-…); license
- * codes and their inbox rows; general orders and their inbox rows. Its nonces expire within minutes and go with
- * every other expired nonce. The actors' own storage of a self-check instance is left: each run uses fresh ids, so
- * no call reaches such an actor again, and it holds a few small keys.
- */
-export async function purgeSelfCheckData(db: Db, now: number): Promise<{ selfCheckInstancesDeleted: number; selfCheckRowsDeleted: number }> {
-  const cutoff = now - SELF_CHECK_DATA_RETENTION_MS;
-  const due = await db.all<{ id: string }>(
-    sql`SELECT id FROM instances WHERE ${range("order_id")} AND is_test = 1 AND created_at < ${cutoff} LIMIT ${INSTANCES_PER_RUN}`,
-  );
+/** The self-check instances written before `cutoff`, a bounded batch, through instances_order_idx. */
+export const dueSelfCheckInstancesSql = (cutoff: number) =>
+  sql`SELECT id FROM instances WHERE ${range("order_id")} AND is_test = 1 AND created_at < ${cutoff} LIMIT ${INSTANCES_PER_RUN}`;
+
+/** Every delete of a clean-up run, each through an index range (test/operations/self-check.test.ts checks the plans). */
+export function purgeStatements(cutoff: number, instanceIds: readonly string[]): SQL[] {
   const ids = sql.join(
-    due.map((row) => sql`${row.id}`),
+    instanceIds.map((id) => sql`${id}`),
     sql`, `,
   );
   const byInstance =
-    due.length === 0
+    instanceIds.length === 0
       ? []
-      : ["inbox", "audit_events", "orders", "events", "licenses"].map((table) => sql`DELETE FROM ${sql.raw(table)} WHERE instance_id IN (${ids})`);
+      : [...["inbox", "audit_events", "orders", "events", "licenses"].map((table) => sql`DELETE FROM ${sql.raw(table)} WHERE instance_id IN (${ids})`), sql`DELETE FROM instances WHERE id IN (${ids})`];
   const kitTables = ["kit_tenants", "kit_applications", "kit_users", "kit_orgs", "kit_org_trees"];
-  const statements = [
+  return [
     ...byInstance,
-    ...(due.length === 0 ? [] : [sql`DELETE FROM instances WHERE id IN (${ids})`]),
     ...kitTables.map((table) => sql`DELETE FROM ${sql.raw(table)} WHERE ${range("instance_id")} AND is_test = 1 AND ${range("tenant_id")} AND created_at < ${cutoff}`),
     // Kit syncs keep their instance id on the inbox row; license-code and order callbacks keep theirs in the key.
     sql`DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE ${range("instance_id")} AND is_test = 1 AND received_at < ${cutoff} LIMIT ${ROWS_PER_STATEMENT})`,
@@ -44,8 +37,19 @@ export async function purgeSelfCheckData(db: Db, now: number): Promise<{ selfChe
     sql`DELETE FROM license_codes WHERE ${range("code")} AND is_test = 1 AND created_at < ${cutoff}`,
     sql`DELETE FROM general_orders WHERE ${range("order_id")} AND is_test = 1 AND received_at < ${cutoff}`,
   ];
-  let rows = 0;
-  for (const statement of statements) rows += (await db.run(statement)).meta.changes;
-  return { selfCheckInstancesDeleted: due.length, selfCheckRowsDeleted: rows };
 }
 
+/**
+ * Deletes the self-check's data (marker.ts) older than a day, found through indexed id ranges: its instances with
+ * their inbox, audit, order, event and license rows; kit rows and kit inbox rows (instance id SELFCHECK-…); license
+ * codes and their inbox rows; general orders and their inbox rows. Its nonces expire within minutes and go with
+ * every other expired nonce. The actors' own storage of a self-check instance is left: each run uses fresh ids, so
+ * no call reaches such an actor again, and it holds a few small keys.
+ */
+export async function purgeSelfCheckData(db: Db, now: number): Promise<{ selfCheckInstancesDeleted: number; selfCheckRowsDeleted: number }> {
+  const cutoff = now - SELF_CHECK_DATA_RETENTION_MS;
+  const due = await db.all<{ id: string }>(dueSelfCheckInstancesSql(cutoff));
+  let rows = 0;
+  for (const statement of purgeStatements(cutoff, due.map((row) => row.id))) rows += (await db.run(statement)).meta.changes;
+  return { selfCheckInstancesDeleted: due.length, selfCheckRowsDeleted: rows };
+}
