@@ -206,6 +206,24 @@ describe("settings, seller.webhook, public_url, skips", () => {
   });
 });
 
+describe("interface checks failing", () => {
+  it("a case answered other than the debugger expects fails its check, naming the case, the ids and what to fix", async () => {
+    outside();
+    // The instance actors unreachable: the gateway answers newInstance with its internal error 000005.
+    const down = {
+      idFromName: (name: string) => env.INSTANCES.idFromName(name),
+      get: () => ({ apply: () => Promise.reject(new Error("actor unreachable")) }),
+    } as unknown as Env["INSTANCES"];
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const run = await runSelfCheck({ ...env, INSTANCES: down }, Date.now(), { scope: "full", jobs: scheduledJobs() });
+    expect(run.ok).toBe(false);
+    const saas = check(run, "interface.saas");
+    expect(saas).toMatchObject({ ok: false, fix: expect.stringContaining("000005") });
+    expect(saas?.detail).toMatch(/newInstance failed: resultCode 000005, expected 000000.*order SELFCHECK-[0-9A-F]+/);
+    expect(check(run, "interface.orders")).toMatchObject({ ok: true });
+  });
+});
+
 describe("jobs", () => {
   const job = { name: "selfCheckProbeJob", everyMs: 5 * 60_000 };
   const now = Date.UTC(2027, 1, 1, 12);

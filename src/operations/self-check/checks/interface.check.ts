@@ -27,8 +27,15 @@ const ORIGIN = "https://self-check.invalid";
 
 const newId = (): string => `${SELF_CHECK_PREFIX}${randomHex(8)}`;
 
+/** An interface's cases and the ids they use, named in a failure's detail so the operator can look the data up. */
+interface CaseSet {
+  /** Read when a case fails: by then the instance a create made is known. */
+  ids: () => string;
+  cases: DebugCase[];
+}
+
 /** Plays the cases in order; stops at the first failing one, since later cases build on it (the instance it made). */
-async function play(env: Env, label: string, cases: readonly DebugCase[], fix: string): Promise<CheckOutcome> {
+async function play(env: Env, label: string, { ids, cases }: CaseSet, fix: string): Promise<CheckOutcome> {
   const names: string[] = [];
   for (const one of cases) {
     const answer = await sendInProcess(env, one.build());
@@ -36,18 +43,20 @@ async function play(env: Env, label: string, cases: readonly DebugCase[], fix: s
     const problems = transport.length > 0 ? transport : [...codeProblems(answer, one.expect), ...(one.fields?.(answer) ?? [])];
     if (problems.length > 0) {
       const code = answer.json?.resultCode;
-      return failed(`${label}: ${one.name} failed: ${problems.join("; ")}${names.length > 0 ? ` (after ${names.length} passing: ${names.join(", ")})` : ""}`, code === "000005" ? SETTINGS_FIX : fix);
+      const after = names.length > 0 ? ` (after ${names.length} passing: ${names.join(", ")})` : "";
+      return failed(`${label}: ${one.name} failed: ${problems.join("; ")}${after}; ${ids()}`, code === "000005" ? SETTINGS_FIX : problems.some((p) => p.includes("frontEndUrl")) ? FRONTEND_FIX : fix);
     }
     names.push(one.name);
   }
   return passed(`${label}: ${names.length} debug cases answered as the Marketplace's debugger expects: ${names.join(", ")}`);
 }
 
+const FRONTEND_FIX = "The buyer's URL is not an http(s) URL of at most 512 characters: FRONTEND_URL_TEMPLATE (wrangler.toml [vars]) must give one, e.g. https://app.example.com/t/{instanceId}.";
 const SETTINGS_FIX = "The gateway answered 000005 (its internal error): a setting is broken (see the settings check and GET /admin/api/health) or a dependency failed; the request's log line (event \"request\") says which.";
 const DEFECT_FIX =
   "The gateway answered a saved debug case other than the Marketplace's debugger expects, so the debugger and the dial tests would fail too: find the case's request in the logs (npx wrangler tail) and the instance's timeline (GET /admin/api/instances/{id}/timeline), and report it with the request id.";
 
-function v2Cases(settings: Settings): DebugCase[] {
+function v2Cases(settings: Settings): CaseSet {
   const key = settings.keys.saas;
   const orderId = newId();
   let instanceId = "";
@@ -59,7 +68,7 @@ function v2Cases(settings: Settings): DebugCase[] {
     ...more,
   });
   const renewal = newId();
-  return [
+  const cases = [
     call("newInstance", () => ({ activity: "newInstance", orderId, orderLineId: `${orderId}-000001`, businessId: crypto.randomUUID() }), {
       fields: (answer) => {
         if (typeof answer.json?.instanceId === "string") instanceId = answer.json.instanceId;
@@ -72,9 +81,10 @@ function v2Cases(settings: Settings): DebugCase[] {
     call("refreshInstance RENEWAL", () => ({ activity: "refreshInstance", scene: "RENEWAL", orderId: renewal, orderLineId: `${renewal}-000001`, instanceId, expireTime: compactUtc(Date.now() + 365 * 86_400_000) })),
     call("releaseInstance", () => ({ activity: "releaseInstance", instanceId })),
   ];
+  return { ids: () => `order ${orderId}${instanceId ? `, instance ${instanceId}` : ""}`, cases };
 }
 
-function v1Cases(settings: Settings): DebugCase[] {
+function v1Cases(settings: Settings): CaseSet {
   const key = settings.keys.saas;
   const type = settings.v1EncryptType;
   const orderId = newId();
@@ -88,7 +98,7 @@ function v1Cases(settings: Settings): DebugCase[] {
     ...more,
   });
   const expireTime = compactUtc(Date.now() + 365 * 86_400_000);
-  return [
+  const cases = [
     call(
       "V1 newInstance",
       () => ({ activity: "newInstance", customerId: "selfcheck-customer", customerName: "Self-check", businessId: crypto.randomUUID(), orderId, skuCode: "SELFCHECK-SKU", productId, chargingMode: "1", periodType: "month", periodNumber: "1", expireTime }),
@@ -111,6 +121,7 @@ function v1Cases(settings: Settings): DebugCase[] {
     call("V1 refreshInstance", () => ({ activity: "refreshInstance", orderId: newId(), instanceId, productId, expireTime, periodType: "month", periodNumber: "1" })),
     call("V1 releaseInstance", () => ({ activity: "releaseInstance", instanceId, orderId })),
   ];
+  return { ids: () => `order ${orderId}${instanceId ? `, instance ${instanceId}` : ""}`, cases };
 }
 
 /** The Marketplace encrypts an app's clientSecret with the public key the seller uploaded (§6.2): its half of KIT_RSA_PRIVATE_KEY. */
@@ -120,7 +131,7 @@ function secretEncrypter(privateKeyPem: string | undefined): ((secret: string) =
   return (secret) => publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, Buffer.from(secret, "utf8")).toString("base64");
 }
 
-function kitCases(settings: Settings): DebugCase[] {
+function kitCases(settings: Settings): CaseSet {
   const key = settings.keys.kit;
   const encrypt = secretEncrypter(settings.kitRsaPrivateKey);
   // Both ids carry the marker: the tenant id stops the kit.synced event, the instance id is what the clean-up finds.
@@ -135,7 +146,7 @@ function kitCases(settings: Settings): DebugCase[] {
   const app = (flag: number) => ({ appId: "selfcheck-app", clientId: `client-${scope.tenantId}`, clientSecret: encrypt?.("self-check-client-secret") ?? "", flag });
   const user = { userName: `selfcheck-user-${scope.tenantId}`, name: "Self-check User", orgCode: "ORG-1", role: "admin", enable: "true" };
   const auth = (flag: number) => ({ appId: "selfcheck-app", userList: [user], currentSyncTime: kitTimeStamp(), flag });
-  return [
+  const cases = [
     sync("tenantSync", "add", tenant(1)),
     ...(encrypt ? [sync("applicationSync", "add", app(1))] : []),
     sync("authSync", "add", auth(1)),
@@ -143,27 +154,29 @@ function kitCases(settings: Settings): DebugCase[] {
     ...(encrypt ? [sync("applicationSync", "delete", app(0))] : []),
     sync("tenantSync", "delete", tenant(0)),
   ];
+  return { ids: () => `kit instance ${scope.instanceId}, tenant ${scope.tenantId}`, cases };
 }
 
-function licenseCases(settings: Settings): DebugCase[] {
+function licenseCases(settings: Settings): CaseSet {
   const key = settings.keys.license;
   const license = newId();
   const renewal = newId();
   // LICENSE_UNKNOWN_CODES=reject answers a code never seen 000003, and the self-check's code is always new.
   const expect = settings.licenseUnknownCodes === "reject" ? ["000003"] : ["000000"];
   const call = (name: string, body: object): DebugCase => ({ name, build: () => v2Request(ORIGIN, "/license", key, { ...body, testFlag: "1" }), key, expect });
-  return [
+  const cases = [
     call("refreshLicenseCode RENEWAL", { activity: "refreshLicenseCode", scene: "RENEWAL", orderId: renewal, orderLineId: `${renewal}-000001`, license, expireTime: compactUtc(Date.now() + 365 * 86_400_000) }),
     call("updateLicenseCodeStatus FREEZE", { activity: "updateLicenseCodeStatus", license, status: "FREEZE" }),
     call("updateLicenseCodeStatus UNFREEZE", { activity: "updateLicenseCodeStatus", license, status: "UNFREEZE" }),
     call("releaseLicenseCode", { activity: "releaseLicenseCode", license }),
   ];
+  return { ids: () => `license code ${license}`, cases };
 }
 
-function orderCases(settings: Settings): DebugCase[] {
+function orderCases(settings: Settings): CaseSet {
   const key = settings.keys.general;
   const orderId = newId();
-  return [{ name: "orderNotify", build: () => v2Request(ORIGIN, "/orders", key, { activity: "orderNotify", orderId, orderLineId: `${orderId}-000001`, testFlag: "1" }), key, expect: ["000000"] }];
+  return { ids: () => `order ${orderId}`, cases: [{ name: "orderNotify", build: () => v2Request(ORIGIN, "/orders", key, { activity: "orderNotify", orderId, orderLineId: `${orderId}-000001`, testFlag: "1" }), key, expect: ["000000"] }] };
 }
 
 /** Whether an interface's own key is set: the check runs for an interface the seller set up (seller-contract.md). */
