@@ -4,7 +4,8 @@
 # conformance suites and one usage hour through to the fake Marketplace. Everything started here is stopped by process
 # group on any exit. Fails on any failed case. Called by .ci/run after `npm test`; runs alone too: `.ci/e2e.sh`.
 #
-# Suites: v2, v1, kit, orders and license (debug cases), then v2 --real (a real purchase through both fakes).
+# The self-check (npm run self-check), then suites v2, v1, kit, orders and license (debug cases), then v2 --real (a real
+# purchase through both fakes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false XDG_CONFIG_HOME="$PWD/.wrangler-config"
@@ -91,6 +92,9 @@ HEALTH=$(get "http://127.0.0.1:$GATEWAY_PORT/healthz")
 case "$HEALTH" in *'"status":"ok"'*) ;; *) echo "e2e: gateway unhealthy: $HEALTH"; exit 1 ;; esac
 
 FAILED=0
+# First, while the fake Marketplace's clock is still the real one (usage-hour moves it): the deployment's own check.
+ADMIN_TOKEN=$(sed -n 's/^ADMIN_TOKEN="\(.*\)"$/\1/p' "$WORK/dev.vars")
+npm run --silent self-check -- --url "http://127.0.0.1:$GATEWAY_PORT" --admin-token "$ADMIN_TOKEN" || FAILED=1
 npm run --silent simulate -- --url "http://127.0.0.1:$GATEWAY_PORT/saas" --suite "$SUITES" --env-file "$WORK/dev.vars" || FAILED=1
 npm run --silent simulate -- --url "http://127.0.0.1:$GATEWAY_PORT/saas" --suite v2 --real --env-file "$WORK/dev.vars" || FAILED=1
 "$NODE" --experimental-transform-types --no-warnings --import ./tools/conformance/hooks.mjs tools/conformance/usage-hour.ts \

@@ -92,6 +92,11 @@ export const RawSettings = z.object({
     .refine((value) => value.includes("{instanceId}"), { message: "must contain {instanceId}" })
     .default("https://app.example.com/t/{instanceId}"),
   PROVISIONING_MODE: z.enum(["builtin", "webhook"]).default("builtin"),
+  /**
+   * The https origin the Marketplace and browsers reach (http:// only for a loopback address); optional until
+   * something must tell the outside world the gateway's address (single sign-on; the self-check's public_url).
+   */
+  PUBLIC_URL: httpsOrLocalUrl.refine((value) => new URL(value).origin === value, { message: "must be an origin: scheme and host only, no path" }).optional(),
   /** The seller backend that receives events (seller-contract.md); empty = no webhook, the feed still works. */
   SELLER_WEBHOOK_URL: httpsOrLocalUrl.optional(),
   SELLER_WEBHOOK_SECRET: optionalSecret.refine((value) => value === undefined || isWebhookSecret(value), {
@@ -169,6 +174,7 @@ function toSettings(raw: z.infer<typeof RawSettings>) {
     adminToken: raw.ADMIN_TOKEN,
     sellerApiToken: raw.SELLER_API_TOKEN,
     frontendUrlTemplate: raw.FRONTEND_URL_TEMPLATE,
+    publicUrl: raw.PUBLIC_URL,
     provisioning: { mode: raw.PROVISIONING_MODE },
     sellerWebhook:
       raw.SELLER_WEBHOOK_URL && raw.SELLER_WEBHOOK_SECRET ? { url: raw.SELLER_WEBHOOK_URL, secret: raw.SELLER_WEBHOOK_SECRET } : undefined,

@@ -6,6 +6,7 @@ import { deliverySweepJob } from "./jobs/delivery-sweep.job";
 import { cleanupJob } from "./jobs/cleanup.job";
 import { licenseUsageReportJob } from "./jobs/license-usage-report.job";
 import { type Job, runJob } from "./jobs/job-runner";
+import { selfCheckJob } from "./operations/self-check/self-check.job";
 
 /**
  * Cron expression (wrangler.toml [triggers]) → the jobs it runs, in order. Billing jobs join this table; each
@@ -19,8 +20,16 @@ export const SCHEDULE: Record<string, ReadonlyArray<{ name: string; job: Job; ev
     { name: "webhookSweep", job: deliverySweepJob, everyMs: 5 * 60_000 },
     { name: "licenseUsageReport", job: licenseUsageReportJob, everyMs: 5 * 60_000 },
   ],
-  "7 * * * *": [{ name: "usageReconcile", job: reconcileJob, everyMs: 3600_000 }],
-  "30 3 * * *": [{ name: "cleanup", job: cleanupJob, everyMs: 24 * 3600_000 }],
+  "7 * * * *": [
+    { name: "usageReconcile", job: reconcileJob, everyMs: 3600_000 },
+    // The checks that leave no trace (settings, the Marketplace's keys, the seller's webhook, jobs, PUBLIC_URL).
+    { name: "selfCheck", job: selfCheckJob("hourly", () => scheduledJobs()), everyMs: 3600_000 },
+  ],
+  "30 3 * * *": [
+    { name: "cleanup", job: cleanupJob, everyMs: 24 * 3600_000 },
+    // Every check, the debugger's cases through the gateway's own router included; after the clean-up of old ones.
+    { name: "selfCheckDaily", job: selfCheckJob("full", () => scheduledJobs()), everyMs: 24 * 3600_000 },
+  ],
 };
 
 export async function runScheduled(env: Env, cron: string, now: number): Promise<void> {

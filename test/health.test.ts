@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import packageJson from "../package.json";
 import { fetchWith } from "./support/kit";
 
-const JOBS = ["usageRollup", "usagePush", "webhookSweep", "licenseUsageReport", "usageReconcile", "cleanup"];
+const JOBS = ["usageRollup", "usagePush", "webhookSweep", "licenseUsageReport", "usageReconcile", "selfCheck", "cleanup", "selfCheckDaily"];
 const BROKEN = { DATA_KEY: "bm90LTMyLWJ5dGVz" };
 const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
@@ -52,7 +52,7 @@ describe("GET /healthz (public)", () => {
     await recordRun("licenseUsageReport", now - 60_000, "ok");
     await recordRun("cleanup", now - 49 * 3600_000, "running");
     const body = (await (await exports.default.fetch("http://gateway.test/healthz")).json()) as { jobs: Record<string, string> };
-    expect(body.jobs).toEqual({ usageRollup: "ok", usagePush: "late", webhookSweep: "ok", licenseUsageReport: "ok", usageReconcile: "ok", cleanup: "late" });
+    expect(body.jobs).toEqual({ usageRollup: "ok", usagePush: "late", webhookSweep: "ok", licenseUsageReport: "ok", usageReconcile: "ok", selfCheck: "ok", cleanup: "late", selfCheckDaily: "ok" });
   });
 });
 

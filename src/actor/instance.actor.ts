@@ -39,6 +39,7 @@ import { ResultCode } from "../protocol/result-codes";
 import type { SignedNonce } from "../protocol/v2-signature";
 import { ReplayGuard } from "./replay-guard";
 import { SerialActor } from "./serial-actor";
+import { isSelfCheckData } from "../operations/self-check/marker";
 
 export { PROVISIONING_WINDOW_MS } from "../instances/purchase";
 
@@ -578,7 +579,9 @@ export class InstanceActor extends SerialActor {
       toStatus: next.status,
       detail: change.auditDetail,
     });
-    const eventRows = change.events.map((draft) => eventRow(draft, this.settings.sellerWebhook !== undefined));
+    // The self-check's instances tell nobody: no feed entry, no webhook (src/operations/self-check/marker.ts).
+    const drafts = isSelfCheckData(next.isTest, next.orderId) ? [] : change.events;
+    const eventRows = drafts.map((draft) => eventRow(draft, this.settings.sellerWebhook !== undefined));
     // Due before the batch: if we die right after it, the alarm still delivers what it wrote.
     if (eventRows.some((row) => row.deliveryState === "pending")) this.markDeliveryDue(at);
     await db.batch([

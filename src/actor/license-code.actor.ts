@@ -22,6 +22,7 @@ import { log } from "../observability/log";
 import type { ResultCode } from "../protocol/result-codes";
 import { getInstanceActor } from "./instance.actor";
 import { SerialActor } from "./serial-actor";
+import { isSelfCheckData } from "../operations/self-check/marker";
 
 type Statement = BatchItem<"sqlite">;
 
@@ -111,7 +112,8 @@ export class LicenseCodeActor extends SerialActor {
     const db = this.db;
     const webhook = this.settings.sellerWebhook !== undefined;
     const stream = licenseCodeStream(next.code);
-    const events = event
+    // The self-check's codes tell nobody (src/operations/self-check/marker.ts).
+    const events = event && !isSelfCheckData(next.isTest, next.code)
       ? [outboxStatements.insertEvent(db, eventRow({ type: event, instanceId: null, stream, test: next.isTest, data: licenseCodeView(next), at: now }, webhook))]
       : [];
     await db.batch([licenseCodeStatements.save(db, previous, next), ...extra, ...events]);

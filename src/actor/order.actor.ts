@@ -20,6 +20,7 @@ import { findGeneralOrder, generalOrderStatements } from "../orders/general-orde
 import { ResultCode } from "../protocol/result-codes";
 import { ALARM_FAILURE_RETRY_MS, getInstanceActor } from "./instance.actor";
 import { SerialActor } from "./serial-actor";
+import { isSelfCheckData } from "../operations/self-check/marker";
 
 /** A verified, parsed orderNotify as it crosses to the actor: the inbox record is computed by the caller. */
 export interface OrderNotifyCall {
@@ -69,7 +70,8 @@ export class OrderActor extends SerialActor {
     if (known) return this.repeat(known, call.receivedAt);
     const now = call.receivedAt;
     const row = receivedRow(call.key, now);
-    const event = row.isTest ? eventRow(orderNotifiedEvent(row, now), this.settings.sellerWebhook !== undefined) : undefined;
+    // A debug notification tells the seller at once (it is never fetched), unless it is the self-check's own.
+    const event = row.isTest && !isSelfCheckData(row.isTest, row.orderId) ? eventRow(orderNotifiedEvent(row, now), this.settings.sellerWebhook !== undefined) : undefined;
     // Scheduled before the batch: if we die right after it, the alarm still fetches the order.
     if (!row.isTest) await this.schedule({ key: call.key, attempts: 0, nextAt: now, until: now + ORDER_NOTIFY_FETCH_WINDOW_MS });
     try {

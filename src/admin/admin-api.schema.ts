@@ -4,6 +4,7 @@ import { INSTANCE_STATUSES, ORDER_FETCH_STATES } from "../db/schema/instances";
 import { USAGE_PERIODS, USAGE_RECORD_STATES } from "../db/schema/billing";
 import { Cursor, PageLimit } from "../seller-api/common.schema";
 import { Entitlement } from "../seller-api/instances.schema";
+import { CHECK_NAMES } from "../operations/self-check/self-check.types";
 
 /*
  * The operator's admin API (/admin/api/...): the zod schema of every route's input and JSON answer. The admin page
@@ -369,3 +370,33 @@ export const AdminHealth = z.object({
   ),
 });
 export type AdminHealth = z.infer<typeof AdminHealth>;
+
+// ---- self-check (seller-contract.md "Operations") ------------------------------------------------------------------
+
+export const SelfCheckResultView = z.object({
+  name: z.enum(CHECK_NAMES),
+  /** A skipped check is ok: nothing to check (its interface is not set up), or not in this run's scope. */
+  ok: z.boolean(),
+  skipped: z.literal(true).optional(),
+  ms: z.number().int(),
+  /** What it did and found: ids, hosts and codes, never a key or a personal field. */
+  detail: z.string(),
+  /** When it failed: what to fix, in a sentence. */
+  fix: z.string().optional(),
+});
+
+export const SelfCheckRunView = z.object({
+  /** Every check that was not skipped passed. */
+  ok: z.boolean(),
+  ranAt: isoTime,
+  durationMs: z.number().int(),
+  checks: z.array(SelfCheckResultView),
+});
+export type SelfCheckRunView = z.infer<typeof SelfCheckRunView>;
+
+export const SelfCheckAnswer = z.object({
+  last: SelfCheckRunView.nullable(),
+  /** The latest runs, newest first (at most 20): the crons' and the on-demand ones. */
+  history: z.array(z.object({ ranAt: isoTime, ok: z.boolean() })),
+});
+export type SelfCheckAnswer = z.infer<typeof SelfCheckAnswer>;

@@ -28,6 +28,10 @@ import { listJobs, runJobNow } from "./jobs";
 import { replayInboxEntry } from "./replay";
 import { timelineOf } from "./timeline";
 import { correctUsage, usageReport } from "./usage";
+import { runSelfCheck } from "../operations/self-check/self-check";
+import { lastRuns } from "../operations/self-check/self-check.repo";
+import { scheduledJobs } from "../schedule";
+import type { SelfCheckAnswer, SelfCheckRunView } from "./admin-api.schema";
 
 /*
  * The operator's admin API (Authorization: Bearer <ADMIN_TOKEN>): one table of routes, each with the schemas its
@@ -97,6 +101,19 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   adminRoute({ method: "post", path: "/admin/api/jobs/:job/run", params: JobRunParams, query: JobRunQuery }, async ({ params, query, env, now }) =>
     adminJson(await runJobNow(env, getDb(env), params.job, query.asOf, now)),
   ),
+
+  // Every check, the interface.* ones included (src/operations/self-check); a failed check is a 200 whose body says so.
+  adminRoute({ method: "post", path: "/admin/api/self-check" }, async ({ env, now }) => {
+    const run: SelfCheckRunView = await runSelfCheck(env, now, { scope: "full", jobs: scheduledJobs() });
+    const failed = run.checks.filter((check) => !check.ok).map((check) => check.name);
+    await recordAdminAction(getDb(env), { action: "selfCheck", target: "self-check", at: now, detail: { ok: run.ok, failed } });
+    return adminJson(run);
+  }),
+
+  adminRoute({ method: "get", path: "/admin/api/self-check" }, async ({ env }) => {
+    const answer: SelfCheckAnswer = await lastRuns(getDb(env));
+    return adminJson(answer);
+  }),
 ];
 
 /** Registered from src/routes/router.ts with one line. */

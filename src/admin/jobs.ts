@@ -23,6 +23,7 @@ import { iso, jobRunViewOf } from "./admin-views";
  * - usageReconcile: no. Its expiry check freezes instances through their actors with `asOf` as the change's time:
  *   a freeze dated in the past would rewrite which usage was billable after it was billed.
  * - cleanup: no. Retention is measured back from `now`; an earlier time deletes less and backfills nothing.
+ * - selfCheck, selfCheckDaily: no. A check proves the deployment as it is now; the Marketplace refuses old signatures.
  */
 const BACKFILLABLE = new Set(["usageRollup"]);
 /** Clock skew between the operator's browser and the Worker: an asOf this close to now is now. */

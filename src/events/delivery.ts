@@ -25,7 +25,7 @@ export interface WebhookTarget {
 }
 
 /** One signed POST of a stored event, exactly its stored body; never throws. */
-export async function sendEvent(target: WebhookTarget, event: EventRow, now: number, timeoutMs = WEBHOOK_TIMEOUT_MS): Promise<DeliveryAttempt> {
+export async function sendEvent(target: WebhookTarget, event: Pick<EventRow, "id" | "body">, now: number, timeoutMs = WEBHOOK_TIMEOUT_MS): Promise<DeliveryAttempt> {
   const headers = webhookHeaders(target.secret, event.id, Math.floor(now / 1000), event.body);
   let response: Response;
   try {

@@ -2,6 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { getDb, type Db } from "../db/client";
 import { getSettings } from "../env";
 import { purgeKitTombstones } from "../kit/kit.repo";
+import { purgeSelfCheckData } from "../operations/self-check/self-check-cleanup";
 import type { JobCounts } from "./job-runner";
 
 const DAY_MS = 24 * 3600_000;
@@ -61,6 +62,8 @@ export async function cleanupJob(env: Env, now: number, limits: CleanupLimits = 
   );
   // Kit tombstones have their own retention (docs/storage.md, kit part).
   counts.kitTombstonesDeleted = await purgeKitTombstones(db, now);
+  // The self-check's own debug data, a day after its run (src/operations/self-check/marker.ts).
+  Object.assign(counts, await purgeSelfCheckData(db, now));
   return counts;
 }
 

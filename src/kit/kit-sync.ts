@@ -17,6 +17,7 @@ import type {
   TenantSync,
 } from "../protocol/schemas/kit.schema";
 import { parseKitTimeStamp } from "../protocol/time-formats";
+import { isSelfCheckData } from "../operations/self-check/marker";
 import { type KitScope, type Statement, SyncRank, findSyncFloors, kitStatements } from "./kit.repo";
 
 /** One verified, parsed kit sync as it crosses to the actor. It never carries a client secret in plain text. */
@@ -103,10 +104,10 @@ export async function applyKitSync(env: Env, call: KitSyncCall): Promise<KitAnsw
       receivedAt: call.receivedAt,
     });
     // The seller learns of every applied sync (seller-contract.md kit.synced), in the same batch as the sync itself;
-    // a sync held back by a later delete changed nothing and says nothing.
+    // a sync held back by a later delete changed nothing and says nothing; the self-check's syncs tell nobody.
     const stream = kitActorName(call.kit);
     const webhook = getSettings(env).sellerWebhook !== undefined;
-    const event = writes.applied
+    const event = writes.applied && !isSelfCheckData(request.isTest, request.tenantId)
       ? eventRow(
           {
             type: "kit.synced",

@@ -1,3 +1,4 @@
+import { selfCheckIdSql } from "../operations/self-check/marker";
 import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type GeneralOrder, type GeneralOrderState, type NewGeneralOrder, generalOrders } from "../db/schema/general-orders";
@@ -49,6 +50,8 @@ export function listGeneralOrders(db: Db, state: GeneralOrderState | undefined, 
     .where(
       and(
         state === undefined ? undefined : eq(t.state, state),
+        // The self-check's own notifications are not the seller's (src/operations/self-check/marker.ts).
+        sql`NOT (${t.isTest} = 1 AND ${selfCheckIdSql(t.orderId)})`,
         after ? sql`(${t.receivedAt}, ${t.orderId}, ${t.orderLineId}, ${t.isTest}) < (${after.receivedAt}, ${after.orderId}, ${after.orderLineId}, ${after.isTest ? 1 : 0})` : undefined,
       ),
     )

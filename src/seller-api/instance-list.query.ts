@@ -2,6 +2,7 @@ import { type SQL, and, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { INSTANCE_STATUSES, type Instance, type InstanceStatus, instances } from "../db/schema/instances";
 import type { InstanceKey } from "./cursor";
+import { selfCheckIdSql } from "../operations/self-check/marker";
 
 export interface InstanceFilter {
   status?: InstanceStatus;
@@ -15,6 +16,9 @@ function before(key: InstanceKey | undefined): SQL | undefined {
 }
 
 const newestFirst = [desc(instances.createdAt), desc(instances.id)] as const;
+
+/** The self-check's own instances are not the seller's (src/operations/self-check/marker.ts): checked on the rows read. */
+const notSelfCheck = sql`NOT (${instances.isTest} = 1 AND ${selfCheckIdSql(instances.orderId)})`;
 
 /*
  * Every query below walks one index range in order and stops after `take` rows, so a page costs at most
@@ -37,6 +41,7 @@ export function instanceListQueries(db: Db, filter: InstanceFilter, after: Insta
             filter.status === undefined ? undefined : sql`+${instances.status} = ${filter.status}`,
             filter.test === undefined ? undefined : sql`+${instances.isTest} = ${filter.test ? 1 : 0}`,
             before(after),
+            notSelfCheck,
           ),
         )
         .orderBy(...newestFirst)
@@ -50,7 +55,7 @@ export function instanceListQueries(db: Db, filter: InstanceFilter, after: Insta
       db
         .select()
         .from(instances)
-        .where(and(eq(instances.isTest, isTest), eq(instances.status, status), before(after)))
+        .where(and(eq(instances.isTest, isTest), eq(instances.status, status), before(after), ...(isTest ? [notSelfCheck] : [])))
         .orderBy(...newestFirst)
         .limit(take),
     ),

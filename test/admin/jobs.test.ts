@@ -20,7 +20,7 @@ describe("GET /admin/api/jobs", () => {
     const answer = await adminGet("/admin/api/jobs?runs=3");
     expect(answer.status).toBe(200);
     const { jobs } = JobsAnswer.parse(answer.json);
-    expect(jobs.map((job) => job.name)).toEqual(["usageRollup", "usagePush", "webhookSweep", "licenseUsageReport", "usageReconcile", "cleanup"]);
+    expect(jobs.map((job) => job.name)).toEqual(["usageRollup", "usagePush", "webhookSweep", "licenseUsageReport", "usageReconcile", "selfCheck", "cleanup", "selfCheckDaily"]);
     const push = jobs.find((job) => job.name === "usagePush");
     expect(push).toMatchObject({ cron: "*/5 * * * *", everyMinutes: 5, state: "late" });
     expect(push?.lateByMs).toBeGreaterThanOrEqual(15 * MINUTE);

@@ -160,6 +160,8 @@ describe("scheduling", () => {
       ["webhookSweep", h10 + HOUR_MS + 5 * MINUTE, "ok"],
       ["licenseUsageReport", h10 + HOUR_MS + 5 * MINUTE, "ok"],
       ["usageReconcile", h10 + HOUR_MS + 7 * MINUTE, "ok"],
+      // The hourly self-check shares the cron; its run is made whatever it finds.
+      ["selfCheck", h10 + HOUR_MS + 7 * MINUTE, "ok"],
     ]);
     expect(JSON.parse(runs.results[1]?.counts ?? "{}")).toMatchObject({ accepted: 1 });
 
