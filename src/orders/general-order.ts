@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { sealOrderSnapshot } from "../crypto/order-snapshot";
+import { compoundKey } from "../db/compound-key";
 import type { GeneralOrder, GeneralOrderProduct, GeneralOrderState } from "../db/schema/general-orders";
 import type { Settings } from "../env";
 import type { EventDraft } from "../events/outbox";
@@ -22,7 +23,7 @@ export interface OrderLineKey {
 
 /** One actor per order line; a debug notification never shares one with a real order. */
 export function orderActorName(key: OrderLineKey): string {
-  return `${key.isTest ? "order-test" : "order"}:${key.orderId}:${key.orderLineId}`;
+  return compoundKey(key.isTest ? "order-test" : "order", [key.orderId, key.orderLineId]);
 }
 
 /** The seller's events of one order (all its lines, real and debug) form one delivery stream. */
@@ -32,7 +33,7 @@ export function orderStream(orderId: string): string {
 
 /** The inbox key of a notification; `test:` as for every debug call (src/dialects/actor-call.ts envelopeOf). */
 export function orderInboxKey(key: OrderLineKey): string {
-  const base = `orderNotify:${key.orderId}:${key.orderLineId}`;
+  const base = compoundKey("orderNotify", [key.orderId, key.orderLineId]);
   return key.isTest ? `test:${base}` : base;
 }
 
