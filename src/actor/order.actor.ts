@@ -25,6 +25,8 @@ import { SerialActor } from "./serial-actor";
 export interface OrderNotifyCall {
   key: OrderLineKey;
   fingerprint: string;
+  /** The notification's fields the gateway does not read, personal ones removed: kept with the line. */
+  extra: Record<string, unknown>;
   /** What the inbox keeps of the request (no personal fields). */
   requestText: string;
   receivedAt: number;
@@ -68,7 +70,7 @@ export class OrderActor extends SerialActor {
     const known = await this.load(call.key);
     if (known) return this.repeat(known, call.receivedAt);
     const now = call.receivedAt;
-    const row = receivedRow(call.key, now);
+    const row = receivedRow(call.key, now, call.extra);
     const event = row.isTest ? eventRow(orderNotifiedEvent(row, now), this.settings.sellerWebhook !== undefined) : undefined;
     // Scheduled before the batch: if we die right after it, the alarm still fetches the order.
     if (!row.isTest) await this.schedule({ key: call.key, attempts: 0, nextAt: now, until: now + ORDER_NOTIFY_FETCH_WINDOW_MS });
@@ -191,7 +193,7 @@ export class OrderActor extends SerialActor {
       else this.kv.put(KV.fetch, { ...pending, attempts, nextAt });
       return;
     }
-    const changes = await fetchedChanges(this.settings, truth, attempts, now);
+    const changes = await fetchedChanges(this.settings, truth, row.orderLineId, attempts, now);
     const fetched: GeneralOrder = { ...row, ...changes };
     const event = eventRow(orderNotifiedEvent(fetched, now), this.settings.sellerWebhook !== undefined);
     try {
