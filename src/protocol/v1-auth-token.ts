@@ -54,7 +54,8 @@ const PARAMETER_BORDER = /&(\w+)=/;
  */
 function requireOneReading(params: Record<string, string>): void {
   for (const [name, value] of Object.entries(params)) {
-    if (!PARAMETER_NAME.test(name)) throw new AuthError(`parameter name ${JSON.stringify(name.slice(0, 40))} is not a name the Marketplace sends`);
+    // Not quoted: past its "=" such a name is a value, maybe a person's name.
+    if (!PARAMETER_NAME.test(name)) throw new AuthError("a parameter name is not a plain word (letters, digits, _)");
     const border = PARAMETER_BORDER.exec(value);
     if (border) throw new AuthError(`parameter ${JSON.stringify(name)} holds "&${border[1]?.slice(0, 40)}=": the signed parameters could be read another way`);
   }

@@ -53,7 +53,8 @@ const UNIX_TIME = /^[1-9]\d{0,15}$/;
  */
 function readsTwoWays(nonce: string, timestamp: string, fresh: (ms: number) => boolean): boolean {
   if (timestampToMs(timestamp) === Number(timestamp)) return false;
-  for (let moved = 1; moved <= Math.min(nonce.length, 16 - timestamp.length); moved += 1) {
+  // A re-cut keeps at least one character of nonce: an empty one is refused as missing anyway.
+  for (let moved = 1; moved <= Math.min(nonce.length - 1, 16 - timestamp.length); moved += 1) {
     const digits = nonce.slice(-moved);
     if (!/^\d+$/.test(digits)) return false;
     const candidate = `${digits}${timestamp}`;
