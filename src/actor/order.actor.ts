@@ -26,6 +26,8 @@ import { isSelfCheckData } from "../operations/self-check/marker";
 export interface OrderNotifyCall {
   key: OrderLineKey;
   fingerprint: string;
+  /** The notification's fields the gateway does not read, personal ones removed: kept with the line. */
+  extra: Record<string, unknown>;
   /** What the inbox keeps of the request (no personal fields). */
   requestText: string;
   receivedAt: number;
@@ -69,7 +71,7 @@ export class OrderActor extends SerialActor {
     const known = await this.load(call.key);
     if (known) return this.repeat(known, call.receivedAt);
     const now = call.receivedAt;
-    const row = receivedRow(call.key, now);
+    const row = receivedRow(call.key, now, call.extra);
     // A debug notification tells the seller at once (it is never fetched), unless it is the self-check's own.
     const event = row.isTest && !isSelfCheckData(row.isTest, row.orderId) ? eventRow(orderNotifiedEvent(row, now), this.settings.sellerWebhook !== undefined) : undefined;
     // Scheduled before the batch: if we die right after it, the alarm still fetches the order.
@@ -193,7 +195,7 @@ export class OrderActor extends SerialActor {
       else this.kv.put(KV.fetch, { ...pending, attempts, nextAt });
       return;
     }
-    const changes = await fetchedChanges(this.settings, truth, attempts, now);
+    const changes = await fetchedChanges(this.settings, truth, row.orderLineId, attempts, now);
     const fetched: GeneralOrder = { ...row, ...changes };
     const event = eventRow(orderNotifiedEvent(fetched, now), this.settings.sellerWebhook !== undefined);
     try {

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import { log } from "../observability/log";
 import { ConfigurationError, toGatewayError } from "../protocol/errors";
 import { SellerApiError } from "../seller-api/errors";
-import { jsonBodyOf, parse, queryOf } from "../seller-api/route";
+import { jsonBodyOf, parse, pathParamsOf, queryOf } from "../seller-api/route";
 import { requireAdmin } from "./admin-auth";
 
 /*
@@ -62,7 +62,7 @@ export function adminRoute<P extends z.ZodObject | undefined, Q extends z.ZodObj
       const refused = requireAdmin(request, env);
       if (refused) return refused;
       try {
-        const params = parse(spec.params, request.params, "path parameter") as Out<P>;
+        const params = parse(spec.params, pathParamsOf(request), "path parameter") as Out<P>;
         const query = parse(spec.query, queryOf(new URL(request.url)), "query parameter") as Out<Q>;
         const body = (spec.body ? parse(spec.body, await jsonBodyOf(request), "body") : undefined) as Out<B>;
         return await handler({ params, query, body, env, request, ctx, now });

@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
+import { compoundKey } from "../db/compound-key";
 
 /**
  * Idempotency key of a purchase (spec README point 5): orderId + orderLineId, or orderId + productId for
  * pay-per-use, where one order yields one create per metered product.
  */
 export function createKeyOf(orderId: string, line: { orderLineId: string } | { productId: string }, isTest: boolean): string {
-  const key = "orderLineId" in line ? `create:${orderId}:line:${line.orderLineId}` : `create:${orderId}:product:${line.productId}`;
+  // `create:<orderId>:line:<orderLineId>` for ids without ':', as every stored key and instance id was made.
+  const key = "orderLineId" in line ? compoundKey("create", [orderId, "line", line.orderLineId]) : compoundKey("create", [orderId, "product", line.productId]);
   // A debug case and a real purchase may carry the same order id: they must never meet in one instance.
   return isTest ? `debug:${key}` : key;
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { compoundKey } from "../db/compound-key";
 import type { EventType } from "../db/schema/events";
 import type { LicenseCodeRow } from "../db/schema/license-codes";
 import { canonicalJson } from "../protocol/canonical-json";
@@ -38,7 +39,7 @@ export type CallbackPlan =
 
 /** The inbox key under which a renewal order is recorded: a repeat of it is answered without a change. */
 export function refreshKey(call: RefreshLicenseCode): string {
-  return `license:refresh:${call.license}:${call.orderId}:${call.orderLineId}`;
+  return compoundKey("license:refresh", [call.license, call.orderId, call.orderLineId]);
 }
 
 /** SHA-256 over the parsed call, key order ignored: what the inbox stores beside the request. */

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { sealOrderSnapshot } from "../crypto/order-snapshot";
+import { compoundKey } from "../db/compound-key";
 import type { GeneralOrder, GeneralOrderProduct, GeneralOrderState } from "../db/schema/general-orders";
 import type { Settings } from "../env";
 import type { EventDraft } from "../events/outbox";
@@ -16,13 +17,21 @@ export const ORDER_NOTIFY_FETCH_WINDOW_MS = 3 * 3600_000;
 /** Which order line, real or debug: the OrderActor's name and the row's primary key. */
 export interface OrderLineKey {
   orderId: string;
+  /** WHOLE_ORDER when the notification named no line. */
   orderLineId: string;
   isTest: boolean;
 }
 
+/**
+ * The line id of a notification that named none (some sale modes send no `orderLineId`): the record stands for the
+ * whole order, query order is asked without a line, and the seller sees `orderLineId: null`. A notification cannot
+ * name a line "" (it reads as absent), so this never meets a real line.
+ */
+export const WHOLE_ORDER = "";
+
 /** One actor per order line; a debug notification never shares one with a real order. */
 export function orderActorName(key: OrderLineKey): string {
-  return `${key.isTest ? "order-test" : "order"}:${key.orderId}:${key.orderLineId}`;
+  return compoundKey(key.isTest ? "order-test" : "order", [key.orderId, key.orderLineId]);
 }
 
 /** The seller's events of one order (all its lines, real and debug) form one delivery stream. */
@@ -32,12 +41,12 @@ export function orderStream(orderId: string): string {
 
 /** The inbox key of a notification; `test:` as for every debug call (src/dialects/actor-call.ts envelopeOf). */
 export function orderInboxKey(key: OrderLineKey): string {
-  const base = `orderNotify:${key.orderId}:${key.orderLineId}`;
+  const base = compoundKey("orderNotify", [key.orderId, key.orderLineId]);
   return key.isTest ? `test:${base}` : base;
 }
 
 /** The row of a first notification: nothing known but what the notification says. */
-export function receivedRow(key: OrderLineKey, now: number): GeneralOrder {
+export function receivedRow(key: OrderLineKey, now: number, extra: Record<string, unknown>): GeneralOrder {
   return {
     orderId: key.orderId,
     orderLineId: key.orderLineId,
@@ -56,6 +65,7 @@ export function receivedRow(key: OrderLineKey, now: number): GeneralOrder {
     customerId: null,
     customerName: null,
     snapshot: null,
+    notifyExtra: extra,
     receivedAt: now,
     fetchedAt: null,
     createdAt: now,
@@ -63,8 +73,11 @@ export function receivedRow(key: OrderLineKey, now: number): GeneralOrder {
   };
 }
 
-/** What a successful query order changes: the order's terms, its customer, the sealed snapshot. */
-export async function fetchedChanges(settings: Settings, truth: OrderTruth, attempts: number, now: number): Promise<Partial<GeneralOrder>> {
+/**
+ * What a successful query order changes: the order's terms, its customer, the sealed snapshot. For the whole order
+ * (`orderLineId` WHOLE_ORDER) the terms are its first line's, and the products every line's.
+ */
+export async function fetchedChanges(settings: Settings, truth: OrderTruth, orderLineId: string, attempts: number, now: number): Promise<Partial<GeneralOrder>> {
   return {
     state: "fetched",
     fetchAttempts: attempts,
@@ -75,7 +88,7 @@ export async function fetchedChanges(settings: Settings, truth: OrderTruth, atte
     periodType: truth.periodType,
     periodNumber: truth.periodNumber,
     expireAt: truth.expireAt,
-    products: productsOf(truth),
+    products: productsOf(truth, orderLineId === WHOLE_ORDER),
     customerId: truth.customerId,
     customerName: truth.customerName,
     snapshot: await sealOrderSnapshot(settings.dataKey, truth.snapshot),
@@ -90,11 +103,14 @@ export function failedFetchChanges(attempts: number, error: string, nextFetchAt:
   return { state, fetchAttempts: attempts, nextFetchAt, lastError: error.slice(0, 500), updatedAt: now };
 }
 
-/** Every product of the notified line (queryOrder keeps only the first in OrderTruth; the snapshot has them all). */
-function productsOf(truth: OrderTruth): GeneralOrderProduct[] {
+/**
+ * Every product of the notified line, or of every line for the whole order (queryOrder keeps only the first in
+ * OrderTruth; the snapshot has them all).
+ */
+function productsOf(truth: OrderTruth, wholeOrder: boolean): GeneralOrderProduct[] {
   const info = OrderInfo.safeParse(truth.snapshot);
-  const line = info.success ? info.data.orderLine.find((l) => l.orderLineId === truth.orderLineId) : undefined;
-  const products = (line?.productInfo ?? []).map((product) => ({
+  const lines = !info.success ? [] : wholeOrder ? info.data.orderLine : info.data.orderLine.filter((l) => l.orderLineId === truth.orderLineId);
+  const products = lines.flatMap((line) => line.productInfo ?? []).map((product) => ({
     productId: product.productId ?? null,
     skuCode: product.skuCode ?? null,
     productName: product.productName ?? null,
@@ -113,7 +129,8 @@ function quantityOf(linearValue: number | string | undefined): number | null {
 /** The order as the seller sees it (GET /api/v1/orders/{orderId}, and the `data` of `order.notified`). No secrets. */
 export interface GeneralOrderView {
   orderId: string;
-  orderLineId: string;
+  /** null: the notification named no line, the record is the whole order's. */
+  orderLineId: string | null;
   test: boolean;
   state: GeneralOrderState;
   orderType: string | null;
@@ -125,6 +142,8 @@ export interface GeneralOrderView {
   customer: { id: string | null; name: string | null } | null;
   fetchAttempts: number;
   lastError: string | null;
+  /** The notification's other fields, personal ones "[removed]"; null for lines recorded before they were kept. */
+  extra: Record<string, unknown> | null;
   receivedAt: string;
   fetchedAt: string | null;
   updatedAt: string;
@@ -135,7 +154,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 export function generalOrderView(row: GeneralOrder): GeneralOrderView {
   return {
     orderId: row.orderId,
-    orderLineId: row.orderLineId,
+    orderLineId: row.orderLineId === WHOLE_ORDER ? null : row.orderLineId,
     test: row.isTest,
     state: row.state,
     orderType: row.orderType,
@@ -147,6 +166,7 @@ export function generalOrderView(row: GeneralOrder): GeneralOrderView {
     customer: row.customerId === null && row.customerName === null ? null : { id: row.customerId, name: row.customerName },
     fetchAttempts: row.fetchAttempts,
     lastError: row.lastError,
+    extra: row.notifyExtra,
     receivedAt: new Date(row.receivedAt).toISOString(),
     fetchedAt: iso(row.fetchedAt),
     updatedAt: new Date(row.updatedAt).toISOString(),

@@ -1,6 +1,7 @@
 import { getOrderActor } from "../actor/order.actor";
 import { withinBudget } from "../dialects/actor-call";
 import { requestFingerprint } from "../instances/fingerprint";
+import { withPersonalFieldsRemoved } from "../protocol/personal-fields";
 import { ResultCode } from "../protocol/result-codes";
 import type { OrderNotify } from "../protocol/schemas/order-notify.schema";
 import type { EndpointAnswer, VerifiedCall } from "../routes/marketplace-endpoint";
@@ -12,7 +13,10 @@ import type { EndpointAnswer, VerifiedCall } from "../routes/marketplace-endpoin
  */
 export async function handleOrderNotify(env: Env, request: OrderNotify, call: VerifiedCall): Promise<EndpointAnswer> {
   const key = { orderId: request.orderId, orderLineId: request.orderLineId, isTest: request.isTest };
-  const work = getOrderActor(env, key).notify({ key, fingerprint: requestFingerprint(request), requestText: call.recordedRequest(), receivedAt: call.receivedAt });
+  // Over the fields that define the notification, as before `extra` was kept: a repeat's fingerprint is the first's.
+  const fingerprint = requestFingerprint({ activity: request.activity, orderId: request.orderId, orderLineId: request.orderLineId, isTest: request.isTest });
+  const extra = withPersonalFieldsRemoved(request.extra);
+  const work = getOrderActor(env, key).notify({ key, fingerprint, extra, requestText: call.recordedRequest(), receivedAt: call.receivedAt });
   const outcome = await withinBudget<{ resultCode: string; resultMsg: string }>(work, () => ({ resultCode: ResultCode.Processing, resultMsg: "processing; retry for the result" }));
   return { text: JSON.stringify({ resultCode: outcome.resultCode, resultMsg: outcome.resultMsg }), resultCode: outcome.resultCode };
 }

@@ -37,6 +37,11 @@ export function withoutPersonalFields(fields: Record<string, unknown>, received:
   return JSON.stringify({ ...kept, [BODY_DIGEST_FIELD]: createHmac("sha256", digestKey).update(received).digest("hex") });
 }
 
+/** `fields` with every personal field, at any depth, replaced by "[removed]": for records kept beyond the inbox. */
+export function withPersonalFieldsRemoved(fields: Record<string, unknown>): Record<string, unknown> {
+  return masked(fields) as Record<string, unknown>;
+}
+
 function masked(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(masked);
   if (value === null || typeof value !== "object") return value;

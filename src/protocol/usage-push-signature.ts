@@ -15,8 +15,9 @@ export type UsagePushHeaders = {
 };
 
 // §1.3: ts ≤ 20 characters, nonce ≤ 64. The nonce is further held to unreserved characters because an `&` or `=` in
-// it would make the signed string ambiguous (`nonce=a&body=` could be read two ways).
-const TS = /^\d{1,20}$/;
+// it would make the signed string ambiguous (`nonce=a&body=` could be read two ways). The ts is a Unix time written
+// as one: digits without a leading zero (docs/lifecycle-rules.md "Signatures").
+const TS = /^[1-9]\d{0,19}$/;
 const NONCE = /^[A-Za-z0-9._~-]{1,64}$/;
 const SIGNATURE = /^[A-Za-z0-9+/]{43}=$/;
 
@@ -38,7 +39,7 @@ export function createUsagePushSignature(key: string, body: Bytes, ts: string, n
 /** `body` must be the bytes that are sent: pass the output of canonicalUsageBody and send that same string. */
 export function createUsagePushHeaders(key: string, body: Bytes, tsMs: number, nonce: string): UsagePushHeaders {
   if (!key) throw new TypeError("usage push key must be non-empty");
-  if (!Number.isSafeInteger(tsMs) || tsMs < 0) throw new RangeError("ts must be a non-negative integer of Unix milliseconds");
+  if (!Number.isSafeInteger(tsMs) || tsMs < 1) throw new RangeError("ts must be a positive integer of Unix milliseconds");
   if (!NONCE.test(nonce)) throw new TypeError("nonce must be 1–64 characters of A–Z a–z 0–9 . _ ~ -");
   const ts = String(tsMs);
   return { signature: createUsagePushSignature(key, body, ts, nonce), ts, nonce };

@@ -37,6 +37,32 @@ export function timestampToMs(timestamp: string): number {
   return value < 1e12 ? value * 1000 : value;
 }
 
+/**
+ * Unix time as digits without a leading zero: nonce and timestamp are signed side by side with no separator, so a
+ * leading zero would let a captured call's trailing nonce digit move into its timestamp (same signature, same time,
+ * "new" nonce). docs/lifecycle-rules.md "Signatures".
+ */
+const UNIX_TIME = /^[1-9]\d{0,15}$/;
+
+/**
+ * The one other way to move digits across the nonce/timestamp border and keep the time fresh: a seconds timestamp
+ * that, with the nonce's last digits in front, is also a fresh millisecond one ("180" + "1801801802" is
+ * 1801801801802 ms, 0.2 s from 1801801802 s). It happens for about two minutes every 116 days; in that window a
+ * seconds timestamp whose nonce ends in the matching digits is refused, so only the millisecond reading, the one the
+ * Marketplace sends, is ever accepted.
+ */
+function readsTwoWays(nonce: string, timestamp: string, fresh: (ms: number) => boolean): boolean {
+  if (timestampToMs(timestamp) === Number(timestamp)) return false;
+  // A re-cut keeps at least one character of nonce: an empty one is refused as missing anyway.
+  for (let moved = 1; moved <= Math.min(nonce.length - 1, 16 - timestamp.length); moved += 1) {
+    const digits = nonce.slice(-moved);
+    if (!/^\d+$/.test(digits)) return false;
+    const candidate = `${digits}${timestamp}`;
+    if (UNIX_TIME.test(candidate) && fresh(timestampToMs(candidate))) return true;
+  }
+  return false;
+}
+
 const MAX_NONCE_LENGTH = 128;
 
 /**
@@ -56,12 +82,16 @@ export function verifyV2Signature(
     throw new AuthError(`missing ${missing.join(", ")}`);
   }
   if (!/^\d{1,16}$/.test(timestamp)) throw new AuthError("timestamp is not a Unix time");
+  if (!UNIX_TIME.test(timestamp)) throw new AuthError("timestamp has a leading zero");
   if (nonce.length > MAX_NONCE_LENGTH) throw new AuthError("nonce is too long");
   if (!/^[0-9a-fA-F]{64}$/.test(signature)) throw new AuthError("signature is not 64 hex characters");
   const timestampMs = timestampToMs(timestamp);
   const skewMs = nowMs - timestampMs;
   if (Math.abs(skewMs) > toleranceMs) {
     throw new AuthError(skewMs > 0 ? "timestamp is too old" : "timestamp is in the future", `skew ${skewMs} ms`);
+  }
+  if (readsTwoWays(nonce, timestamp, (ms) => Math.abs(nowMs - ms) <= toleranceMs)) {
+    throw new AuthError("timestamp in seconds could also be read as milliseconds with the nonce's last digits");
   }
   const expected = createV2Signature(accessKey, rawBody, timestamp, nonce);
   if (!safeEqual(expected, signature.toUpperCase())) throw new AuthError("signature does not match");

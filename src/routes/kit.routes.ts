@@ -5,6 +5,7 @@ import { parseKitRequest } from "../protocol/schemas/parse";
 import { KIT_TIMESTAMP } from "../protocol/time-formats";
 import { kitSignatureParts } from "../protocol/v2-signature";
 import { marketplaceEndpoint } from "./marketplace-endpoint";
+import { decodePathSegment } from "./path-params";
 import { v1Endpoint, v1KitInput } from "./v1-endpoint";
 
 /*
@@ -12,9 +13,15 @@ import { v1Endpoint, v1KitInput } from "./v1-endpoint";
  * name is refused (000002) only after the call proved authentic, like any other bad parameter.
  */
 
+/** The sync's name, decoded; a malformed escape stays as sent and is refused as an unknown name (000002). */
+function syncNameOf(request: IRequest): string {
+  const raw = String(request.params.name ?? "");
+  return decodePathSegment(raw) ?? raw;
+}
+
 /** POST /saas/produceAPI/v2/{name}: x-sign / x-timestamp / x-nonce, key KIT_ACCESS_KEY (§2.3). */
 export function kitV2Route(request: IRequest, env: Env): Promise<Response> {
-  const name = String(request.params.name ?? "");
+  const name = syncNameOf(request);
   return marketplaceEndpoint({
     name: `kit-v2:${name.slice(0, 40)}`,
     key: "kit",
@@ -27,7 +34,7 @@ export function kitV2Route(request: IRequest, env: Env): Promise<Response> {
 
 /** POST /saas/v1/produceAPI/{name}: `authToken` header over the body's top-level fields (§5.1), UTC+8 timeStamp. */
 export function kitV1Route(request: IRequest, env: Env): Promise<Response> {
-  const name = String(request.params.name ?? "");
+  const name = syncNameOf(request);
   return v1Endpoint({
     name: `kit-v1:${name.slice(0, 40)}`,
     key: "kit",

@@ -9,7 +9,7 @@ const isoTime = z.iso.datetime({ offset: false });
 export const GeneralOrder = z
   .object({
     orderId: z.string(),
-    orderLineId: z.string(),
+    orderLineId: z.string().nullable().describe("null when the notification named no line: the record is the whole order's"),
     test: z.boolean().describe("a debug notification of the Marketplace's test tools (never fetched: its terms stay null)"),
     state: z.enum(GENERAL_ORDER_STATES).describe("received: waiting for query order; fetched: stored and reported; fetch_failed: query order gave up"),
     orderType: z.string().nullable().describe("NEW, TRIAL, TRIAL_TO_FORMAL, UNSUBSCRIBE, RENEW, CHANGE; null until fetched"),
@@ -24,6 +24,10 @@ export const GeneralOrder = z
     customer: z.object({ id: z.string().nullable(), name: z.string().nullable() }).nullable(),
     fetchAttempts: z.number().int().describe("query-order calls made"),
     lastError: z.string().nullable().describe("why the last query order failed"),
+    extra: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .describe("the notification's fields the gateway does not read, as sent (personal ones \"[removed]\"); null for lines recorded before 0.3.0"),
     receivedAt: isoTime,
     fetchedAt: isoTime.nullable(),
     updatedAt: isoTime,

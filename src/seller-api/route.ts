@@ -3,6 +3,7 @@ import { z } from "zod";
 import { toGatewayError } from "../protocol/errors";
 import { log } from "../observability/log";
 import { decodeUtf8, readRawBody } from "../protocol/inbound";
+import { MalformedPathParameter, decodePathParams } from "../routes/path-params";
 import { type Caller, authoriseCaller, requireSellerToken } from "./seller-auth";
 import { SellerApiError, errorResponse } from "./errors";
 
@@ -69,6 +70,16 @@ export function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where
   return result.data;
 }
 
+/** The route's path parameters, percent-decoded (src/routes/path-params.ts); a malformed escape is a 400. */
+export function pathParamsOf(request: IRequest): Record<string, string> {
+  try {
+    return decodePathParams(request.params);
+  } catch (error) {
+    if (error instanceof MalformedPathParameter) throw new SellerApiError(400, error.message);
+    throw error;
+  }
+}
+
 /** Repeated query keys are refused rather than guessed at: `?status=a&status=b` means nothing here. */
 export function queryOf(url: URL): Record<string, string> {
   const query: Record<string, string> = {};
@@ -109,7 +120,7 @@ export function defineRoute<P extends z.ZodObject | undefined, Q extends z.ZodOb
       const caller = authoriseCaller(request, env, doc.licenseClient === true);
       if (caller instanceof Response) return caller;
       try {
-        const params = parse(doc.params, request.params, "path parameter") as Out<P>;
+        const params = parse(doc.params, pathParamsOf(request), "path parameter") as Out<P>;
         const query = parse(doc.query, queryOf(new URL(request.url)), "query parameter") as Out<Q>;
         const body = (doc.body ? parse(doc.body, await jsonBodyOf(request), "body") : undefined) as Out<B>;
         return await handler({ params, query, body, env, request, now, caller });
@@ -134,7 +145,15 @@ export function documentRoute(doc: RouteDoc, handler: (request: IRequest, env: E
     ...doc,
     async handle(request, env) {
       const denied = requireSellerToken(request, env);
-      return denied ?? handler(request, env);
+      if (denied) return denied;
+      // These handlers read request.params themselves: they get them decoded, like every other route.
+      try {
+        request.params = pathParamsOf(request);
+      } catch (error) {
+        if (error instanceof SellerApiError) return errorResponse(error.status, error.message);
+        throw error;
+      }
+      return handler(request, env);
     },
   };
 }

@@ -57,7 +57,9 @@ const cases: Case[] = [
     message: /^unknown activity "newInstance": this URL \(POST \/orders\) takes orderNotify only$/,
   },
   { name: "missing activity", request: () => signed({ orderId: "CS1", orderLineId: "CS1-1" }), code: "000002", message: /^missing activity$/ },
-  { name: "missing orderLineId", request: () => signed({ activity: "orderNotify", orderId: "CS1", testFlag: "1" }), code: "000002", message: /^orderLineId: required$/ },
+  // A missing orderLineId is not bad input: the notification names the whole order (test/orders/notify-fields.test.ts).
+  { name: "missing orderId", request: () => signed({ activity: "orderNotify", orderLineId: "CS1-000001", testFlag: "1" }), code: "000002", message: /^orderId: required$/ },
+  { name: "orderLineId a number", request: () => signed({ ...valid(), orderLineId: 1 }), code: "000002", message: /^orderLineId: expected string, got number$/ },
   { name: "orderId of 65 characters", request: () => signed({ ...valid(), orderId: "O".repeat(65) }), code: "000002", message: /^orderId: too long \(max 64\)$/ },
   { name: "orderLineId of 65 characters", request: () => signed({ ...valid(), orderLineId: "L".repeat(65) }), code: "000002", message: /^orderLineId: too long \(max 64\)$/ },
   { name: "orderId a number", request: () => signed({ ...valid(), orderId: 12345 }), code: "000002", message: /^orderId: expected string, got number$/ },

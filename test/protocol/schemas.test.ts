@@ -762,13 +762,20 @@ describe("license callbacks", () => {
 describe("orderNotify", () => {
   it("accepts the spec example; a missing testFlag reads as a real call", () => {
     const body = { activity: "orderNotify", orderId: "CS2211181819B4LVS", orderLineId: "CS2211181819B4LVS-000001", testFlag: "1" };
-    expect(parseOrderNotify(body)).toEqual({ activity: "orderNotify", orderId: body.orderId, orderLineId: body.orderLineId, isTest: true });
+    expect(parseOrderNotify(body)).toEqual({ activity: "orderNotify", orderId: body.orderId, orderLineId: body.orderLineId, isTest: true, extra: {} });
     const { testFlag: _t, ...real } = body;
     expect(parseOrderNotify(real).isTest).toBe(false);
   });
 
+  it("reads a missing or empty orderLineId as the whole order, and keeps every field it does not read", () => {
+    expect(parseOrderNotify({ activity: "orderNotify", orderId: "CS1" })).toEqual({ activity: "orderNotify", orderId: "CS1", orderLineId: "", isTest: false, extra: {} });
+    expect(parseOrderNotify({ activity: "orderNotify", orderId: "CS1", orderLineId: "" }).orderLineId).toBe("");
+    expect(parseOrderNotify({ activity: "orderNotify", orderId: "CS1", orderLineId: "CS1-1", saleMode: "API", n: [1] }).extra).toEqual({ saleMode: "API", n: [1] });
+  });
+
   it("rejects missing fields, over-long IDs and other activities", () => {
-    expect(rejection(() => parseOrderNotify({ activity: "orderNotify", orderId: "CS1" }))).toBe("orderLineId: required");
+    expect(rejection(() => parseOrderNotify({ activity: "orderNotify", orderLineId: "CS1-1" }))).toBe("orderId: required");
+    expect(rejection(() => parseOrderNotify({ activity: "orderNotify", orderId: "CS1", orderLineId: text(65) }))).toBe("orderLineId: too long (max 64)");
     expect(rejection(() => parseOrderNotify({ activity: "orderNotify", orderId: text(65), orderLineId: "x" }))).toBe("orderId: too long (max 64)");
     expect(parseOrderNotify({ activity: "orderNotify", orderId: text(64), orderLineId: text(64) })).toMatchObject({ orderId: text(64) });
     expect(rejection(() => parseOrderNotify({ orderId: "CS1" }))).toBe("missing activity");

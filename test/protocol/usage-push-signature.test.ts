@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   canonicalUsageBody,
   createUsagePushHeaders,
+  createUsagePushSignature,
   verifyUsagePushHeaders,
 } from "../../src/protocol/usage-push-signature";
 
@@ -67,6 +68,9 @@ describe("usage push signature (§1.3)", () => {
     expect(verifyUsagePushHeaders(key, body, { ...headers, Signature: headers.signature })).toBe(false);
     expect(verifyUsagePushHeaders(key, body, { ...headers, signature: headers.signature.slice(0, -1) })).toBe(false);
     expect(verifyUsagePushHeaders(key, body, { ...headers, ts: "17e11" })).toBe(false);
+    // A Unix time is written without a leading zero, as ours always are.
+    const padded = { ...headers, ts: `0${headers.ts}` };
+    expect(verifyUsagePushHeaders(key, body, { ...padded, signature: createUsagePushSignature(key, body, padded.ts, padded.nonce) })).toBe(false);
     // The signature is Base64, whose case is significant.
     const flipped = headers.signature.replace(/[A-Za-z]/, (c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()));
     expect(verifyUsagePushHeaders(key, body, { ...headers, signature: flipped })).toBe(false);
@@ -75,6 +79,8 @@ describe("usage push signature (§1.3)", () => {
   it("refuses a timestamp or nonce that could not go out as §1.3 allows", () => {
     expect(() => createUsagePushHeaders(key, body, 1.5, nonce)).toThrow(RangeError);
     expect(() => createUsagePushHeaders(key, body, -1, nonce)).toThrow(RangeError);
+    // 0 is no time we would ever send; every other safe integer prints without a leading zero.
+    expect(() => createUsagePushHeaders(key, body, 0, nonce)).toThrow(RangeError);
     expect(() => createUsagePushHeaders(key, body, tsMs, "")).toThrow(TypeError);
     expect(() => createUsagePushHeaders(key, body, tsMs, "x".repeat(65))).toThrow(TypeError);
     expect(() => createUsagePushHeaders(key, body, tsMs, "a&body=b")).toThrow(TypeError);

@@ -68,6 +68,32 @@ describe("V2 request signature", () => {
     expect(codeOf(() => verifyV2Signature(key, body, parts({ nonce: "x".repeat(129) }), now, tolerance))).toBe("000001:nonce is too long");
   });
 
+  it("refuses a timestamp with a leading zero: a nonce's last digit moved into it would keep the signature", () => {
+    const signed = { signature: createV2Signature(key, body, String(now), "7d1e0c6a9b3f4e20"), timestamp: String(now), nonce: "7d1e0c6a9b3f4e20" };
+    expect(codeOf(() => verifyV2Signature(key, body, signed, now, tolerance))).toBeUndefined();
+    const recut = { signature: signed.signature, nonce: "7d1e0c6a9b3f4e2", timestamp: `0${signed.timestamp}` };
+    expect(createV2Signature(key, body, recut.timestamp, recut.nonce)).toBe(signed.signature);
+    expect(codeOf(() => verifyV2Signature(key, body, recut, now, tolerance))).toBe("000001:timestamp has a leading zero");
+    expect(codeOf(() => verifyV2Signature(key, body, parts({ timestamp: "0" }), now, tolerance))).toBe("000001:timestamp has a leading zero");
+  });
+
+  it("refuses a seconds timestamp that the nonce's last digits turn into a fresh millisecond one", () => {
+    // 1801801801802 ms and 1801801802 s are 0.2 s apart: "180" can move between the nonce and the timestamp.
+    const at = 1_801_801_801_802;
+    const ms = String(at);
+    const signature = createV2Signature(key, body, ms, "n180");
+    expect(codeOf(() => verifyV2Signature(key, body, { signature, timestamp: ms, nonce: "n180" }, at, tolerance))).toBeUndefined();
+    const recut = { signature, timestamp: ms.slice(3), nonce: "n180180" };
+    expect(createV2Signature(key, body, recut.timestamp, recut.nonce)).toBe(signature);
+    expect(codeOf(() => verifyV2Signature(key, body, recut, at, tolerance))).toBe(
+      "000001:timestamp in seconds could also be read as milliseconds with the nonce's last digits",
+    );
+    // A seconds timestamp at the same instant whose nonce does not end in those digits is one reading only.
+    const seconds = ms.slice(3);
+    const plain = { signature: createV2Signature(key, body, seconds, "n181"), timestamp: seconds, nonce: "n181" };
+    expect(codeOf(() => verifyV2Signature(key, body, plain, at, tolerance))).toBeUndefined();
+  });
+
   it("rejects a replayed nonce through the store, and only valid requests reach the store", async () => {
     const seen = new Map<string, number>();
     const store: ReplayStore = {

@@ -26,6 +26,7 @@ export const generalOrders = sqliteTable(
   "general_orders",
   {
     orderId: text("order_id").notNull(),
+    /** "" when the notification named no line (the whole order; marketplace-open-apis.md §3.2, docs/lifecycle-rules.md rule 18). */
     orderLineId: text("order_line_id").notNull(),
     isTest: integer("is_test", { mode: "boolean" }).notNull(),
     state: text("state", { enum: GENERAL_ORDER_STATES }).notNull(),
@@ -44,6 +45,11 @@ export const generalOrders = sqliteTable(
     customerName: text("customer_name"),
     /** The query-order `orderInfo`, its personal fields sealed with DATA_KEY (src/crypto/order-snapshot.ts). */
     snapshot: text("snapshot", { mode: "json" }).$type<Record<string, unknown>>(),
+    /**
+     * The first notification's fields the gateway does not read (all but activity, orderId, orderLineId, testFlag),
+     * personal ones replaced by "[removed]"; null for lines recorded before it kept them.
+     */
+    notifyExtra: text("notify_extra", { mode: "json" }).$type<Record<string, unknown>>(),
     /** The first notification; repeats change nothing. */
     receivedAt: epochMs("received_at").notNull(),
     fetchedAt: epochMs("fetched_at"),

@@ -1,0 +1,1 @@
+ALTER TABLE `general_orders` ADD `notify_extra` text;
