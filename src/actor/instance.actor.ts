@@ -13,6 +13,7 @@ import { type AuditHead, findAuditHead, findInboxEntry, findInstance, nextAuditR
 import { planChange } from "../instances/lifecycle";
 import { type PendingOrderFetch, emptyOrderRow, orderFetchDelay, orderRowOf, shouldGiveUp } from "../instances/order-fetch";
 import { newPurchase, orderArrived, provision, purchaseOutcome, retriedPurchase, withOrderTruth } from "../instances/purchase";
+import { awaitsProvisioning, provisioningDeadline, windowClosed, windowExpiry } from "../instances/provisioning-window";
 import type { AdminRetryResult, CredentialsResult, ProvisionedBody, ProvisioningFailedBody, SellerWriteResult } from "../instances/seller-commands";
 import {
   ORDER_NEVER_FETCHED,
@@ -40,7 +41,7 @@ import type { SignedNonce } from "../protocol/v2-signature";
 import { ReplayGuard } from "./replay-guard";
 import { SerialActor } from "./serial-actor";
 
-export { PROVISIONING_WINDOW_MS } from "../instances/purchase";
+export { PROVISIONING_WINDOW_MS } from "../instances/provisioning-window";
 
 type Statement = BatchItem<"sqlite">;
 
@@ -213,13 +214,17 @@ export class InstanceActor extends SerialActor {
   private async create(instanceId: string, envelope: CallEnvelope, command: CreateCommand): Promise<Outcome> {
     // The cache only, no D1 read: an instance this actor has not cached but D1 has (a crash after its batch) makes the
     // insert below fail on its unique keys, and applyOnce then reloads and answers from it.
-    const existing = this.kv.get<Instance>(KV.instance);
+    const cached = this.kv.get<Instance>(KV.instance);
     const key = envelope.idempotencyKey ?? command.createKey;
-    if (existing) {
+    if (cached) {
       const seen = this.kv.get<CachedOutcome>(KV.answer(key)) ?? (await this.recorded(key));
       if (seen && seen.fingerprint !== envelope.fingerprint) return conflict(envelope);
-      // A new newInstance for a failed purchase is the Marketplace retrying it: provision again.
-      if (existing.status === "failed" && !existing.isTest) return this.purchase(instanceId, existing, envelope, command, key, seen === undefined);
+      const existing = await this.closeWindowIfDue(cached, envelope.receivedAt);
+      // A new newInstance for a failed purchase is the Marketplace retrying it: provision again, inside its window
+      // only (after it the Marketplace has refunded the purchase: the call is answered with the failure).
+      if (existing.status === "failed" && !existing.isTest && !windowClosed(existing, envelope.receivedAt)) {
+        return this.purchase(instanceId, existing, envelope, command, key, seen === undefined);
+      }
       const outcome = await purchaseOutcome(existing, this.settings.dataKey, createAnswerCarriesAppInfo(envelope.dialect));
       if (!seen) {
         // The same purchase through the other dialect (V1 and V2 share the create key, not the inbox key).
@@ -312,7 +317,9 @@ export class InstanceActor extends SerialActor {
   }
 
   private async change(instanceId: string, envelope: CallEnvelope, command: LifecycleCommand): Promise<Outcome> {
-    const instance = await this.load(instanceId);
+    const loaded = await this.load(instanceId);
+    // A call after the window finds the purchase failed, as the Marketplace has judged it.
+    const instance = loaded ? await this.closeWindowIfDue(loaded, envelope.receivedAt) : undefined;
     const plan = planChange(instance, instanceId, envelope, command);
     if (plan.kind === "answer") {
       if (plan.unchanged) this.note("instance.unchanged", { instanceId, activity: envelope.activity, reason: plan.unchanged });
@@ -335,8 +342,9 @@ export class InstanceActor extends SerialActor {
   /** POST /api/v1/instances/{id}/provisioned: finishes a webhook provisioning answered 202. */
   async provisioned(instanceId: string, body: ProvisionedBody, now: number): Promise<SellerWriteResult> {
     return this.serialize(async () => {
-      const instance = await this.load(instanceId);
-      if (!instance) return { status: 404, error: `instance ${instanceId} does not exist` };
+      const loaded = await this.load(instanceId);
+      if (!loaded) return { status: 404, error: `instance ${instanceId} does not exist` };
+      const instance = await this.closeWindowIfDue(loaded, now);
       if (instance.provisionedAt !== null) {
         return (await sameProvisioning(instance, body, this.settings.dataKey))
           ? { status: 200, entitlement: entitlementOf(instance) }
@@ -354,8 +362,9 @@ export class InstanceActor extends SerialActor {
   /** POST /api/v1/instances/{id}/provisioning-failed: the Marketplace gets the seller's code. */
   async provisioningFailed(instanceId: string, body: ProvisioningFailedBody, now: number): Promise<SellerWriteResult> {
     return this.serialize(async () => {
-      const instance = await this.load(instanceId);
-      if (!instance) return { status: 404, error: `instance ${instanceId} does not exist` };
+      const loaded = await this.load(instanceId);
+      if (!loaded) return { status: 404, error: `instance ${instanceId} does not exist` };
+      const instance = await this.closeWindowIfDue(loaded, now);
       if (instance.status === "failed") {
         return instance.failureCode === body.resultCode
           ? { status: 200, entitlement: entitlementOf(instance) }
@@ -407,6 +416,9 @@ export class InstanceActor extends SerialActor {
       const instance = await this.load(instanceId);
       if (!instance) return { status: 404, error: `instance ${instanceId} does not exist` };
       if (instance.status !== "failed") return { status: 409, error: `instance is ${instance.status}, not failed` };
+      if (!instance.isTest && windowClosed(instance, now)) {
+        return { status: 409, error: "the Marketplace's 3-hour window for this purchase has closed: it failed the purchase and refunded it" };
+      }
       const envelope: CallEnvelope = {
         dialect: "v2",
         activity: "retryProvisioning",
@@ -648,19 +660,51 @@ export class InstanceActor extends SerialActor {
     const pending = this.kv.get<PendingOrderFetch[]>(KV.orderFetches) ?? [];
     const deliveryDue = this.kv.get<number>(KV.deliveryDueAt);
     const licenseDue = this.kv.get<number>(KV.licenseDueAt);
-    const times = [...pending.map((p) => p.nextAt), ...(deliveryDue === undefined ? [] : [deliveryDue]), ...(licenseDue === undefined ? [] : [licenseDue])];
+    const instance = this.kv.get<Instance>(KV.instance);
+    // An unprovisioned purchase fails when the Marketplace's window closes, whatever else is or is not pending.
+    const windowEnd = instance && awaitsProvisioning(instance) ? provisioningDeadline(instance) : undefined;
+    const times = [
+      ...pending.map((p) => p.nextAt),
+      ...(deliveryDue === undefined ? [] : [deliveryDue]),
+      ...(licenseDue === undefined ? [] : [licenseDue]),
+      ...(windowEnd === undefined ? [] : [windowEnd]),
+    ];
     if (times.length === 0) return;
     const due = Math.max(Math.min(...times), notBefore);
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > due) await this.ctx.storage.setAlarm(due);
   }
 
+  /**
+   * Fails a real purchase still unprovisioned when the Marketplace's window has closed (src/instances/provisioning-window.ts),
+   * with instance.failed, and stops its order fetches; returns the instance as it is now. Inside the queue.
+   */
+  private async closeWindowIfDue(instance: Instance, now: number): Promise<Instance> {
+    const expiry = windowExpiry(instance, now);
+    if (!expiry) return instance;
+    const stopped = (this.kv.get<PendingOrderFetch[]>(KV.orderFetches) ?? []).filter((p) => p.purpose === "create");
+    const orderRows = stopped.map((item) =>
+      statements.upsertOrder(this.db, {
+        ...emptyOrderRow(instance.id, item, now),
+        fetchState: "failed",
+        fetchAttempts: item.attempts,
+        lastError: "the Marketplace's 3-hour window closed before the order could be fetched",
+      }),
+    );
+    await this.commit(instance, expiry, now, { statements: orderRows });
+    for (const item of stopped) this.replacePending(item, null);
+    await this.armAlarm();
+    log("warn", "instance.window_closed", { instanceId: instance.id, orderKnown: instance.orderKnownAt !== null, stoppedFetches: stopped.length });
+    return expiry.next;
+  }
+
   override async alarm(): Promise<void> {
     let notBefore = 0;
     try {
-      const instance = this.kv.get<Instance>(KV.instance);
-      const pending = this.kv.get<PendingOrderFetch[]>(KV.orderFetches) ?? [];
+      const cached = this.kv.get<Instance>(KV.instance);
       const now = Date.now();
+      const instance = cached && windowExpiry(cached, now) ? await this.serialize(() => this.closeWindowIfDue(cached, now)) : cached;
+      const pending = this.kv.get<PendingOrderFetch[]>(KV.orderFetches) ?? [];
       if (instance) {
         for (const item of pending.filter((p) => p.nextAt <= now)) await this.fetchOrder(instance.id, item, now);
       } else if (pending.length > 0) {
@@ -704,7 +748,12 @@ export class InstanceActor extends SerialActor {
           nextFetchAt: giveUp ? null : now + orderFetchDelay(attempts),
           lastError: message.slice(0, 500),
         });
-        const instance = await this.load(instanceId);
+        const loaded = await this.load(instanceId);
+        const instance = loaded ? await this.closeWindowIfDue(loaded, Date.now()) : undefined;
+        if (item.purpose === "create" && instance?.status === "failed") {
+          this.replacePending(item, null);
+          return;
+        }
         if (giveUp && item.purpose === "create" && instance && instance.orderKnownAt === null && instance.status === "provisioning") {
           // No order, no provisioning: the purchase fails; a new newInstance from the Marketplace tries again.
           await this.commit(instance, purchaseFailed(instance, ResultCode.InternalError, ORDER_NEVER_FETCHED, now), now, { statements: [orderRow] });
@@ -716,8 +765,14 @@ export class InstanceActor extends SerialActor {
       return;
     }
     await this.serialize(async () => {
-      const instance = await this.load(instanceId);
-      if (!instance) return;
+      const loaded = await this.load(instanceId);
+      if (!loaded) return;
+      const instance = await this.closeWindowIfDue(loaded, Date.now());
+      if (item.purpose === "create" && instance.status === "failed") {
+        // Too late: the Marketplace has judged the purchase failed. Its answer changes nothing.
+        this.replacePending(item, null);
+        return;
+      }
       const orderRow = statements.upsertOrder(this.db, await orderRowOf(this.settings, instanceId, item, truth, now));
       await this.commit(instance, await orderArrived(instance, item, truth, this.settings, now), now, { statements: [orderRow] });
       this.replacePending(item, null);
@@ -763,7 +818,9 @@ export class InstanceActor extends SerialActor {
       if (outcome.retryAt !== undefined) this.kv.put(KV.deliveryDueAt, outcome.retryAt);
       return;
     }
-    const instance = event.instanceId ? await this.load(event.instanceId) : undefined;
+    const loaded = event.instanceId ? await this.load(event.instanceId) : undefined;
+    // A seller's answer after the window is no answer: the purchase has failed, the event is merely delivered.
+    const instance = loaded ? await this.closeWindowIfDue(loaded, now) : undefined;
     const awaiting = awaitsSeller(event, instance, this.settings) ? instance : undefined;
     const verdict = judgeDelivery(event, attempt, awaiting !== undefined, now);
     const status = attempt.kind === "answered" ? attempt.status : null;
