@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ANSWER_BUDGET, PLATFORM_TIMEOUT_MS } from "../../src/dialects/answer-budget";
 import { kitRows, newKitScope, sendWith, signedKitV2Request, tenantBody } from "../support/kit";
-import { auditOf, controlOrders, eventsOf, periodOrder, runAlarmNow, runDueOrderFetches, stateOf } from "../support/lifecycle";
+import { auditOf, callV1, controlOrders, eventsOf, periodOrder, runAlarmNow, runDueOrderFetches, stateOf } from "../support/lifecycle";
 import { callV2, createInstance, expireTime, uniqueId } from "../support/marketplace";
 import { settleBackgroundWork } from "../support/background-work";
 import { slowD1Batches } from "../support/slow-d1";
@@ -52,6 +52,16 @@ describe("a change whose D1 write is slow is answered 000000 once accepted, with
     expect(ms).toBeLessThan(PLATFORM_TIMEOUT_MS);
     // The change lands once D1 has written it.
     await vi.waitFor(async () => expect(await stateOf(instanceId)).toMatchObject({ ...after, version: version + 1 }), { timeout: 8_000, interval: 100 });
+  }, 20_000);
+
+  it("V1 instanceStatus FREEZE", async () => {
+    const { instanceId } = await createInstance();
+    slowD1Batches(SLOW);
+    const { answer, ms } = await timed(callV1({ activity: "instanceStatus", instanceId, instanceStatus: "FREEZE", testFlag: "0" }));
+    expect(answer.json.resultCode).toBe("000000");
+    expect(answer.bodySignValid).toBe(true);
+    expect(ms).toBeLessThan(PLATFORM_TIMEOUT_MS);
+    await vi.waitFor(async () => expect(await stateOf(instanceId)).toMatchObject({ status: "frozen" }), { timeout: 8_000, interval: 100 });
   }, 20_000);
 
   it("upgradeInstance: accepted at once; instance.upgraded follows its order", async () => {
@@ -119,5 +129,20 @@ describe("an accepted change cannot fail any more", () => {
     // Applied once: a repeat is a no-op by state.
     expect((await callV2({ activity: "updateInstanceStatus", instanceId, status: "FREEZE" })).json.resultCode).toBe("000000");
     expect((await auditOf(instanceId)).map((row) => row.to_status)).toEqual(["active", "frozen"]);
+  }, 20_000);
+
+  it("a batch written whose answer was lost is not written twice", async () => {
+    const { instanceId } = await createInstance();
+    slowD1Batches(0, { lostAnswerOnce: new Error("network connection lost") });
+    const body = renewal(instanceId);
+    expect((await callV2(body)).json.resultCode).toBe("000000");
+    vi.restoreAllMocks();
+    await runAlarmNow(instanceId);
+    expect(await stateOf(instanceId)).toMatchObject({ version: 2 });
+    expect(await inboxActivities(instanceId)).toEqual(["newInstance", "refreshInstance"]);
+    expect((await eventsOf(instanceId)).map((e) => e.type)).toEqual(["instance.created", "instance.provisioned", "instance.renewed"]);
+    // The Marketplace's retry meets the recorded renewal.
+    expect((await callV2(body)).json.resultCode).toBe("000000");
+    expect(await stateOf(instanceId)).toMatchObject({ version: 2 });
   }, 20_000);
 });
