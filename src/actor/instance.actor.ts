@@ -13,6 +13,7 @@ import { type AuditHead, findAuditHead, findInboxEntry, findInstance, nextAuditR
 import { planChange } from "../instances/lifecycle";
 import { type PendingOrderFetch, emptyOrderRow, orderFetchDelay, orderRowOf, shouldGiveUp } from "../instances/order-fetch";
 import { newPurchase, orderArrived, provision, purchaseOutcome, retriedPurchase, withOrderTruth } from "../instances/purchase";
+import { awaitsProvisioning, provisioningDeadline, windowClosed, windowExpiry } from "../instances/provisioning-window";
 import type { AdminRetryResult, CredentialsResult, ProvisionedBody, ProvisioningFailedBody, SellerWriteResult } from "../instances/seller-commands";
 import {
   ORDER_NEVER_FETCHED,
@@ -37,11 +38,12 @@ import { type OrderTruth, queryOrder } from "../marketplace-api/order.api";
 import { log } from "../observability/log";
 import { ResultCode } from "../protocol/result-codes";
 import type { SignedNonce } from "../protocol/v2-signature";
+import { type Acceptance, type Decision, decideBy } from "./acceptance";
 import { ReplayGuard } from "./replay-guard";
 import { SerialActor } from "./serial-actor";
 import { isSelfCheckData } from "../operations/self-check/marker";
 
-export { PROVISIONING_WINDOW_MS } from "../instances/purchase";
+export { PROVISIONING_WINDOW_MS } from "../instances/provisioning-window";
 
 type Statement = BatchItem<"sqlite">;
 
@@ -67,6 +69,8 @@ const KV = {
   licenseDueAt: "licenseDueAt",
   /** The event stream this actor delivers: its instance, or the tenant a kit actor is named after. */
   stream: "stream",
+  /** A call accepted and not yet written to D1 (AcceptedWork): written before anything else this actor does. */
+  accepted: "accepted",
   answer: (key: string) => `answer:${key}`,
 } as const;
 
@@ -91,7 +95,21 @@ interface CommitExtras {
   inbox?: ReturnType<typeof inboxRow>;
   statements?: Statement[];
   cache?: { key: string; value: CachedOutcome };
+  /** The batch writes the accepted call: its record goes in the same storage transaction as the cache. */
+  settles?: true;
 }
+
+/**
+ * A call answered as accepted before its D1 batch was written (src/dialects/answer-budget.ts): kept in the actor's
+ * own storage until that batch is, and written again from here after a failed batch or a restart.
+ */
+type AcceptedWork =
+  | { kind: "change"; from: Instance; change: InstanceChange; at: number; inbox: ReturnType<typeof inboxRow>; cache?: { key: string; value: CachedOutcome } }
+  | { kind: "kit"; call: KitSyncCall };
+
+const NOT_ACCEPTED: Outcome = { resultCode: ResultCode.InternalError, resultMsg: "the gateway could not take this call on in time; nothing changed: send it again" };
+const NOT_ACCEPTED_KIT: KitAnswer = { text: JSON.stringify(NOT_ACCEPTED), resultCode: NOT_ACCEPTED.resultCode };
+const KIT_ACCEPTED: KitAnswer = { text: JSON.stringify({ resultCode: ResultCode.Success, resultMsg: "accepted; being applied" }), resultCode: ResultCode.Success };
 
 /**
  * One actor per instance id: the serialising shell around the lifecycle domain (src/instances), which decides; the
@@ -117,6 +135,13 @@ export class InstanceActor extends SerialActor {
     // Before the queue: a replay is refused at once, even while the original call is still running.
     const call = this.admit(envelope.nonce, { instanceId });
     if (!call) return { outcome: REPLAYED, facts: { instanceId } };
+    const { decideBy: deadline } = envelope;
+    if (command.kind === "lifecycle" && deadline !== undefined) {
+      const decision = await this.decide<Outcome>(deadline, (acceptance) =>
+        this.serialize(() => this.during(call, () => (acceptance.dropped ? Promise.resolve(NOT_ACCEPTED) : this.applyOnce(instanceId, envelope, command, acceptance)))),
+      );
+      return { outcome: decision.kind === "dropped" ? NOT_ACCEPTED : decision.answer, facts: { ...call.facts, ...(decision.kind === "done" ? {} : { decided: decision.kind }) } };
+    }
     const outcome = await this.serialize(() => this.during(call, () => this.applyOnce(instanceId, envelope, command)));
     if (command.kind !== "create" || outcome.resultCode !== ResultCode.Processing || this.settings.provisioning.mode !== "webhook") return { outcome, facts: call.facts };
     // Webhook provisioning: the seller's backend gets instance.created now, and its answer may finish the purchase
@@ -130,6 +155,22 @@ export class InstanceActor extends SerialActor {
       return instance ? purchaseOutcome(instance, this.settings.dataKey, createAnswerCarriesAppInfo(envelope.dialect)) : outcome;
     });
     return { outcome: current, facts: call.facts };
+  }
+
+  /**
+   * A call that must be accepted or dropped by `deadline`. When its work fails after it was accepted, the accepted
+   * record is still there: the alarm writes it.
+   */
+  private async decide<T>(deadline: number, work: (acceptance: Acceptance<T>) => Promise<T>): Promise<Decision<T>> {
+    return decideBy(deadline, (acceptance) =>
+      work(acceptance).catch(async (error: unknown) => {
+        if (acceptance.accepted) {
+          log("error", "actor.accepted_write_failed", { error: error instanceof Error ? error.message : String(error) });
+          await this.armAlarm(Date.now() + ALARM_FAILURE_RETRY_MS);
+        }
+        throw error;
+      }),
+    );
   }
 
   /** The replay check of a queryInstance of several ids (answered from D1): its nonce is kept here. */
@@ -177,14 +218,14 @@ export class InstanceActor extends SerialActor {
     else log("info", event, fields);
   }
 
-  private async applyOnce(instanceId: string, envelope: CallEnvelope, command: InstanceCommand): Promise<Outcome> {
+  private async applyOnce(instanceId: string, envelope: CallEnvelope, command: InstanceCommand, acceptance?: Acceptance<Outcome>): Promise<Outcome> {
     const key = envelope.idempotencyKey;
     if (key && command.kind === "lifecycle") {
       const cached = this.kv.get<CachedOutcome>(KV.answer(key));
       if (cached) return repeatOutcome(cached, envelope);
     }
     try {
-      return await this.execute(instanceId, envelope, command);
+      return await this.execute(instanceId, envelope, command, acceptance);
     } catch (error) {
       if (!isD1Error(error)) throw error;
       // The batch hit a unique key: an earlier life of this actor wrote to D1 and died before caching it.
@@ -194,16 +235,16 @@ export class InstanceActor extends SerialActor {
         const recorded = await this.recorded(key);
         if (recorded) return repeatOutcome(recorded, envelope);
       }
-      return this.execute(instanceId, envelope, command);
+      return this.execute(instanceId, envelope, command, acceptance);
     }
   }
 
-  private execute(instanceId: string, envelope: CallEnvelope, command: InstanceCommand): Promise<Outcome> {
+  private execute(instanceId: string, envelope: CallEnvelope, command: InstanceCommand, acceptance?: Acceptance<Outcome>): Promise<Outcome> {
     switch (command.kind) {
       case "create":
         return this.create(instanceId, envelope, command);
       case "lifecycle":
-        return this.change(instanceId, envelope, command);
+        return this.change(instanceId, envelope, command, acceptance);
       default: {
         const unhandled: never = command;
         throw new Error(`unknown command ${JSON.stringify(unhandled)}`);
@@ -214,13 +255,17 @@ export class InstanceActor extends SerialActor {
   private async create(instanceId: string, envelope: CallEnvelope, command: CreateCommand): Promise<Outcome> {
     // The cache only, no D1 read: an instance this actor has not cached but D1 has (a crash after its batch) makes the
     // insert below fail on its unique keys, and applyOnce then reloads and answers from it.
-    const existing = this.kv.get<Instance>(KV.instance);
+    const cached = this.kv.get<Instance>(KV.instance);
     const key = envelope.idempotencyKey ?? command.createKey;
-    if (existing) {
+    if (cached) {
       const seen = this.kv.get<CachedOutcome>(KV.answer(key)) ?? (await this.recorded(key));
       if (seen && seen.fingerprint !== envelope.fingerprint) return conflict(envelope);
-      // A new newInstance for a failed purchase is the Marketplace retrying it: provision again.
-      if (existing.status === "failed" && !existing.isTest) return this.purchase(instanceId, existing, envelope, command, key, seen === undefined);
+      const existing = await this.closeWindowIfDue(cached, envelope.receivedAt);
+      // A new newInstance for a failed purchase is the Marketplace retrying it: provision again, inside its window
+      // only (after it the Marketplace has refunded the purchase: the call is answered with the failure).
+      if (existing.status === "failed" && !existing.isTest && !windowClosed(existing, envelope.receivedAt)) {
+        return this.purchase(instanceId, existing, envelope, command, key, seen === undefined);
+      }
       const outcome = await purchaseOutcome(existing, this.settings.dataKey, createAnswerCarriesAppInfo(envelope.dialect));
       if (!seen) {
         // The same purchase through the other dialect (V1 and V2 share the create key, not the inbox key).
@@ -312,20 +357,32 @@ export class InstanceActor extends SerialActor {
     }
   }
 
-  private async change(instanceId: string, envelope: CallEnvelope, command: LifecycleCommand): Promise<Outcome> {
-    const instance = await this.load(instanceId);
+  private async change(instanceId: string, envelope: CallEnvelope, command: LifecycleCommand, acceptance?: Acceptance<Outcome>): Promise<Outcome> {
+    const loaded = await this.load(instanceId);
+    // A call after the window finds the purchase failed, as the Marketplace has judged it.
+    const instance = loaded ? await this.closeWindowIfDue(loaded, envelope.receivedAt) : undefined;
     const plan = planChange(instance, instanceId, envelope, command);
     if (plan.kind === "answer") {
       if (plan.unchanged) this.note("instance.unchanged", { instanceId, activity: envelope.activity, reason: plan.unchanged });
       return plan.outcome;
     }
-    if (plan.orderFetch) this.schedulePending(plan.orderFetch);
+    // planChange applies changes to existing instances only; a create never comes this way.
+    if (!instance) throw new Error(`planChange applied ${envelope.activity} to no instance`);
+    if (acceptance && !acceptance.accept(plan.outcome)) return NOT_ACCEPTED;
     const { next } = plan.change;
     const key = envelope.idempotencyKey ?? `${envelope.activity}:${instanceId}:v${next.version}`;
-    await this.commit(instance, plan.change, envelope.receivedAt, {
+    const accepted: Extract<AcceptedWork, { kind: "change" }> = {
+      kind: "change",
+      from: instance,
+      change: plan.change,
+      at: envelope.receivedAt,
       inbox: inboxRow(key, envelope, instanceId, plan.outcome),
       ...(envelope.idempotencyKey ? { cache: { key: envelope.idempotencyKey, value: { outcome: plan.outcome, fingerprint: envelope.fingerprint } } } : {}),
-    });
+    };
+    // Accepted: from here on the change is applied whatever D1 does (an upgrade's order fetch is scheduled with it).
+    this.kv.put(KV.accepted, accepted);
+    if (plan.orderFetch) this.schedulePending(plan.orderFetch);
+    await this.commitAccepted(accepted);
     await this.armAlarm();
     this.note("instance.changed", { instanceId, activity: envelope.activity, from: instance?.status, to: next.status, frozenReason: next.frozenReason });
     return plan.outcome;
@@ -336,8 +393,9 @@ export class InstanceActor extends SerialActor {
   /** POST /api/v1/instances/{id}/provisioned: finishes a webhook provisioning answered 202. */
   async provisioned(instanceId: string, body: ProvisionedBody, now: number): Promise<SellerWriteResult> {
     return this.serialize(async () => {
-      const instance = await this.load(instanceId);
-      if (!instance) return { status: 404, error: `instance ${instanceId} does not exist` };
+      const loaded = await this.load(instanceId);
+      if (!loaded) return { status: 404, error: `instance ${instanceId} does not exist` };
+      const instance = await this.closeWindowIfDue(loaded, now);
       if (instance.provisionedAt !== null) {
         return (await sameProvisioning(instance, body, this.settings.dataKey))
           ? { status: 200, entitlement: entitlementOf(instance) }
@@ -355,8 +413,9 @@ export class InstanceActor extends SerialActor {
   /** POST /api/v1/instances/{id}/provisioning-failed: the Marketplace gets the seller's code. */
   async provisioningFailed(instanceId: string, body: ProvisioningFailedBody, now: number): Promise<SellerWriteResult> {
     return this.serialize(async () => {
-      const instance = await this.load(instanceId);
-      if (!instance) return { status: 404, error: `instance ${instanceId} does not exist` };
+      const loaded = await this.load(instanceId);
+      if (!loaded) return { status: 404, error: `instance ${instanceId} does not exist` };
+      const instance = await this.closeWindowIfDue(loaded, now);
       if (instance.status === "failed") {
         return instance.failureCode === body.resultCode
           ? { status: 200, entitlement: entitlementOf(instance) }
@@ -408,6 +467,9 @@ export class InstanceActor extends SerialActor {
       const instance = await this.load(instanceId);
       if (!instance) return { status: 404, error: `instance ${instanceId} does not exist` };
       if (instance.status !== "failed") return { status: 409, error: `instance is ${instance.status}, not failed` };
+      if (!instance.isTest && windowClosed(instance, now)) {
+        return { status: 409, error: "the Marketplace's 3-hour window for this purchase has closed: it failed the purchase and refunded it" };
+      }
       const envelope: CallEnvelope = {
         dialect: "v2",
         activity: "retryProvisioning",
@@ -439,8 +501,23 @@ export class InstanceActor extends SerialActor {
    * Kit syncs for this instance (or, for the seller's own calls without one, for the tenant this actor is named
    * after: kitActorName) queue behind every other change here, so two syncs of one tenant never interleave.
    */
-  async kitSync(call: KitSyncCall): Promise<KitAnswer> {
-    const answer = await this.serialize(() => applyKitSync(this.env, call));
+  async kitSync(call: KitSyncCall, deadline?: number): Promise<KitAnswer> {
+    if (deadline === undefined) return this.serialize(() => this.applyKit(call));
+    const decision = await this.decide<KitAnswer>(deadline, (acceptance) =>
+      this.serialize(async () => {
+        // No check can refuse a sync that reached its actor (it is idempotent, and parsing is done): accepted first.
+        if (!acceptance.accept(KIT_ACCEPTED)) return NOT_ACCEPTED_KIT;
+        this.kv.put(KV.accepted, { kind: "kit", call } satisfies AcceptedWork);
+        return this.applyKit(call);
+      }),
+    );
+    return decision.kind === "dropped" ? NOT_ACCEPTED_KIT : decision.answer;
+  }
+
+  /** One kit sync's batch; its accepted record, if any, is cleared once the batch is written. */
+  private async applyKit(call: KitSyncCall): Promise<KitAnswer> {
+    const answer = await applyKitSync(this.env, call);
+    this.kv.delete(KV.accepted);
     if (answer.eventStream) {
       this.kv.put(KV.stream, answer.eventStream);
       this.markDeliveryDue(call.receivedAt);
@@ -561,6 +638,51 @@ export class InstanceActor extends SerialActor {
     else if (next.state === "issued") log("warn", "license.upload_failed", { instanceId: row.instanceId, eventId: row.eventId, attempts: next.uploadAttempts, code: next.lastErrorCode });
   }
 
+  // ---- accepted calls ----------------------------------------------------------------------------------------------
+
+  /** Whatever runs in the queue runs after the accepted call a failed batch or a restart left unwritten. */
+  protected override serialize<T>(work: () => Promise<T>): Promise<T> {
+    return super.serialize(async () => {
+      await this.settleAccepted();
+      return work();
+    });
+  }
+
+  private async commitAccepted(accepted: Extract<AcceptedWork, { kind: "change" }>): Promise<void> {
+    await this.commit(accepted.from, accepted.change, accepted.at, { inbox: accepted.inbox, ...(accepted.cache ? { cache: accepted.cache } : {}), settles: true });
+  }
+
+  /**
+   * Writes the accepted call left unwritten, once: a change whose instance D1 still has at the version it was planned
+   * on (otherwise its batch did land before the actor lost track), a kit sync whose inbox record is missing.
+   */
+  private async settleAccepted(): Promise<void> {
+    const accepted = this.kv.get<AcceptedWork>(KV.accepted);
+    if (!accepted) return;
+    switch (accepted.kind) {
+      case "change": {
+        const current = await this.reload(accepted.from.id);
+        if (current?.version === accepted.from.version) {
+          await this.commitAccepted({ ...accepted, from: current });
+          log("warn", "actor.accepted_written", { instanceId: current.id, activity: accepted.inbox.activity, version: accepted.change.next.version });
+        } else {
+          this.kv.delete(KV.accepted);
+        }
+        break;
+      }
+      case "kit":
+        if (await findInboxEntry(this.db, accepted.call.callKey)) this.kv.delete(KV.accepted);
+        else await this.applyKit(accepted.call);
+        log("warn", "actor.accepted_written", { activity: accepted.call.kit.name });
+        break;
+      default: {
+        const unhandled: never = accepted;
+        throw new Error(`unknown accepted work ${JSON.stringify(unhandled)}`);
+      }
+    }
+    await this.armAlarm();
+  }
+
   // ---- the one write path ----------------------------------------------------------------------------------------
 
   private get auditKey(): Buffer {
@@ -595,6 +717,7 @@ export class InstanceActor extends SerialActor {
       this.kv.put(KV.instance, next);
       this.kv.put(KV.auditHead, { seq: audit.seq, hash: audit.hash });
       if (extras.cache) this.kv.put(KV.answer(extras.cache.key), extras.cache.value);
+      if (extras.settles) this.kv.delete(KV.accepted);
       this.storeCallNonce();
     });
   }
@@ -651,19 +774,54 @@ export class InstanceActor extends SerialActor {
     const pending = this.kv.get<PendingOrderFetch[]>(KV.orderFetches) ?? [];
     const deliveryDue = this.kv.get<number>(KV.deliveryDueAt);
     const licenseDue = this.kv.get<number>(KV.licenseDueAt);
-    const times = [...pending.map((p) => p.nextAt), ...(deliveryDue === undefined ? [] : [deliveryDue]), ...(licenseDue === undefined ? [] : [licenseDue])];
+    const instance = this.kv.get<Instance>(KV.instance);
+    // An unprovisioned purchase fails when the Marketplace's window closes, whatever else is or is not pending.
+    const windowEnd = instance && awaitsProvisioning(instance) ? provisioningDeadline(instance) : undefined;
+    const times = [
+      ...pending.map((p) => p.nextAt),
+      ...(deliveryDue === undefined ? [] : [deliveryDue]),
+      ...(licenseDue === undefined ? [] : [licenseDue]),
+      ...(windowEnd === undefined ? [] : [windowEnd]),
+      // An accepted call whose batch failed: the next alarm writes it.
+      ...(this.kv.get<AcceptedWork>(KV.accepted) === undefined ? [] : [Date.now() + ALARM_FAILURE_RETRY_MS]),
+    ];
     if (times.length === 0) return;
     const due = Math.max(Math.min(...times), notBefore);
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > due) await this.ctx.storage.setAlarm(due);
   }
 
+  /**
+   * Fails a real purchase still unprovisioned when the Marketplace's window has closed (src/instances/provisioning-window.ts),
+   * with instance.failed, and stops its order fetches; returns the instance as it is now. Inside the queue.
+   */
+  private async closeWindowIfDue(instance: Instance, now: number): Promise<Instance> {
+    const expiry = windowExpiry(instance, now);
+    if (!expiry) return instance;
+    const stopped = (this.kv.get<PendingOrderFetch[]>(KV.orderFetches) ?? []).filter((p) => p.purpose === "create");
+    const orderRows = stopped.map((item) =>
+      statements.upsertOrder(this.db, {
+        ...emptyOrderRow(instance.id, item, now),
+        fetchState: "failed",
+        fetchAttempts: item.attempts,
+        lastError: "the Marketplace's 3-hour window closed before the order could be fetched",
+      }),
+    );
+    await this.commit(instance, expiry, now, { statements: orderRows });
+    for (const item of stopped) this.replacePending(item, null);
+    await this.armAlarm();
+    log("warn", "instance.window_closed", { instanceId: instance.id, orderKnown: instance.orderKnownAt !== null, stoppedFetches: stopped.length });
+    return expiry.next;
+  }
+
   override async alarm(): Promise<void> {
     let notBefore = 0;
     try {
-      const instance = this.kv.get<Instance>(KV.instance);
-      const pending = this.kv.get<PendingOrderFetch[]>(KV.orderFetches) ?? [];
+      if (this.kv.get<AcceptedWork>(KV.accepted) !== undefined) await this.serialize(async () => undefined);
+      const cached = this.kv.get<Instance>(KV.instance);
       const now = Date.now();
+      const instance = cached && windowExpiry(cached, now) ? await this.serialize(() => this.closeWindowIfDue(cached, now)) : cached;
+      const pending = this.kv.get<PendingOrderFetch[]>(KV.orderFetches) ?? [];
       if (instance) {
         for (const item of pending.filter((p) => p.nextAt <= now)) await this.fetchOrder(instance.id, item, now);
       } else if (pending.length > 0) {
@@ -707,7 +865,12 @@ export class InstanceActor extends SerialActor {
           nextFetchAt: giveUp ? null : now + orderFetchDelay(attempts),
           lastError: message.slice(0, 500),
         });
-        const instance = await this.load(instanceId);
+        const loaded = await this.load(instanceId);
+        const instance = loaded ? await this.closeWindowIfDue(loaded, Date.now()) : undefined;
+        if (item.purpose === "create" && instance?.status === "failed") {
+          this.replacePending(item, null);
+          return;
+        }
         if (giveUp && item.purpose === "create" && instance && instance.orderKnownAt === null && instance.status === "provisioning") {
           // No order, no provisioning: the purchase fails; a new newInstance from the Marketplace tries again.
           await this.commit(instance, purchaseFailed(instance, ResultCode.InternalError, ORDER_NEVER_FETCHED, now), now, { statements: [orderRow] });
@@ -719,8 +882,14 @@ export class InstanceActor extends SerialActor {
       return;
     }
     await this.serialize(async () => {
-      const instance = await this.load(instanceId);
-      if (!instance) return;
+      const loaded = await this.load(instanceId);
+      if (!loaded) return;
+      const instance = await this.closeWindowIfDue(loaded, Date.now());
+      if (item.purpose === "create" && instance.status === "failed") {
+        // Too late: the Marketplace has judged the purchase failed. Its answer changes nothing.
+        this.replacePending(item, null);
+        return;
+      }
       const orderRow = statements.upsertOrder(this.db, await orderRowOf(this.settings, instanceId, item, truth, now));
       await this.commit(instance, await orderArrived(instance, item, truth, this.settings, now), now, { statements: [orderRow] });
       this.replacePending(item, null);
@@ -766,7 +935,9 @@ export class InstanceActor extends SerialActor {
       if (outcome.retryAt !== undefined) this.kv.put(KV.deliveryDueAt, outcome.retryAt);
       return;
     }
-    const instance = event.instanceId ? await this.load(event.instanceId) : undefined;
+    const loaded = event.instanceId ? await this.load(event.instanceId) : undefined;
+    // A seller's answer after the window is no answer: the purchase has failed, the event is merely delivered.
+    const instance = loaded ? await this.closeWindowIfDue(loaded, now) : undefined;
     const awaiting = awaitsSeller(event, instance, this.settings) ? instance : undefined;
     const verdict = judgeDelivery(event, attempt, awaiting !== undefined, now);
     const status = attempt.kind === "answered" ? attempt.status : null;

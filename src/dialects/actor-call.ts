@@ -5,10 +5,8 @@ import { requestFingerprint } from "../instances/fingerprint";
 import { ReplayError } from "../protocol/errors";
 import { ResultCode } from "../protocol/result-codes";
 import type { SignedNonce } from "../protocol/v2-signature";
+import { ANSWER_BUDGET } from "./answer-budget";
 import { answerContext, answerText } from "./answers";
-
-/** The Marketplace gives up after 5 s (spec §0); every callback is answered within 3 s whatever the actor is doing. */
-export const ANSWER_BUDGET_MS = 2_500;
 
 /** The exact answer bytes and their code. */
 export interface CallAnswer {
@@ -18,11 +16,14 @@ export interface CallAnswer {
   facts?: LogFacts;
 }
 
-/** Resolves with `late` when `work` takes longer than the budget; the work itself goes on and is recorded. */
-export async function withinBudget<T>(work: Promise<T>, late: () => T): Promise<T> {
+/**
+ * Resolves with `late` when `work` takes longer than `budgetMs` (by default a create's budget); the work itself goes on
+ * and is recorded.
+ */
+export async function withinBudget<T>(work: Promise<T>, late: () => T, budgetMs: number = ANSWER_BUDGET.create.answerMs): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const fallback = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(late()), ANSWER_BUDGET_MS);
+    timer = setTimeout(() => resolve(late()), Math.max(0, budgetMs));
   });
   try {
     return await Promise.race([work, fallback]);
@@ -31,9 +32,14 @@ export async function withinBudget<T>(work: Promise<T>, late: () => T): Promise<
   }
 }
 
+/** What a change whose actor did not answer in time is told: not known to be applied (the actor may have dropped it). */
+const NO_DECISION = "no answer from the instance in time; send the call again (a repeat is answered from what was applied)";
+
 /**
- * Every dialect's way to its actor: the actor returns an outcome, the dialect renders it once here; 000004 when the
- * actor takes longer than the budget (not recorded: the next attempt gets the recorded or current answer).
+ * Every dialect's way to its actor: the actor returns an outcome, the dialect renders it once here. A create still
+ * running at its budget is answered 000004 (not recorded: the next attempt gets the recorded or current answer);
+ * every other call is accepted or dropped by the actor within its own budget (src/dialects/answer-budget.ts) and
+ * never answered 000004.
  */
 export async function sendToActor(
   env: Env,
@@ -42,14 +48,18 @@ export async function sendToActor(
   envelope: CallEnvelope,
   command: InstanceCommand,
 ): Promise<CallAnswer> {
-  const work = getInstanceActor(env, instanceId).apply(instanceId, envelope, command);
-  const { outcome, facts } = await withinBudget<ActorReply>(work, () => ({
-    outcome:
-      command.kind === "create"
-        ? { resultCode: ResultCode.Processing, resultMsg: "processing", instanceId }
-        : { resultCode: ResultCode.Processing, resultMsg: "processing; retry for the result" },
-    facts: { instanceId, late: true },
-  }));
+  const actor = getInstanceActor(env, instanceId);
+  const { outcome, facts } =
+    command.kind === "create"
+      ? await withinBudget<ActorReply>(actor.apply(instanceId, envelope, command), () => ({
+          outcome: { resultCode: ResultCode.Processing, resultMsg: "processing", instanceId },
+          facts: { instanceId, late: true },
+        }))
+      : await withinBudget<ActorReply>(
+          actor.apply(instanceId, { ...envelope, decideBy: envelope.receivedAt + ANSWER_BUDGET.change.decideMs }, command),
+          () => ({ outcome: { resultCode: ResultCode.InternalError, resultMsg: NO_DECISION }, facts: { instanceId, late: true } }),
+          envelope.receivedAt + ANSWER_BUDGET.change.answerMs - Date.now(),
+        );
   if (outcome.replay) throw new ReplayError();
   return { text: answerText(answerContext(settings, envelope.dialect), outcome), resultCode: outcome.resultCode, facts };
 }

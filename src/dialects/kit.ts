@@ -7,6 +7,7 @@ import { ResultCode } from "../protocol/result-codes";
 import { type KitClientSecret, decryptKitClientSecret } from "../protocol/kit-client-secret";
 import type { KitRequest } from "../protocol/schemas/kit.schema";
 import { withinBudget } from "./actor-call";
+import { ANSWER_BUDGET } from "./answer-budget";
 
 export interface KitCallMeta {
   /** The body as received. */
@@ -67,10 +68,15 @@ export async function handleKitSync(env: Env, settings: Settings, { kit, secret 
     requestDigest: createHash("sha256").update(redacted).digest("hex"),
     receivedAt: meta.receivedAt,
   };
-  // A sync still queued when the budget runs out is not acknowledged: 000004 tells the admin it is under way, and
-  // the sync, idempotent, may be retried.
-  return withinBudget<KitAnswer>(getInstanceActor(env, kitActorName(kit)).kitSync(call), () => ({
-    text: JSON.stringify({ resultCode: ResultCode.Processing, resultMsg: "sync is being applied; retry for the result" }),
-    resultCode: ResultCode.Processing,
-  }));
+  // Kit syncs are retried only by a person, and read 000004 as a failure: the actor accepts the sync (000000) or drops
+  // it unapplied (000005) by its decision point; an actor silent past the answer budget is 000005 as well.
+  const { decideMs, answerMs } = ANSWER_BUDGET.change;
+  return withinBudget<KitAnswer>(
+    getInstanceActor(env, kitActorName(kit)).kitSync(call, meta.receivedAt + decideMs),
+    () => ({
+      text: JSON.stringify({ resultCode: ResultCode.InternalError, resultMsg: "no answer from the sync's actor in time; send the sync again (it is idempotent)" }),
+      resultCode: ResultCode.InternalError,
+    }),
+    meta.receivedAt + answerMs - Date.now(),
+  );
 }

@@ -20,6 +20,11 @@ export interface CallEnvelope {
   by?: "admin";
   /** The call's nonce (V2): the actor refuses a replay before applying anything. */
   nonce?: SignedNonce;
+  /**
+   * A lifecycle call the Marketplace does not retry as it does a create: by this time (epoch ms) the actor has
+   * accepted it or dropped it unapplied (src/dialects/answer-budget.ts). Absent: applied whenever its turn comes.
+   */
+  decideBy?: number;
 }
 
 export interface CreateCommand {

@@ -19,7 +19,8 @@ export interface PendingOrderFetch {
 
 /**
  * Retry schedule of query order after the first reply: the first retry within 10 s (seller-contract.md), then backing
- * off to every 15 minutes for about half a day, well past the Marketplace's 3-hour window for new purchases.
+ * off to every 15 minutes. A purchase's retries end with the Marketplace's 3-hour window (provisioning-window.ts);
+ * an upgrade's go on for ORDER_FETCH_MAX_ATTEMPTS, about half a day.
  */
 export const ORDER_FETCH_BACKOFF_MS = [5_000, 15_000, 45_000, 120_000, 300_000, 600_000] as const;
 export const ORDER_FETCH_MAX_ATTEMPTS = 50;

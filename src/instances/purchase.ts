@@ -9,9 +9,7 @@ import type { InstanceChange } from "./instance-change";
 import { instanceEvent } from "./instance-events";
 import type { PendingOrderFetch } from "./order-fetch";
 import { builtinTenant } from "./provisioning/builtin-tenant";
-
-/** The Marketplace retries a new purchase for 3 hours, then refunds it (spec §7): the seller's backend has that long. */
-export const PROVISIONING_WINDOW_MS = 3 * 3600_000;
+import { provisioningDeadline } from "./provisioning-window";
 
 /** A new purchase before anything is known beyond the call itself. */
 export function newPurchase(instanceId: string, command: CreateCommand, envelope: CallEnvelope): Instance {
@@ -80,7 +78,7 @@ export function withOrderTruth(instance: Instance, truth: OrderTruth, now: numbe
  */
 export async function provision(instance: Instance, settings: Settings, now: number): Promise<{ next: Instance; events: EventDraft[] }> {
   if (settings.provisioning.mode === "webhook" && !instance.isTest) {
-    return { next: instance, events: [instanceEvent("instance.created", instance, now, {}, instance.createdAt + PROVISIONING_WINDOW_MS)] };
+    return { next: instance, events: [instanceEvent("instance.created", instance, now, {}, provisioningDeadline(instance))] };
   }
   const tenant = builtinTenant(settings.frontendUrlTemplate, instance.id);
   const next: Instance = {

@@ -27,7 +27,17 @@ export async function provisionedBySeller(instance: Instance, body: ProvisionedB
 
 /** The purchase failed with the code the Marketplace gets (the seller's 000100–000107, else 000005). */
 export function purchaseFailed(instance: Instance, resultCode: string, reason: string, now: number): InstanceChange {
-  const next: Instance = { ...instance, status: "failed", failureCode: resultCode, failureReason: reason.slice(0, 255), version: instance.version + 1, updatedAt: now };
+  // A freeze of the unprovisioned purchase ends with it: `failed` is terminal for status changes.
+  const next: Instance = {
+    ...instance,
+    status: "failed",
+    frozenReason: null,
+    frozenAt: null,
+    failureCode: resultCode,
+    failureReason: reason.slice(0, 255),
+    version: instance.version + 1,
+    updatedAt: now,
+  };
   return {
     next,
     events: [instanceEvent("instance.failed", next, now, { reason: next.failureReason, resultCode })],

@@ -92,3 +92,24 @@ export async function alarmOf(instanceId: string): Promise<number | null> {
 export function queryV2(instanceId: string, testFlag?: "1"): Promise<MarketplaceAnswer> {
   return callV2({ activity: "queryInstance", instanceId, ...(testFlag ? { testFlag } : {}) });
 }
+
+/**
+ * Time moves on for one purchase: its first newInstance happened `ms` earlier, in D1 and in its actor's copy (the
+ * actor decides from its copy). Then its alarm may run as it would at that later time.
+ */
+export async function agePurchase(instanceId: string, ms: number): Promise<void> {
+  await env.DB.prepare("UPDATE instances SET created_at = created_at - ?1 WHERE id = ?2").bind(ms, instanceId).run();
+  await runInDurableObject(actorOf(instanceId), (_actor: InstanceActor, state) => {
+    const cached = state.storage.kv.get<{ createdAt: number }>("instance");
+    if (cached) state.storage.kv.put("instance", { ...cached, createdAt: cached.createdAt - ms });
+  });
+}
+
+/** Runs the instance actor's alarm now, whatever it was armed for (arming it first when nothing is pending). */
+export async function runAlarmNow(instanceId: string): Promise<boolean> {
+  const stub = actorOf(instanceId);
+  await runInDurableObject(stub, async (_actor: InstanceActor, state) => {
+    if ((await state.storage.getAlarm()) === null) await state.storage.setAlarm(Date.now());
+  });
+  return runDurableObjectAlarm(stub);
+}

@@ -148,17 +148,18 @@ export async function checkInstance(instanceId: string, calls: Array<StormCall &
   expect(new Set(creates.filter((c) => c.dialect === "v2" && c.answer.json.resultCode === "000000").map((c) => c.answer.text)).size).toBeLessThanOrEqual(1);
   // Every answer carries a valid Body-Sign.
   for (const call of calls) expect(call.answer.bodySignValid, call.answer.text).toBe(true);
-  // Every recorded change was answered success (or "processing"); every other answer is what the state
+  // Every recorded change was answered success; every other answer is what the state
   // machine answers at some point of the history (before the create: the instance does not exist).
   const appliedRenewals = new Set(applied.filter((a) => a.activity === "refreshInstance").map((a) => String((JSON.parse(a.request) as { orderId?: unknown }).orderId)));
   let successes = 0;
   for (const call of calls) {
     if (call.kind === "create") continue;
     const code = call.answer.json.resultCode;
-    if (code === "000000" || code === "000004") successes += 1;
+    if (code === "000000") successes += 1;
     if (call.renewalOrderId && appliedRenewals.has(call.renewalOrderId) && code === "000000") continue;
-    // 000004: the call outran the answer budget (src/dialects/actor-call.ts) and may still apply; the Marketplace retries.
-    const possible = new Set(["000003", "000004"]);
+    // 000005: the actor could not take the call on within its budget (src/dialects/answer-budget.ts) and dropped it
+    // unapplied; a change is never answered 000004.
+    const possible = new Set(["000003", "000005"]);
     for (const state of history) {
       const verdict = transition(state, eventOf(call.kind));
       possible.add(verdict.type === "reject" ? verdict.code : "000000");
