@@ -5,20 +5,26 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
-/** `npm run dev` takes its port from PORT (default 8787), and the simulator follows the same variable. */
+/**
+ * `npm run dev` (tools/dev/main.ts) takes its port from PORT (default 8787), migrates the local D1 before it starts
+ * wrangler, and the simulator follows the same variable.
+ */
 const root = path.join(import.meta.dirname, "../..");
 const scripts = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
 
 // A stand-in wrangler on PATH that prints its arguments, so the script runs through sh exactly as npm runs it.
 const bin = mkdtempSync(path.join(tmpdir(), "dev-port-"));
-writeFileSync(path.join(bin, "wrangler"), '#!/bin/sh\nprintf "%s\\n" "$@"\n');
+const calls = path.join(bin, "calls.log");
+writeFileSync(path.join(bin, "wrangler"), `#!/bin/sh\nprintf "%s\\n" "$@"\necho "$*" >> "${calls}"\n`);
 chmodSync(path.join(bin, "wrangler"), 0o755);
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
 
 function devArguments(extraEnv: Record<string, string>): string[] {
-  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}`, ...extraEnv };
+  // No fake Marketplace, no crons, and a settings file that does not exist: nothing of the developer's is touched.
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}`, DEV_FAKES: "0", DEV_CRONS: "0", ...extraEnv };
   if (!("PORT" in extraEnv)) Reflect.deleteProperty(env, "PORT");
-  return execFileSync("sh", ["-c", scripts.dev ?? ""], { env, encoding: "utf8" }).trim().split("\n");
+  const command = `${scripts.dev ?? ""} --env-file ${path.join(bin, "none.vars")}`;
+  return execFileSync("sh", ["-c", command], { cwd: root, env, encoding: "utf8" }).trim().split("\n");
 }
 
 function portsIn(args: string[]): string[] {
@@ -34,8 +40,12 @@ describe("npm run dev port", () => {
     expect(portsIn(devArguments({ PORT: "8788" }))).toEqual(["8788"]);
   });
 
-  it("still migrates the local database first (predev)", () => {
-    expect(scripts.predev).toContain("npm run db:migrate:local");
+  it("migrates the local database before it starts wrangler dev", () => {
+    writeFileSync(calls, "");
+    devArguments({});
+    const invocations = readFileSync(calls, "utf8").trim().split("\n");
+    expect(invocations[0]).toMatch(/^d1 migrations apply DB --local/);
+    expect(invocations[1]).toMatch(/^dev /);
   });
 
   it("is where the simulator sends its calls when PORT is set", async () => {

@@ -14,7 +14,8 @@ import { startFakeMarketplace } from "../fake-marketplace/fake-marketplace";
 import { parseEnvFile } from "../conformance/settings";
 import { cronsOfWranglerToml, nextRun, parseCron } from "./cron";
 
-const args = process.argv.slice(2);
+// The npm script ends in `--`: Node 22 would otherwise read a wrangler `--env-file` after the script as its own.
+const args = process.argv.slice(2).filter((arg, index) => !(index === 0 && arg === "--"));
 const port = Number(process.env.PORT ?? "8787");
 const origin = `http://127.0.0.1:${port}`;
 const say = (line: string) => console.log(`[dev] ${line}`);
