@@ -9,8 +9,9 @@ import * as instances from "./schema/instances";
 import * as kit from "./schema/kit";
 import * as licenseCodes from "./schema/license-codes";
 import * as licenses from "./schema/licenses";
+import * as sso from "./schema/sso";
 
-export const schema = { ...instances, ...billing, ...kit, ...events, ...generalOrders, ...licenseCodes, ...licenses, ...admin };
+export const schema = { ...instances, ...billing, ...kit, ...events, ...generalOrders, ...licenseCodes, ...licenses, ...admin, ...sso };
 
 type DbEnv = { DB: D1Database; D1_QUERY_LOG?: string };
 
