@@ -2,6 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { getDb, type Db } from "../db/client";
 import { getSettings } from "../env";
 import { purgeKitTombstones } from "../kit/kit.repo";
+import { purgeSso } from "../sso/sso.repo";
 import type { JobCounts } from "./job-runner";
 
 const DAY_MS = 24 * 3600_000;
@@ -61,6 +62,13 @@ export async function cleanupJob(env: Env, now: number, limits: CleanupLimits = 
   );
   // Kit tombstones have their own retention (docs/storage.md, kit part).
   counts.kitTombstonesDeleted = await purgeKitTombstones(db, now);
+  // Single sign-on: expired states and grants (their claims are personal data), sign-ins past the timeline's month.
+  counts.ssoRowsDeleted = 0;
+  for (let batch = 0; batch < limits.batchesPerRun; batch += 1) {
+    const deleted = await purgeSso(db, now, limits.batch);
+    counts.ssoRowsDeleted += deleted;
+    if (deleted < limits.batch) break;
+  }
   return counts;
 }
 

@@ -24,8 +24,10 @@ export const oidcStates = sqliteTable(
     nonce: text("nonce"),
     codeChallenge: text("code_challenge").notNull(),
     scope: text("scope").notNull(),
-    /** Null for the Marketplace's test enterprise (`tenant_id` sign-ins): its kit rows have instance id "". */
+    /** The purchase the app named; null for the Marketplace's test enterprise (`tenant_id` sign-ins). */
     instanceId: text("instance_id"),
+    /** Where the tenant's kit rows live: the purchase, or "" for the test enterprise (a debug purchase uses it too). */
+    kitInstanceId: text("kit_instance_id").notNull(),
     isTest: integer("is_test", { mode: "boolean" }).notNull(),
     tenantId: text("tenant_id").notNull(),
     appId: text("app_id").notNull(),

@@ -27,6 +27,7 @@ CREATE TABLE `oidc_states` (
 	`code_challenge` text NOT NULL,
 	`scope` text NOT NULL,
 	`instance_id` text,
+	`kit_instance_id` text NOT NULL,
 	`is_test` integer NOT NULL,
 	`tenant_id` text NOT NULL,
 	`app_id` text NOT NULL,
