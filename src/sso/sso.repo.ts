@@ -112,11 +112,11 @@ export async function recordSignIn(db: Db, row: typeof ssoSignIns.$inferInsert):
  * personal data), sign-ins past the timeline's retention. Bounded per call; the daily clean-up and each callback run it.
  */
 export async function purgeSso(db: Db, now: number, limit = 500): Promise<number> {
-  const results = await db.batch([
-    db.run(sql`DELETE FROM oidc_states WHERE id_hash IN (SELECT id_hash FROM oidc_states WHERE expires_at < ${now} LIMIT ${limit})`),
-    db.run(sql`DELETE FROM oidc_grants WHERE code_hash IN (SELECT code_hash FROM oidc_grants WHERE purge_after < ${now} LIMIT ${limit})`),
-    db.run(sql`DELETE FROM sso_sign_ins WHERE id IN (SELECT id FROM sso_sign_ins WHERE at < ${now - SIGN_IN_RETENTION_MS} LIMIT ${limit})`),
-  ]);
+  const results = [
+    await db.run(sql`DELETE FROM oidc_states WHERE id_hash IN (SELECT id_hash FROM oidc_states WHERE expires_at < ${now} LIMIT ${limit})`),
+    await db.run(sql`DELETE FROM oidc_grants WHERE code_hash IN (SELECT code_hash FROM oidc_grants WHERE purge_after < ${now} LIMIT ${limit})`),
+    await db.run(sql`DELETE FROM sso_sign_ins WHERE id IN (SELECT id FROM sso_sign_ins WHERE at < ${now - SIGN_IN_RETENTION_MS} LIMIT ${limit})`),
+  ];
   return results.reduce((sum, result) => sum + result.meta.changes, 0);
 }
 
