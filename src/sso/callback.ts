@@ -24,8 +24,6 @@ const STATE_REFUSALS = {
 export async function callback(request: IRequest, env: Env, ctx: ExecutionContext, config: SsoConfig, now = Date.now()): Promise<Response> {
   const params = new URL(request.url).searchParams;
   const db = getDb(env);
-  // Clearing what expired costs nothing to the browser, and keeps personal data no longer than needed between daily runs.
-  ctx.waitUntil(purgeSso(db, now).catch((error: unknown) => log("warn", "sso.purge.failed", { detail: error instanceof Error ? error.message : String(error) })));
   const idHash = stateIdHash(config.dataKey, params.get("state") ?? "");
   if (idHash === undefined) return errorPage(400, "Sign-in refused", STATE_REFUSALS.invalid);
   const use = await useState(db, idHash, now);
@@ -34,6 +32,9 @@ export async function callback(request: IRequest, env: Env, ctx: ExecutionContex
     return errorPage(400, "Sign-in refused", STATE_REFUSALS[use.reason]);
   }
   const state = use.state;
+  // Clearing what expired costs the browser nothing, and keeps personal data no longer than needed between daily runs.
+  // After the state was taken, so that the purge never races this sign-in's own lookup.
+  ctx.waitUntil(purgeSso(db, now).catch((error: unknown) => log("warn", "sso.purge.failed", { detail: error instanceof Error ? error.message : String(error) })));
   const back = (params: Record<string, string | null | undefined>) =>
     redirectWith(state.redirectUri, { ...params, state: state.appState, iss: config.issuer });
   const refuse = (error: "access_denied" | "server_error", description: string) => back({ error, error_description: description });

@@ -13,6 +13,8 @@ export const STATE_TTL_MS = 10 * 60_000;
 export const CODE_TTL_MS = 60_000;
 /** Access tokens (userinfo) and id_tokens live this long. */
 export const ACCESS_TOKEN_TTL_MS = 3600_000;
+/** An expired state is kept this much longer, so a late return from the IdP is told "expired", not "not valid". */
+const EXPIRED_STATE_GRACE_MS = 3600_000;
 /** Sign-ins stay on the timeline this long (as inbox rows do). */
 export const SIGN_IN_RETENTION_MS = 30 * 24 * 3600_000;
 
@@ -108,12 +110,12 @@ export async function recordSignIn(db: Db, row: typeof ssoSignIns.$inferInsert):
 }
 
 /**
- * Removes what has served its time: states past expiry, grants past their code's and token's end (their claims are
+ * Removes what has served its time: states an hour past expiry (they hold no personal data), grants past their code's and token's end (their claims are
  * personal data), sign-ins past the timeline's retention. Bounded per call; the daily clean-up and each callback run it.
  */
 export async function purgeSso(db: Db, now: number, limit = 500): Promise<number> {
   const results = [
-    await db.run(sql`DELETE FROM oidc_states WHERE id_hash IN (SELECT id_hash FROM oidc_states WHERE expires_at < ${now} LIMIT ${limit})`),
+    await db.run(sql`DELETE FROM oidc_states WHERE id_hash IN (SELECT id_hash FROM oidc_states WHERE expires_at < ${now - EXPIRED_STATE_GRACE_MS} LIMIT ${limit})`),
     await db.run(sql`DELETE FROM oidc_grants WHERE code_hash IN (SELECT code_hash FROM oidc_grants WHERE purge_after < ${now} LIMIT ${limit})`),
     await db.run(sql`DELETE FROM sso_sign_ins WHERE id IN (SELECT id FROM sso_sign_ins WHERE at < ${now - SIGN_IN_RETENTION_MS} LIMIT ${limit})`),
   ];

@@ -126,6 +126,17 @@ describe("authorize", () => {
     expectBackToApp((await browse(world, noApp.url, "bob")).location, noApp.state);
   });
 
+  it("never calls a tenant IdP over plain http unless it is a loopback host", async () => {
+    const { instanceId } = await createInstance();
+    const s = { instanceId, tenantId: newKitScope().tenantId };
+    await syncTenantAndApp(world, s);
+    const tenantSync = { instanceId, orderId: "CS2", tenantId: s.tenantId, tenantCode: "c", name: "n", domainName: "http://idp.tenant.test", flag: 2, testFlag: 0, timeStamp: kitNow() };
+    expect((await sendWith(signedKitV2Request("tenantSync", tenantSync), world.vars, env.KIT_ACCESS_KEY)).json.resultCode).toBe("000000");
+    const session = await startSignIn(config, { instance_id: instanceId });
+    expectBackToApp((await browse(world, session.url, "bob")).location, session.state);
+    expect(world.idp.calls).toHaveLength(0);
+  });
+
   it("requires PKCE S256 and the openid scope", async () => {
     const s = await purchaseWithTenant();
     const session = await startSignIn(config, { instance_id: s.instanceId });

@@ -4,7 +4,7 @@ import { cleanupJob } from "../../src/jobs/cleanup.job";
 import { SIGN_IN_RETENTION_MS } from "../../src/sso/sso.repo";
 import { uniqueId } from "../support/marketplace";
 
-/* docs/storage.md "Single sign-on": states and grants go at their end (grants hold personal data), sign-ins after 30 days. */
+/* docs/storage.md "Single sign-on": grants go at their end (personal data), states an hour after, sign-ins after 30 days. */
 
 const NOW = Date.UTC(2026, 5, 1);
 
@@ -34,11 +34,11 @@ async function remaining(tag: string) {
 }
 
 describe("single sign-on retention", () => {
-  it("deletes expired states, grants past purge_after and sign-ins older than 30 days, and nothing live", async () => {
+  it("deletes states an hour past expiry, grants past purge_after and sign-ins older than 30 days, and nothing live", async () => {
     const old = uniqueId("old");
     const live = uniqueId("live");
-    await seed(old, { stateExpires: NOW - 1, grantPurge: NOW - 1, signIn: NOW - SIGN_IN_RETENTION_MS - 1 });
-    await seed(live, { stateExpires: NOW + 60_000, grantPurge: NOW + 60_000, signIn: NOW - 1000 });
+    await seed(old, { stateExpires: NOW - 3600_000 - 1, grantPurge: NOW - 1, signIn: NOW - SIGN_IN_RETENTION_MS - 1 });
+    await seed(live, { stateExpires: NOW - 60_000, grantPurge: NOW + 60_000, signIn: NOW - 1000 });
     const counts = await cleanupJob(env, NOW);
     expect(counts.ssoRowsDeleted).toBeGreaterThanOrEqual(3);
     expect(await remaining(old)).toEqual({ states: 0, grants: 0, signIns: 0 });
