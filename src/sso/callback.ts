@@ -7,7 +7,7 @@ import { errorPage, redirectWith } from "./responses";
 import { reloadTarget, userRefusal } from "./sign-in-target";
 import type { SsoConfig } from "./sso-settings";
 import { insertGrant, purgeSso, recordSignIn, useState } from "./sso.repo";
-import { TenantIdpError, exchangeCode, idpBase, readUserInfo } from "./tenant-idp";
+import { TenantIdpError, type TenantUserInfo, exchangeCode, idpBase, readUserInfo } from "./tenant-idp";
 import { tenantClientSecret } from "./tenant-client-secret";
 
 const STATE_REFUSALS = {
@@ -51,7 +51,7 @@ export async function callback(request: IRequest, env: Env, ctx: ExecutionContex
   const base = idpBase(tenant.domainName);
   if (base === undefined) return refuse("access_denied", "the enterprise's sign-in address is not usable");
 
-  let user;
+  let user: TenantUserInfo;
   try {
     const clientSecret = await tenantClientSecret(config.dataKey, app);
     const accessToken = await exchangeCode(base, { clientId: app.clientId, clientSecret }, code, config.callbackUrl);
