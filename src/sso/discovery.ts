@@ -1,5 +1,4 @@
 import { publishedJwks } from "./id-token";
-import { jsonNoStore } from "./responses";
 import type { SsoConfig } from "./sso-settings";
 
 /** Clients may cache these; a key rotation keeps the previous key published far longer (README). */
@@ -41,5 +40,5 @@ export function discovery(config: SsoConfig): Response {
 
 /** GET /oidc/jwks: the current signing key, then the previous one while it is configured. */
 export async function jwks(config: SsoConfig): Promise<Response> {
-  return jsonNoStore({ keys: await publishedJwks(config) }, 200, CACHE);
+  return Response.json({ keys: await publishedJwks(config) }, { headers: CACHE });
 }
