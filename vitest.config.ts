@@ -16,6 +16,9 @@ export const SCANNED_SECRETS: Record<string, string> = {
   "kit client secret": "s3cr3t-value",
   "kit client secret 1": "client-secret-1",
   "kit RSA test secret": "tenant-app-client-secret-Zx9!",
+  // test/support/sso.ts: the app's OIDC client secret and the tenant app's secret the gateway sends to the IdP.
+  "OIDC client secret": "test-oidc-client-secret-0123456789abcdef",
+  "tenant IdP client secret": "tenant-app-secret-for-sso",
 };
 
 export default defineConfig(async () => {

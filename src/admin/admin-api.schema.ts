@@ -88,6 +88,8 @@ export const TimelineEntry = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("inbox"), ...InboxFields }),
   /** A joint-operation sync for this instance (inbox interface kit-v1 / kit-v2). */
   z.object({ kind: z.literal("kitSync"), ...InboxFields }),
+  /** A single sign-on through the tenant's IdP (src/sso): who and when, never a token. */
+  z.object({ kind: z.literal("signIn"), at: isoTime, tenantId: z.string(), appId: z.string(), userName: z.string(), role: z.string(), test: z.boolean() }),
   z.object({
     kind: z.literal("audit"),
     at: isoTime,
@@ -156,7 +158,7 @@ export type AuditVerdict = z.infer<typeof AuditVerdict>;
 export const Timeline = z.object({
   instance: AdminInstance,
   audit: AuditVerdict,
-  /** Oldest first; entries at the same time keep the order inbox, audit, orderFetch, delivery, usageRecord, kitSync. */
+  /** Oldest first; entries at the same time keep the order inbox, audit, orderFetch, delivery, usageRecord, kitSync, signIn. */
   entries: z.array(TimelineEntry),
   /** True when some source had more rows than `limit`: the oldest ones are left out. */
   truncated: z.boolean(),
@@ -351,6 +353,8 @@ export const AdminHealth = z.object({
   status: z.enum(["ok", "degraded"]),
   version: z.string(),
   settings: z.union([z.literal("ok"), z.object({ setting: z.string(), problem: z.string() })]),
+  /** Single sign-on (src/sso/sso-settings.ts): "off" until OIDC_CLIENT_ID is set; a broken setting disables SSO only. */
+  sso: z.union([z.enum(["off", "on"]), z.object({ setting: z.string(), problem: z.string() })]),
   jobs: z.record(
     z.string(),
     z.object({

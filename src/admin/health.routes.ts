@@ -2,6 +2,7 @@ import { getDb } from "../db/client";
 import { settingsProblem } from "../env";
 import { scheduledJobs } from "../schedule";
 import { jobHealth, recentFailures } from "../jobs/job-health";
+import { ssoHealth } from "../sso/sso-settings";
 import { GATEWAY_VERSION } from "../version";
 import type { AdminHealth } from "./admin-api.schema";
 import { isoOrNull } from "./admin-views";
@@ -32,6 +33,7 @@ export async function adminHealth(env: Env, now: number): Promise<AdminHealth> {
       ] as const;
     }),
   );
-  const degraded = settings !== undefined || jobs.some((job) => job.state === "late");
-  return { status: degraded ? "degraded" : "ok", version: GATEWAY_VERSION, settings: settings ?? "ok", jobs: Object.fromEntries(details) };
+  const sso = ssoHealth(env);
+  const degraded = settings !== undefined || typeof sso === "object" || jobs.some((job) => job.state === "late");
+  return { status: degraded ? "degraded" : "ok", version: GATEWAY_VERSION, settings: settings ?? "ok", sso, jobs: Object.fromEntries(details) };
 }

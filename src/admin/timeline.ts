@@ -4,12 +4,13 @@ import { usageRecords } from "../db/schema/billing";
 import { events } from "../db/schema/events";
 import { type AuditEvent, type Instance, auditEvents, inbox, orders } from "../db/schema/instances";
 import { auditKeyOf, verifyAuditChain } from "../instances/audit-chain";
+import { signInsOf } from "../sso/sso.repo";
 import type { Settings } from "../env";
 import type { Timeline, TimelineEntry } from "./admin-api.schema";
 import { adminInstanceOf, iso, isoOrNull } from "./admin-views";
 
 /** Entries at the same millisecond keep this order: a callback, its audit row, then what followed from it. */
-const KIND_ORDER: Record<TimelineEntry["kind"], number> = { inbox: 0, audit: 1, orderFetch: 2, delivery: 3, usageRecord: 4, kitSync: 5 };
+const KIND_ORDER: Record<TimelineEntry["kind"], number> = { inbox: 0, audit: 1, orderFetch: 2, delivery: 3, usageRecord: 4, kitSync: 5, signIn: 6 };
 
 function parsedRequest(text: string): unknown {
   try {
@@ -25,14 +26,15 @@ function parsedRequest(text: string): unknown {
  */
 export async function timelineOf(db: Db, instance: Instance, settings: Pick<Settings, "dataKey" | "provisioning">, limit: number): Promise<Timeline> {
   const id = instance.id;
-  const [inboxRows, auditRows, orderRows, eventRows, usageRows] = await db.batch([
+  const [inboxRows, auditRows, orderRows, eventRows, usageRows, signInRows] = await db.batch([
     db.select().from(inbox).where(eq(inbox.instanceId, id)).orderBy(desc(inbox.receivedAt), desc(inbox.id)).limit(limit + 1),
     db.select().from(auditEvents).where(eq(auditEvents.instanceId, id)).orderBy(asc(auditEvents.seq)),
     db.select().from(orders).where(eq(orders.instanceId, id)).limit(limit + 1),
     db.select().from(events).where(eq(events.instanceId, id)).orderBy(desc(events.seq)).limit(limit + 1),
     db.select().from(usageRecords).where(eq(usageRecords.instanceId, id)).orderBy(desc(usageRecords.periodBegin)).limit(limit + 1),
+    signInsOf(db, id, limit + 1),
   ]);
-  const truncated = [inboxRows, auditRows, orderRows, eventRows, usageRows].some((rows) => rows.length > limit);
+  const truncated = [inboxRows, auditRows, orderRows, eventRows, usageRows, signInRows].some((rows) => rows.length > limit);
   const entries: TimelineEntry[] = [
     ...inboxRows.slice(0, limit).map(
       (row): TimelineEntry => ({
@@ -106,6 +108,9 @@ export async function timelineOf(db: Db, instance: Instance, settings: Pick<Sett
         lastError: row.lastError,
         correctionOf: row.correctionOf,
       }),
+    ),
+    ...signInRows.slice(0, limit).map(
+      (row): TimelineEntry => ({ kind: "signIn", at: iso(row.at), tenantId: row.tenantId, appId: row.appId, userName: row.userName, role: row.role, test: row.isTest }),
     ),
   ];
   entries.sort((a, b) => a.at.localeCompare(b.at) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);

@@ -10,8 +10,9 @@ import * as kit from "./schema/kit";
 import * as licenseCodes from "./schema/license-codes";
 import * as licenses from "./schema/licenses";
 import * as selfCheck from "./schema/self-check";
+import * as sso from "./schema/sso";
 
-export const schema = { ...instances, ...billing, ...kit, ...events, ...generalOrders, ...licenseCodes, ...licenses, ...admin, ...selfCheck };
+export const schema = { ...instances, ...billing, ...kit, ...events, ...generalOrders, ...licenseCodes, ...licenses, ...admin, ...selfCheck, ...sso };
 
 type DbEnv = { DB: D1Database; D1_QUERY_LOG?: string };
 

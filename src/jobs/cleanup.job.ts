@@ -3,6 +3,7 @@ import { getDb, type Db } from "../db/client";
 import { getSettings } from "../env";
 import { purgeKitTombstones } from "../kit/kit.repo";
 import { purgeSelfCheckData } from "../operations/self-check/self-check-cleanup";
+import { purgeSso } from "../sso/sso.repo";
 import type { JobCounts } from "./job-runner";
 
 const DAY_MS = 24 * 3600_000;
@@ -64,6 +65,13 @@ export async function cleanupJob(env: Env, now: number, limits: CleanupLimits = 
   counts.kitTombstonesDeleted = await purgeKitTombstones(db, now);
   // The self-check's own debug data, a day after its run (src/operations/self-check/marker.ts).
   Object.assign(counts, await purgeSelfCheckData(db, now));
+  // Single sign-on: expired states and grants (their claims are personal data), sign-ins past the timeline's month.
+  counts.ssoRowsDeleted = 0;
+  for (let batch = 0; batch < limits.batchesPerRun; batch += 1) {
+    const deleted = await purgeSso(db, now, limits.batch);
+    counts.ssoRowsDeleted += deleted;
+    if (deleted < limits.batch) break;
+  }
   return counts;
 }
 

@@ -198,7 +198,7 @@ describe("runner settings and arguments", () => {
 
   it("accepts suite lists and all, and refuses unknown flags", () => {
     expect(parseArguments(["--suite", "kit,v2"]).suites).toEqual(["kit", "v2"]);
-    expect(parseArguments([]).suites).toEqual(["v2", "v1", "kit", "license", "orders"]);
+    expect(parseArguments([]).suites).toEqual(["v2", "v1", "kit", "license", "orders", "sso"]);
     expect(parseArguments(["--url=http://h:1", "--seed=5"])).toMatchObject({ url: "http://h:1", seed: 5 });
     expect(parseArguments(["--real"]).suites).toEqual(["v2"]);
     expect(() => parseArguments(["--real", "--suite", "all"])).toThrow(/v2 suite only/);

@@ -2,7 +2,7 @@ import { type Answer, type Prepared, send } from "./client";
 import { codeProblems, snippet, transportProblems } from "./checks";
 import type { RunnerSettings } from "./settings";
 
-export const SUITES = ["v2", "v1", "kit", "license", "orders"] as const;
+export const SUITES = ["v2", "v1", "kit", "license", "orders", "sso"] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 export interface CaseResult {

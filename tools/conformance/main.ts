@@ -11,10 +11,11 @@ import { SettingsError, loadSettings } from "./settings";
 import { kitSuite } from "./suites/kit";
 import { licenseSuite } from "./suites/license";
 import { ordersSuite } from "./suites/orders";
+import { ssoSuite } from "./suites/sso";
 import { v1Suite } from "./suites/v1";
 import { v2Suite } from "./suites/v2";
 
-const RUNNERS: Record<SuiteName, (ctx: Context) => Promise<void>> = { v2: v2Suite, v1: v1Suite, kit: kitSuite, license: licenseSuite, orders: ordersSuite };
+const RUNNERS: Record<SuiteName, (ctx: Context) => Promise<void>> = { v2: v2Suite, v1: v1Suite, kit: kitSuite, license: licenseSuite, orders: ordersSuite, sso: ssoSuite };
 
 export interface Options {
   url: string;
@@ -38,7 +39,7 @@ export class UsageError extends Error {}
 export const USAGE = `npm run simulate -- [flags]: the Marketplace's interface debugger, against any deployment
 
   --url <url>          the production address (default http://127.0.0.1:$PORT/saas, PORT default 8787)
-  --suite <names>      v2, v1, kit, license, orders or all (default), comma-separated
+  --suite <names>      v2, v1, kit, license, orders, sso or all (default), comma-separated
   --env-file <file>    the gateway's settings to sign with (default .dev.vars)
   --key <key>          SAAS_ACCESS_KEY, instead of the one in the settings
   --seed <n>           play the random order of an earlier run again

@@ -14,6 +14,8 @@ export interface RunnerSettings {
   /** V1_TIMESTAMP_MAX_AGE_SECONDS (0 = V1 accepts any age, so there is no stale V1 case). */
   v1MaxAgeSeconds: number;
   kitRsaPrivateKey: string | undefined;
+  /** Single sign-on as the seller's app is configured with it (the sso suite); undefined while OIDC_CLIENT_ID is unset. */
+  sso: { publicUrl: string; clientId: string; clientSecret: string; redirectUri: string } | undefined;
   /** Where each value came from, for the header line (never the values). */
   source: string;
 }
@@ -46,6 +48,10 @@ const NAMES = [
   "SIGNATURE_TOLERANCE_SECONDS",
   "V1_TIMESTAMP_MAX_AGE_SECONDS",
   "KIT_RSA_PRIVATE_KEY",
+  "PUBLIC_URL",
+  "OIDC_CLIENT_ID",
+  "OIDC_CLIENT_SECRET",
+  "OIDC_REDIRECT_URIS",
 ] as const;
 
 /** The env file's values, each overridden by the same name in the process environment (dotenv's rule). */
@@ -69,6 +75,14 @@ export function loadSettings(envFile: string | undefined, processEnv: Readonly<R
     toleranceSeconds: positiveNumber(merged.SIGNATURE_TOLERANCE_SECONDS, 60),
     v1MaxAgeSeconds: positiveNumber(merged.V1_TIMESTAMP_MAX_AGE_SECONDS, 86_400),
     kitRsaPrivateKey: merged.KIT_RSA_PRIVATE_KEY?.trim() || undefined,
+    sso: merged.OIDC_CLIENT_ID?.trim()
+      ? {
+          publicUrl: (merged.PUBLIC_URL ?? "").trim().replace(/\/+$/, ""),
+          clientId: merged.OIDC_CLIENT_ID.trim(),
+          clientSecret: (merged.OIDC_CLIENT_SECRET ?? "").trim(),
+          redirectUri: (merged.OIDC_REDIRECT_URIS ?? "").split(",")[0]?.trim() ?? "",
+        }
+      : undefined,
     source: existsSync(file) ? `${file} and the environment` : "the environment",
   };
 }

@@ -129,9 +129,12 @@ async function reportSettings(): Promise<void> {
       say(`admin health answered ${response.status}: check ADMIN_TOKEN in ${envFile}`);
       return;
     }
-    const health = (await response.json()) as { settings?: unknown };
+    const health = (await response.json()) as { settings?: unknown; sso?: unknown };
     if (health.settings === "ok") say(`settings ok; admin page ${origin}/admin`);
     else say(`SETTINGS BROKEN (fix ${envFile}, then restart): ${JSON.stringify(health.settings)}`);
+    // Single sign-on is optional: off is normal, broken disables sign-in only.
+    if (health.sso === "on") say(`single sign-on on: issuer ${setting("PUBLIC_URL") ?? ""}/oidc`);
+    else if (health.sso !== undefined && health.sso !== "off") say(`SINGLE SIGN-ON BROKEN (fix ${envFile}, then restart): ${JSON.stringify(health.sso)}`);
   } catch (error) {
     say(`admin health did not answer: ${String(error)}`);
   }

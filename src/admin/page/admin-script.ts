@@ -247,6 +247,7 @@ export const ADMIN_JS = String.raw`"use strict";
       case "orderFetch": return "query order \u00b7 " + entry.fetchState + " after " + entry.fetchAttempts + " attempt(s)";
       case "delivery": return "webhook " + entry.type + " \u00b7 " + (entry.deliveryState === "none" ? "not sent (no webhook configured)" : entry.deliveryState + " after " + entry.attempts + " attempt(s)");
       case "usageRecord": return "usage " + entry.meteringSn + " \u00b7 " + entry.state + " \u00b7 " + entry.usageValue;
+      case "signIn": return "sign-in \u00b7 " + entry.userName + " (" + entry.role + ") of tenant " + entry.tenantId;
       default: return text(entry.kind);
     }
   }

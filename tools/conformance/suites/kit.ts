@@ -90,7 +90,7 @@ export async function kitSuite(ctx: Context): Promise<void> {
 }
 
 /** What the Marketplace does with the seller's uploaded public key: Base64(RSA-OAEP-SHA256(secret)) (§6.2). */
-function secretEncrypter(privateKeyPem: string | undefined): ((secret: string) => string) | undefined {
+export function secretEncrypter(privateKeyPem: string | undefined): ((secret: string) => string) | undefined {
   if (!privateKeyPem) return undefined;
   const publicKey = createPublicKey(privateKeyPem);
   return (secret) => publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, Buffer.from(secret, "utf8")).toString("base64");
