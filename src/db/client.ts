@@ -9,8 +9,9 @@ import * as instances from "./schema/instances";
 import * as kit from "./schema/kit";
 import * as licenseCodes from "./schema/license-codes";
 import * as licenses from "./schema/licenses";
+import * as problems from "./schema/problems";
 
-export const schema = { ...instances, ...billing, ...kit, ...events, ...generalOrders, ...licenseCodes, ...licenses, ...admin };
+export const schema = { ...instances, ...billing, ...kit, ...events, ...generalOrders, ...licenseCodes, ...licenses, ...admin, ...problems };
 
 type DbEnv = { DB: D1Database; D1_QUERY_LOG?: string };
 
