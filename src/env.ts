@@ -15,7 +15,7 @@ const boolFlag = z
   .pipe(z.enum(["true", "false", "1", "0"], { message: 'must be "true" or "false"' }))
   .transform((value) => value === "true" || value === "1");
 
-const httpsOrLocalUrl = z
+export const httpsOrLocalUrl = z
   .string()
   .trim()
   .url("is not a URL")
@@ -23,6 +23,11 @@ const httpsOrLocalUrl = z
     message: "must be https:// (http:// only for 127.0.0.1 or localhost)",
   })
   .transform((value) => value.replace(/\/+$/, ""));
+
+/** An origin (scheme, host, port) the Marketplace and browsers reach: https, or http only for loopback. */
+export const publicOrigin = httpsOrLocalUrl.refine((value) => new URL(value).origin === value, {
+  message: "must be an origin only (https://host, no path or query)",
+});
 
 /** Standard Webhooks secrets: `whsec_` + base64 of the key bytes; 24–64 bytes as seller-contract.md requires. */
 function isWebhookSecret(value: string): boolean {
@@ -119,6 +124,8 @@ export const RawSettings = z.object({
    * and an order holds at most its quantity of devices (000900). "*" = every product.
    */
   LICENSE_DEVICE_PRODUCTS: z.string().optional(),
+  /** Where the Marketplace and browsers reach this gateway: the admin page's address in alerts. */
+  PUBLIC_URL: publicOrigin.optional(),
   /** Comma-separated product ids billed per day instead of per hour (spec README point 10). */
   DAILY_BILLED_PRODUCTS: z.string().optional(),
   /** A license-code callback for a code never seen: record it (default) or answer 000003 (src/license-codes/license-code.ts). */
@@ -186,6 +193,7 @@ function toSettings(raw: z.infer<typeof RawSettings>) {
       issuer: raw.LICENSE_ISSUER,
       deviceProducts: new Set((raw.LICENSE_DEVICE_PRODUCTS ?? "").split(",").map((id) => id.trim()).filter(Boolean)) as ReadonlySet<string>,
     },
+    publicUrl: raw.PUBLIC_URL,
     billing: { dailyBilledProducts: new Set((raw.DAILY_BILLED_PRODUCTS ?? "").split(",").map((id) => id.trim()).filter(Boolean)) as ReadonlySet<string> },
   } as const;
 }

@@ -4,6 +4,7 @@ import { router } from "./routes/router";
 export { InstanceActor } from "./actor/instance.actor";
 export { OrderActor } from "./actor/order.actor";
 export { LicenseCodeActor } from "./actor/license-code.actor";
+export { OperationsActor } from "./actor/operations.actor";
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),
