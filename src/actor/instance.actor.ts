@@ -3,6 +3,7 @@ import { openSecret } from "../crypto/data-key";
 import { createAnswerCarriesAppInfo } from "../dialects/answers";
 import type { EventRow } from "../db/schema/events";
 import type { Instance } from "../db/schema/instances";
+import { problems } from "../db/schema/problems";
 import { type DeliveryAttempt, sendEvent } from "../events/delivery";
 import { eventRow, outboxStatements, pendingEventsOf } from "../events/outbox";
 import { auditKeyOf } from "../instances/audit-chain";
@@ -37,6 +38,18 @@ import { type OrderTruth, queryOrder } from "../marketplace-api/order.api";
 import { log } from "../observability/log";
 import { ResultCode } from "../protocol/result-codes";
 import type { SignedNonce } from "../protocol/v2-signature";
+import { alertConfigOf } from "../operations/alert-settings";
+import {
+  DELIVERY_FAILING_AFTER,
+  QUERY_ORDER_FAILING_AFTER,
+  deliveryFailed,
+  deliveryFailing,
+  deliveryFailingClear,
+  licenseDeliveryFailed,
+  provisioningFailed,
+  queryOrderFailing,
+} from "../operations/instance-problems";
+import { type ProblemReport, afterClear, clearProblem, inBackground, reportProblem } from "../operations/problems";
 import { ReplayGuard } from "./replay-guard";
 import { SerialActor } from "./serial-actor";
 
@@ -176,6 +189,11 @@ export class InstanceActor extends SerialActor {
     else log("info", event, fields);
   }
 
+  /** Problems are bookkeeping beside the work: written in the background, never in a call's answer time. */
+  private problem(report: ProblemReport, at: number): void {
+    inBackground((promise) => this.ctx.waitUntil(promise), () => reportProblem(this.env, report, at));
+  }
+
   private async applyOnce(instanceId: string, envelope: CallEnvelope, command: InstanceCommand): Promise<Outcome> {
     const key = envelope.idempotencyKey;
     if (key && command.kind === "lifecycle") {
@@ -261,6 +279,8 @@ export class InstanceActor extends SerialActor {
       if (truth) {
         extra.push(statements.upsertOrder(this.db, await orderRowOf(this.settings, instanceId, item, truth, now)));
         next = withOrderTruth(next, truth, now);
+        // A retried purchase whose order failed before: its query_order.failing clears (no query for a first try).
+        if (failed) inBackground((promise) => this.ctx.waitUntil(promise), () => clearProblem(this.env, "query_order.failing", instanceId, now));
       } else {
         // Pending again even after an earlier failure: roll-up and reconciliation read `failed` as never fetched.
         extra.push(statements.upsertOrder(this.db, { ...emptyOrderRow(instanceId, item, now), fetchAttempts: 1, nextFetchAt: now + orderFetchDelay(1), lastError: "no answer in time for the first reply" }));
@@ -511,6 +531,10 @@ export class InstanceActor extends SerialActor {
     if (uploadDue) this.markLicenseDue(at);
     const [first, ...rest] = [...change.statements, ...rows.map((row) => outboxStatements.insertEvent(this.db, row))];
     if (first) await this.db.batch([first, ...rest]);
+    for (const draft of change.events) {
+      const report = licenseDeliveryFailed(draft);
+      if (report) this.problem(report, at);
+    }
     if (uploadDue) {
       // Again after the batch: a running upload loop may have read D1 before it and cleared the mark.
       this.markLicenseDue(at);
@@ -594,6 +618,7 @@ export class InstanceActor extends SerialActor {
       if (extras.cache) this.kv.put(KV.answer(extras.cache.key), extras.cache.value);
       this.storeCallNonce();
     });
+    if (next.status === "failed" && from?.status !== "failed") this.problem(provisioningFailed(next), at);
   }
 
   /** As `load`, but an id D1 does not know costs one read and no write (callers may name ids nobody created). */
@@ -705,6 +730,7 @@ export class InstanceActor extends SerialActor {
           lastError: message.slice(0, 500),
         });
         const instance = await this.load(instanceId);
+        if (instance && attempts >= QUERY_ORDER_FAILING_AFTER) this.problem(queryOrderFailing(instance, attempts, message, giveUp), now);
         if (giveUp && item.purpose === "create" && instance && instance.orderKnownAt === null && instance.status === "provisioning") {
           // No order, no provisioning: the purchase fails; a new newInstance from the Marketplace tries again.
           await this.commit(instance, purchaseFailed(instance, ResultCode.InternalError, ORDER_NEVER_FETCHED, now), now, { statements: [orderRow] });
@@ -721,6 +747,7 @@ export class InstanceActor extends SerialActor {
       const orderRow = statements.upsertOrder(this.db, await orderRowOf(this.settings, instanceId, item, truth, now));
       await this.commit(instance, await orderArrived(instance, item, truth, this.settings, now), now, { statements: [orderRow] });
       this.replacePending(item, null);
+      if (item.attempts >= QUERY_ORDER_FAILING_AFTER) inBackground((promise) => this.ctx.waitUntil(promise), () => clearProblem(this.env, "query_order.failing", instanceId, now));
     });
   }
 
@@ -754,6 +781,17 @@ export class InstanceActor extends SerialActor {
     }
   }
 
+  /** The seller backend answered a provisioning request: its delivery.failing clears (in the background here). */
+  private backendAnswered(origin: string, now: number): void {
+    inBackground(
+      (promise) => this.ctx.waitUntil(promise),
+      async () => {
+        const cleared = await deliveryFailingClear(this.db, origin, now, alertConfigOf(this.env)).returning({ id: problems.id, alertResolved: problems.alertResolved });
+        await afterClear(this.env, "delivery.failing", origin, cleared);
+      },
+    );
+  }
+
   /** The attempt's verdict (src/instances/seller-provisioning.ts) committed with what it does to the purchase. */
   private async recordAttempt(stream: string, event: EventRow, attempt: DeliveryAttempt, now: number): Promise<void> {
     const db = this.db;
@@ -768,25 +806,34 @@ export class InstanceActor extends SerialActor {
     const verdict = judgeDelivery(event, attempt, awaiting !== undefined, now);
     const status = attempt.kind === "answered" ? attempt.status : null;
     const delivered = outboxStatements.markDelivered(db, event.seq, status ?? 0, now);
+    // Problems are about the seller backend as a whole (its origin: the URL's path may hold a token).
+    const origin = new URL(this.settings.sellerWebhook?.url ?? "http://unknown.invalid").origin;
     switch (verdict.kind) {
-      case "delivered":
-        await db.batch([delivered]);
+      case "delivered": {
+        // In the acknowledgement's own batch: a healthy backend costs no extra round trip.
+        const [, cleared] = await db.batch([delivered, deliveryFailingClear(db, origin, now, alertConfigOf(this.env)).returning({ id: problems.id, alertResolved: problems.alertResolved })]);
+        if (cleared.length > 0) inBackground((promise) => this.ctx.waitUntil(promise), () => afterClear(this.env, "delivery.failing", origin, cleared));
         return;
+      }
       case "provisioned":
         if (!awaiting) return;
         await this.commit(awaiting, await provisionedBySeller(awaiting, verdict.body, this.settings.dataKey, now, "provisionedByWebhook"), now, { statements: [delivered] });
+        this.backendAnswered(origin, now);
         return;
       case "refused":
         if (!awaiting) return;
         await this.commit(awaiting, purchaseFailed(awaiting, verdict.resultCode, verdict.message, now), now, { statements: [delivered] });
+        this.backendAnswered(origin, now);
         return;
       case "retry":
+        if (verdict.attempts >= DELIVERY_FAILING_AFTER) this.problem(deliveryFailing(origin, event, verdict.attempts, verdict.reason), now);
         log("warn", "webhook.attempt_failed", { stream, eventId: event.id, type: event.type, attempts: verdict.attempts, reason: verdict.reason.slice(0, 200) });
         await db.batch([outboxStatements.markRetry(db, event.seq, { attempts: verdict.attempts, nextAttemptAt: verdict.nextAttemptAt, status, error: verdict.reason.slice(0, 500) }, now)]);
         this.kv.put(KV.deliveryDueAt, verdict.nextAttemptAt);
         return;
       case "give-up": {
         log("error", "webhook.delivery_failed", { stream, eventId: event.id, type: event.type, attempts: verdict.attempts, reason: verdict.reason.slice(0, 200) });
+        this.problem(deliveryFailed(origin, event, verdict.attempts, verdict.reason), now);
         const failed = outboxStatements.markFailed(db, event.seq, { attempts: verdict.attempts, status, error: verdict.reason.slice(0, 500) }, now);
         if (verdict.failPurchase && awaiting) await this.commit(awaiting, purchaseFailed(awaiting, ResultCode.InternalError, SELLER_WINDOW_MISSED, now), now, { statements: [failed] });
         else await db.batch([failed]);
