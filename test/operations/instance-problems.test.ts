@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { callV2, uniqueId } from "../support/marketplace";
+import { callV2, makeNewInstance, uniqueId } from "../support/marketplace";
+import { callLicense, licenseRequest, steerUploads } from "../support/licenses";
+import { queryOrderInfo } from "../support/orders";
 import { controlOrders, newInstanceBody, runDueOrderFetches, stateOf } from "../support/lifecycle";
 import { sellerBackend } from "../support/seller-backend";
 import { allDelivered, makeDueAndRunAlarm, makePurchase, waitForOutbox } from "../support/webhook-delivery";
@@ -80,5 +82,19 @@ describe("delivery.failing and delivery.failed", () => {
     const [row] = await waitForProblems("delivery.failed", BACKEND, (found) => found.some((problem) => problem.detail.includes(rows[0]?.id ?? "?")));
     expect(row?.summary).toMatch(/failed for good: instance\.created/);
     expect(row?.resolved_at).toBeNull();
+  });
+});
+
+describe("license.delivery_failed", () => {
+  it("opens when an online license fails for good (the Marketplace refused its upload)", async () => {
+    const body = makeNewInstance();
+    await controlOrders({ orders: { [body.orderId]: queryOrderInfo(body.orderId, [{ productId: "OFFI000000001" }]) } });
+    const instanceId = String((await callV2(body)).json.instanceId);
+    const request = licenseRequest(instanceId);
+    await steerUploads(request.eventId, [{ status: 200, code: "91381037" }]);
+    expect((await callLicense(request)).json.resultCode).toBe("000005");
+    const [row] = await waitForProblems("license.delivery_failed", instanceId, openOne);
+    expect(row).toMatchObject({ severity: "critical" });
+    expect(row?.summary).toMatch(new RegExp(`Online license ${request.eventId} could not be delivered \\(91381037`));
   });
 });
