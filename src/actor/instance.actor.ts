@@ -826,10 +826,11 @@ export class InstanceActor extends SerialActor {
         this.backendAnswered(origin, now);
         return;
       case "retry":
-        if (verdict.attempts >= DELIVERY_FAILING_AFTER) this.problem(deliveryFailing(origin, event, verdict.attempts, verdict.reason), now);
         log("warn", "webhook.attempt_failed", { stream, eventId: event.id, type: event.type, attempts: verdict.attempts, reason: verdict.reason.slice(0, 200) });
         await db.batch([outboxStatements.markRetry(db, event.seq, { attempts: verdict.attempts, nextAttemptAt: verdict.nextAttemptAt, status, error: verdict.reason.slice(0, 500) }, now)]);
         this.kv.put(KV.deliveryDueAt, verdict.nextAttemptAt);
+        // After the batch: an acknowledgement elsewhere now sees this event's attempts and leaves the problem open.
+        if (verdict.attempts >= DELIVERY_FAILING_AFTER) this.problem(deliveryFailing(origin, event, verdict.attempts, verdict.reason), now);
         return;
       case "give-up": {
         log("error", "webhook.delivery_failed", { stream, eventId: event.id, type: event.type, attempts: verdict.attempts, reason: verdict.reason.slice(0, 200) });
