@@ -35,6 +35,7 @@ dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 
 dl.summary dt { color: var(--muted); }
 dl.summary dd { margin: 0; }
 .count { display: inline-block; min-width: 1.3em; padding: 0 .35em; border-radius: 1em; background: var(--accent); color: #fff; font-size: .8em; text-align: center; }
+.count[hidden] { display: none; }
 tr.critical td:first-child { color: var(--accent); font-weight: 600; }
 tr.resolved { color: var(--muted); }
 .resolve { display: flex; gap: .35rem; }
