@@ -36,6 +36,20 @@ export function queryOrderFailing(instance: Instance, attempts: number, error: s
   };
 }
 
+/** A general product's order line (OrderActor): its order.notified waits for query order. Subject: order and line. */
+export function generalOrderFailing(orderId: string, orderLineId: string, attempts: number, error: string, gaveUp: boolean): ProblemReport {
+  return {
+    kind: "query_order.failing",
+    subject: generalOrderSubject(orderId, orderLineId),
+    summary: `Query order for general order ${orderId} ${gaveUp ? "gave up" : "fails"} after ${attempts} attempts (${error.slice(0, 120)}): your backend is not told of the order (order.notified waits).`,
+    detail: `Check MARKETPLACE_AK/MARKETPLACE_SK and MARKETPLACE_API_BASE (GET /admin/api/health); GET /api/v1/orders/${orderId} shows the line.${
+      gaveUp ? " The gateway stopped retrying: a new notification from the Marketplace (重新启动 in the seller centre) fetches it again." : " The gateway keeps retrying with backoff."
+    }`,
+  };
+}
+
+export const generalOrderSubject = (orderId: string, orderLineId: string) => `order ${orderId} line ${orderLineId}`;
+
 export function provisioningFailed(instance: Instance): ProblemReport {
   const what = instance.isTest ? "Debug purchase" : "Purchase";
   return {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { callV2, makeNewInstance, uniqueId } from "../support/marketplace";
+import { callGeneral, callV2, makeNewInstance, uniqueId } from "../support/marketplace";
+import { keyOf, makeOrderNotify, runOrderFetchNow, waitForGeneralOrder } from "../support/general-orders";
 import { callLicense, licenseRequest, steerUploads } from "../support/licenses";
 import { queryOrderInfo } from "../support/orders";
 import { controlOrders, newInstanceBody, runDueOrderFetches, stateOf } from "../support/lifecycle";
@@ -96,5 +97,25 @@ describe("license.delivery_failed", () => {
     const [row] = await waitForProblems("license.delivery_failed", instanceId, openOne);
     expect(row).toMatchObject({ severity: "critical" });
     expect(row?.summary).toMatch(new RegExp(`Online license ${request.eventId} could not be delivered \\(91381037`));
+  });
+});
+
+describe("query_order.failing of a general product's order line", () => {
+  it("opens on the third failed query order of the line and clears once the order is fetched", async () => {
+    const body = makeOrderNotify();
+    const key = keyOf(body);
+    const subject = `order ${body.orderId} line ${body.orderLineId}`;
+    await controlOrders({ failOrders: { [body.orderId]: 3 } });
+    expect((await callGeneral(body)).json.resultCode).toBe("000000");
+    await waitForGeneralOrder(key, (row) => row.fetch_attempts >= 1);
+    await runOrderFetchNow(key);
+    await waitForGeneralOrder(key, (row) => row.fetch_attempts >= 2);
+    expect(await problemRows("query_order.failing", subject)).toEqual([]);
+    await runOrderFetchNow(key);
+    const [opened] = await waitForProblems("query_order.failing", subject, openOne);
+    expect(opened?.summary).toMatch(/general order .* fails after 3 attempts.*order\.notified waits/);
+    await runOrderFetchNow(key);
+    await waitForGeneralOrder(key, (row) => row.state === "fetched");
+    await waitForProblems("query_order.failing", subject, resolvedAll);
   });
 });
