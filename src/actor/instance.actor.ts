@@ -4,7 +4,7 @@ import { createAnswerCarriesAppInfo } from "../dialects/answers";
 import type { EventRow } from "../db/schema/events";
 import type { Instance } from "../db/schema/instances";
 import { problems } from "../db/schema/problems";
-import { type DeliveryAttempt, sendEvent } from "../events/delivery";
+import { type DeliveryAttempt, describeAttempt, sendEvent } from "../events/delivery";
 import { eventRow, outboxStatements, pendingEventsOf } from "../events/outbox";
 import { auditKeyOf } from "../instances/audit-chain";
 import { type CallEnvelope, type CreateCommand, type InstanceCommand, type LifecycleCommand, type Outcome, createCommandOf } from "../instances/commands";
@@ -795,10 +795,17 @@ export class InstanceActor extends SerialActor {
   /** The attempt's verdict (src/instances/seller-provisioning.ts) committed with what it does to the purchase. */
   private async recordAttempt(stream: string, event: EventRow, attempt: DeliveryAttempt, now: number): Promise<void> {
     const db = this.db;
+    // Problems are about the seller backend as a whole (its origin: the URL's path may hold a token).
+    const origin = new URL(this.settings.sellerWebhook?.url ?? "http://unknown.invalid").origin;
     if (event.type === "license.requested") {
       const outcome = await licenseRequestDelivered(db, event, attempt, now);
       await this.commitLicense(outcome, now, outcome.issued);
-      if (outcome.retryAt !== undefined) this.kv.put(KV.deliveryDueAt, outcome.retryAt);
+      if (outcome.retryAt !== undefined) {
+        this.kv.put(KV.deliveryDueAt, outcome.retryAt);
+        if (event.attempts + 1 >= DELIVERY_FAILING_AFTER) this.problem(deliveryFailing(origin, event, event.attempts + 1, describeAttempt(attempt)), now);
+      } else if (attempt.kind === "answered" && attempt.status >= 200 && attempt.status < 300) {
+        this.backendAnswered(origin, now);
+      }
       return;
     }
     const instance = event.instanceId ? await this.load(event.instanceId) : undefined;
@@ -806,8 +813,6 @@ export class InstanceActor extends SerialActor {
     const verdict = judgeDelivery(event, attempt, awaiting !== undefined, now);
     const status = attempt.kind === "answered" ? attempt.status : null;
     const delivered = outboxStatements.markDelivered(db, event.seq, status ?? 0, now);
-    // Problems are about the seller backend as a whole (its origin: the URL's path may hold a token).
-    const origin = new URL(this.settings.sellerWebhook?.url ?? "http://unknown.invalid").origin;
     switch (verdict.kind) {
       case "delivered": {
         // In the acknowledgement's own batch: a healthy backend costs no extra round trip.
