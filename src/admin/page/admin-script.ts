@@ -396,7 +396,7 @@ export const ADMIN_JS = String.raw`"use strict";
     if (place === "deliveries" || place === "jobs" || place === "usage") {
       return el("button", { type: "button", text: place.charAt(0).toUpperCase() + place.slice(1), onclick: function () { selectTab(place); } });
     }
-    return el("span", { className: "hint", text: "see /admin/api/health" });
+    return place === "health" ? el("span", { className: "hint", text: "see /admin/api/health" }) : "\u2014";
   }
 
   function resolveForm(problem) {
