@@ -12,8 +12,8 @@ export type AlertFormat = z.infer<typeof AlertFormat>;
  */
 const RawAlertSettings = z.object({
   ALERT_WEBHOOK_URL: httpsOrLocalUrl.optional(),
-  ALERT_WEBHOOK_FORMAT: AlertFormat.default("json"),
-  ALERT_MIN_SEVERITY: ProblemSeverity.default("warning"),
+  ALERT_WEBHOOK_FORMAT: z.enum(AlertFormat.options, { message: "must be json, slack, wecom, dingtalk or feishu" }).default("json"),
+  ALERT_MIN_SEVERITY: z.enum(ProblemSeverity.options, { message: 'must be "warning" or "critical"' }).default("warning"),
 });
 
 export interface AlertTarget {

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNotNull, lte, min, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, lte, min } from "drizzle-orm";
 import { getDb } from "../db/client";
 import { type ProblemRow, problems } from "../db/schema/problems";
 import { log } from "../observability/log";
@@ -188,9 +188,3 @@ async function sendOne(env: Env, row: ProblemRow, now: number, config: ReturnTyp
 
 /** alert.failing's one subject: the alert webhook (its URL is a secret of sorts and is never the subject). */
 export const ALERT_WEBHOOK_SUBJECT = "alert webhook";
-
-/** For tests and the health view: alerts still owed. */
-export async function pendingAlertCount(env: Env): Promise<number> {
-  const row = await getDb(env).select({ n: sql<number>`count(*)` }).from(problems).where(isNotNull(problems.alertNextAt)).get();
-  return row?.n ?? 0;
-}
