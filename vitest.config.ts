@@ -31,11 +31,15 @@ export default defineConfig(async () => {
       reporters: [...configDefaults.reporters, new LogSecretScan(SCANNED_SECRETS)],
       projects: [
         // test/reliability runs on its own: npm run test:reliability (vitest.reliability.config.ts).
-        worker("workers", ["test/**/*.test.ts"], ["test/node/**", "test/webhook-mode/**", "test/online-license/webhook/**", "test/reliability/**"]),
+        worker("workers", ["test/**/*.test.ts"], ["test/node/**", "test/webhook-mode/**", "test/online-license/webhook/**", "test/reliability/**", "test/alerts/**"]),
         // The same Worker with PROVISIONING_MODE=webhook: the seller's backend provisions each purchase.
         worker("workers-webhook", ["test/webhook-mode/**/*.test.ts"], [], { vars: { PROVISIONING_MODE: "webhook" } }),
         // Online licenses issued by the seller's backend (license.requested) instead of signed by the gateway.
         worker("workers-license-webhook", ["test/online-license/webhook/**/*.test.ts"], [], { vars: { LICENSE_MODE: "webhook" } }),
+        // Alerts on: every problem's alert goes to the outbound test service's chat-robot fake.
+        worker("workers-alerts", ["test/alerts/**/*.test.ts"], [], {
+          vars: { ALERT_WEBHOOK_URL: "http://127.0.0.1:9/__alerts/hook", PUBLIC_URL: "https://gateway.example.com" },
+        }),
         {
           test: {
             name: "node",

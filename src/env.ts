@@ -15,7 +15,7 @@ const boolFlag = z
   .pipe(z.enum(["true", "false", "1", "0"], { message: 'must be "true" or "false"' }))
   .transform((value) => value === "true" || value === "1");
 
-const httpsOrLocalUrl = z
+export const httpsOrLocalUrl = z
   .string()
   .trim()
   .url("is not a URL")
@@ -23,6 +23,11 @@ const httpsOrLocalUrl = z
     message: "must be https:// (http:// only for 127.0.0.1 or localhost)",
   })
   .transform((value) => value.replace(/\/+$/, ""));
+
+/** An origin (scheme, host, port) the Marketplace and browsers reach: https, or http only for loopback. */
+export const publicOrigin = httpsOrLocalUrl.refine((value) => new URL(value).origin === value, {
+  message: "must be an origin only (https://host, no path or query)",
+});
 
 /** Standard Webhooks secrets: `whsec_` + base64 of the key bytes; 24–64 bytes as seller-contract.md requires. */
 function isWebhookSecret(value: string): boolean {
@@ -96,7 +101,7 @@ export const RawSettings = z.object({
    * The https origin the Marketplace and browsers reach (http:// only for a loopback address); optional until
    * something must tell the outside world the gateway's address (single sign-on; the self-check's public_url).
    */
-  PUBLIC_URL: httpsOrLocalUrl.refine((value) => new URL(value).origin === value, { message: "must be an origin: scheme and host only, no path" }).optional(),
+  PUBLIC_URL: publicOrigin.optional(),
   /** The seller backend that receives events (seller-contract.md); empty = no webhook, the feed still works. */
   SELLER_WEBHOOK_URL: httpsOrLocalUrl.optional(),
   SELLER_WEBHOOK_SECRET: optionalSecret.refine((value) => value === undefined || isWebhookSecret(value), {

@@ -5,6 +5,7 @@ export { InstanceActor } from "./actor/instance.actor";
 export { OrderActor } from "./actor/order.actor";
 export { LicenseCodeActor } from "./actor/license-code.actor";
 export { RateLimiter } from "./actor/rate-limiter.actor";
+export { OperationsActor } from "./actor/operations.actor";
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),

@@ -7,6 +7,7 @@ import { cleanupJob } from "./jobs/cleanup.job";
 import { licenseUsageReportJob } from "./jobs/license-usage-report.job";
 import { type Job, runJob } from "./jobs/job-runner";
 import { selfCheckJob } from "./operations/self-check/self-check.job";
+import { watchAfterCron } from "./operations/watch";
 
 /**
  * Cron expression (wrangler.toml [triggers]) → the jobs it runs, in order. Billing jobs join this table; each
@@ -41,6 +42,8 @@ export async function runScheduled(env: Env, cron: string, now: number): Promise
     // One failing job must not starve the next one of its run.
     await runJob(db, entry.name, now, () => entry.job(env, now)).catch((error: unknown) => failures.push(error));
   }
+  // settings.invalid and job.stale (cleared now that these jobs ran); never fails the cron run.
+  await watchAfterCron(env, now);
   if (failures.length > 0) throw new AggregateError(failures, `${failures.length} job(s) failed for cron "${cron}"`);
 }
 

@@ -42,6 +42,8 @@ describe("settings", () => {
     [{ SELLER_WEBHOOK_SECRET: "whsec_!!!!" }, `000005 setting SELLER_WEBHOOK_SECRET: ${WHSEC_RULE}`],
     [{ SELLER_WEBHOOK_URL: "http://seller.example.com/webhook" }, "000005 setting SELLER_WEBHOOK_URL: must be https:// (http:// only for 127.0.0.1 or localhost)"],
     [{ SELLER_WEBHOOK_URL: "not a url" }, "000005 setting SELLER_WEBHOOK_URL: is not a URL"],
+    [{ PUBLIC_URL: "http://gateway.example.com" }, "000005 setting PUBLIC_URL: must be https:// (http:// only for 127.0.0.1 or localhost)"],
+    [{ PUBLIC_URL: "https://gateway.example.com/admin" }, "000005 setting PUBLIC_URL: must be an origin only (https://host, no path or query)"],
     [{ KIT_RSA_PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----" }, "000005 setting KIT_RSA_PRIVATE_KEY: must be a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----); convert with openssl pkcs8 -topk8 -nocrypt"],
   ])("refuses %o, naming the setting", (override, expected) => {
     expect(problemOf({ ...env, ...override })).toBe(expected);
@@ -54,6 +56,12 @@ describe("settings", () => {
     expect(parseSettings({ ...env, SELLER_WEBHOOK_URL: "", SELLER_WEBHOOK_SECRET: "" }).sellerWebhook).toBeUndefined();
     expect(parseSettings({ ...env, PROVISIONING_MODE: "webhook" }).provisioning.mode).toBe("webhook");
     expect(parseSettings({ ...env, PROVISIONING_WEBHOOK_URL: "https://old.example.com" })).not.toHaveProperty("provisioningWebhookUrl");
+  });
+
+  it("PUBLIC_URL: an https origin (a trailing slash is dropped), http only for loopback, or unset", () => {
+    expect(parseSettings({ ...env, PUBLIC_URL: "https://gateway.example.com/" }).publicUrl).toBe("https://gateway.example.com");
+    expect(parseSettings({ ...env, PUBLIC_URL: "http://127.0.0.1:8787" }).publicUrl).toBe("http://127.0.0.1:8787");
+    expect(parseSettings({ ...env, PUBLIC_URL: "" }).publicUrl).toBeUndefined();
   });
 
   it("a bad setting fails the first request with 000005 and a logged error naming it, storing nothing", async () => {

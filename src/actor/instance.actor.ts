@@ -3,7 +3,8 @@ import { openSecret } from "../crypto/data-key";
 import { createAnswerCarriesAppInfo } from "../dialects/answers";
 import type { EventRow } from "../db/schema/events";
 import type { Instance } from "../db/schema/instances";
-import { type DeliveryAttempt, sendEvent } from "../events/delivery";
+import { problems } from "../db/schema/problems";
+import { type DeliveryAttempt, describeAttempt, sendEvent } from "../events/delivery";
 import { eventRow, outboxStatements, pendingEventsOf } from "../events/outbox";
 import { auditKeyOf } from "../instances/audit-chain";
 import { type CallEnvelope, type CreateCommand, type InstanceCommand, type LifecycleCommand, type Outcome, createCommandOf } from "../instances/commands";
@@ -39,6 +40,18 @@ import { log } from "../observability/log";
 import { ResultCode } from "../protocol/result-codes";
 import type { SignedNonce } from "../protocol/v2-signature";
 import { type Acceptance, type Decision, decideBy } from "./acceptance";
+import { alertConfigOf } from "../operations/alert-settings";
+import {
+  DELIVERY_FAILING_AFTER,
+  QUERY_ORDER_FAILING_AFTER,
+  deliveryFailed,
+  deliveryFailing,
+  deliveryFailingClear,
+  licenseDeliveryFailed,
+  provisioningFailed,
+  queryOrderFailing,
+} from "../operations/instance-problems";
+import { type ProblemReport, afterClear, clearProblem, inBackground, reportProblem } from "../operations/problems";
 import { ReplayGuard } from "./replay-guard";
 import { SerialActor } from "./serial-actor";
 import { isSelfCheckData } from "../operations/self-check/marker";
@@ -218,6 +231,11 @@ export class InstanceActor extends SerialActor {
     else log("info", event, fields);
   }
 
+  /** Problems are bookkeeping beside the work: written in the background, never in a call's answer time. */
+  private problem(report: ProblemReport, at: number): void {
+    inBackground((promise) => this.ctx.waitUntil(promise), () => reportProblem(this.env, report, at));
+  }
+
   private async applyOnce(instanceId: string, envelope: CallEnvelope, command: InstanceCommand, acceptance?: Acceptance<Outcome>): Promise<Outcome> {
     const key = envelope.idempotencyKey;
     if (key && command.kind === "lifecycle") {
@@ -307,6 +325,8 @@ export class InstanceActor extends SerialActor {
       if (truth) {
         extra.push(statements.upsertOrder(this.db, await orderRowOf(this.settings, instanceId, item, truth, now)));
         next = withOrderTruth(next, truth, now);
+        // A retried purchase whose order failed before: its query_order.failing clears (no query for a first try).
+        if (failed) inBackground((promise) => this.ctx.waitUntil(promise), () => clearProblem(this.env, "query_order.failing", instanceId, now));
       } else {
         // Pending again even after an earlier failure: roll-up and reconciliation read `failed` as never fetched.
         extra.push(statements.upsertOrder(this.db, { ...emptyOrderRow(instanceId, item, now), fetchAttempts: 1, nextFetchAt: now + orderFetchDelay(1), lastError: "no answer in time for the first reply" }));
@@ -589,6 +609,10 @@ export class InstanceActor extends SerialActor {
     if (uploadDue) this.markLicenseDue(at);
     const [first, ...rest] = [...change.statements, ...rows.map((row) => outboxStatements.insertEvent(this.db, row))];
     if (first) await this.db.batch([first, ...rest]);
+    for (const draft of change.events) {
+      const report = licenseDeliveryFailed(draft);
+      if (report) this.problem(report, at);
+    }
     if (uploadDue) {
       // Again after the batch: a running upload loop may have read D1 before it and cleared the mark.
       this.markLicenseDue(at);
@@ -720,6 +744,11 @@ export class InstanceActor extends SerialActor {
       if (extras.settles) this.kv.delete(KV.accepted);
       this.storeCallNonce();
     });
+    if (next.status === "failed" && from?.status !== "failed") {
+      this.problem(provisioningFailed(next), at);
+      // Its order is no longer fetched: the failure is the problem that stays; a failing fetch has nothing left to say.
+      inBackground((promise) => this.ctx.waitUntil(promise), () => clearProblem(this.env, "query_order.failing", next.id, at));
+    }
   }
 
   /** As `load`, but an id D1 does not know costs one read and no write (callers may name ids nobody created). */
@@ -871,6 +900,7 @@ export class InstanceActor extends SerialActor {
           this.replacePending(item, null);
           return;
         }
+        if (instance && attempts >= QUERY_ORDER_FAILING_AFTER) this.problem(queryOrderFailing(instance, attempts, message, giveUp), now);
         if (giveUp && item.purpose === "create" && instance && instance.orderKnownAt === null && instance.status === "provisioning") {
           // No order, no provisioning: the purchase fails; a new newInstance from the Marketplace tries again.
           await this.commit(instance, purchaseFailed(instance, ResultCode.InternalError, ORDER_NEVER_FETCHED, now), now, { statements: [orderRow] });
@@ -893,6 +923,7 @@ export class InstanceActor extends SerialActor {
       const orderRow = statements.upsertOrder(this.db, await orderRowOf(this.settings, instanceId, item, truth, now));
       await this.commit(instance, await orderArrived(instance, item, truth, this.settings, now), now, { statements: [orderRow] });
       this.replacePending(item, null);
+      if (item.attempts >= QUERY_ORDER_FAILING_AFTER) inBackground((promise) => this.ctx.waitUntil(promise), () => clearProblem(this.env, "query_order.failing", instanceId, now));
     });
   }
 
@@ -926,13 +957,31 @@ export class InstanceActor extends SerialActor {
     }
   }
 
+  /** The seller backend answered a provisioning request: its delivery.failing clears (in the background here). */
+  private backendAnswered(origin: string, now: number): void {
+    inBackground(
+      (promise) => this.ctx.waitUntil(promise),
+      async () => {
+        const cleared = await deliveryFailingClear(this.db, origin, now, alertConfigOf(this.env)).returning({ id: problems.id, alertResolved: problems.alertResolved });
+        await afterClear(this.env, "delivery.failing", origin, cleared);
+      },
+    );
+  }
+
   /** The attempt's verdict (src/instances/seller-provisioning.ts) committed with what it does to the purchase. */
   private async recordAttempt(stream: string, event: EventRow, attempt: DeliveryAttempt, now: number): Promise<void> {
     const db = this.db;
+    // Problems are about the seller backend as a whole (its origin: the URL's path may hold a token).
+    const origin = new URL(this.settings.sellerWebhook?.url ?? "http://unknown.invalid").origin;
     if (event.type === "license.requested") {
       const outcome = await licenseRequestDelivered(db, event, attempt, now);
       await this.commitLicense(outcome, now, outcome.issued);
-      if (outcome.retryAt !== undefined) this.kv.put(KV.deliveryDueAt, outcome.retryAt);
+      if (outcome.retryAt !== undefined) {
+        this.kv.put(KV.deliveryDueAt, outcome.retryAt);
+        if (event.attempts + 1 >= DELIVERY_FAILING_AFTER) this.problem(deliveryFailing(origin, event, event.attempts + 1, describeAttempt(attempt)), now);
+      } else if (attempt.kind === "answered" && attempt.status >= 200 && attempt.status < 300) {
+        this.backendAnswered(origin, now);
+      }
       return;
     }
     const loaded = event.instanceId ? await this.load(event.instanceId) : undefined;
@@ -943,24 +992,32 @@ export class InstanceActor extends SerialActor {
     const status = attempt.kind === "answered" ? attempt.status : null;
     const delivered = outboxStatements.markDelivered(db, event.seq, status ?? 0, now);
     switch (verdict.kind) {
-      case "delivered":
-        await db.batch([delivered]);
+      case "delivered": {
+        // In the acknowledgement's own batch: a healthy backend costs no extra round trip.
+        const [, cleared] = await db.batch([delivered, deliveryFailingClear(db, origin, now, alertConfigOf(this.env)).returning({ id: problems.id, alertResolved: problems.alertResolved })]);
+        if (cleared.length > 0) inBackground((promise) => this.ctx.waitUntil(promise), () => afterClear(this.env, "delivery.failing", origin, cleared));
         return;
+      }
       case "provisioned":
         if (!awaiting) return;
         await this.commit(awaiting, await provisionedBySeller(awaiting, verdict.body, this.settings.dataKey, now, "provisionedByWebhook"), now, { statements: [delivered] });
+        this.backendAnswered(origin, now);
         return;
       case "refused":
         if (!awaiting) return;
         await this.commit(awaiting, purchaseFailed(awaiting, verdict.resultCode, verdict.message, now), now, { statements: [delivered] });
+        this.backendAnswered(origin, now);
         return;
       case "retry":
         log("warn", "webhook.attempt_failed", { stream, eventId: event.id, type: event.type, attempts: verdict.attempts, reason: verdict.reason.slice(0, 200) });
         await db.batch([outboxStatements.markRetry(db, event.seq, { attempts: verdict.attempts, nextAttemptAt: verdict.nextAttemptAt, status, error: verdict.reason.slice(0, 500) }, now)]);
         this.kv.put(KV.deliveryDueAt, verdict.nextAttemptAt);
+        // After the batch: an acknowledgement elsewhere now sees this event's attempts and leaves the problem open.
+        if (verdict.attempts >= DELIVERY_FAILING_AFTER) this.problem(deliveryFailing(origin, event, verdict.attempts, verdict.reason), now);
         return;
       case "give-up": {
         log("error", "webhook.delivery_failed", { stream, eventId: event.id, type: event.type, attempts: verdict.attempts, reason: verdict.reason.slice(0, 200) });
+        this.problem(deliveryFailed(origin, event, verdict.attempts, verdict.reason), now);
         const failed = outboxStatements.markFailed(db, event.seq, { attempts: verdict.attempts, status, error: verdict.reason.slice(0, 500) }, now);
         if (verdict.failPurchase && awaiting) await this.commit(awaiting, purchaseFailed(awaiting, ResultCode.InternalError, SELLER_WINDOW_MISSED, now), now, { statements: [failed] });
         else await db.batch([failed]);

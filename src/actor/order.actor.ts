@@ -5,6 +5,8 @@ import { orderFetchDelay } from "../instances/order-fetch";
 import { MarketplaceApiError } from "../marketplace-api/errors";
 import { type OrderTruth, queryOrder } from "../marketplace-api/order.api";
 import { log } from "../observability/log";
+import { QUERY_ORDER_FAILING_AFTER, generalOrderFailing, generalOrderSubject } from "../operations/instance-problems";
+import { clearProblem, inBackground, reportProblem } from "../operations/problems";
 import {
   ORDER_NOTIFY_FETCH_WINDOW_MS,
   type OrderLineKey,
@@ -188,6 +190,10 @@ export class OrderActor extends SerialActor {
       const message = error instanceof Error ? error.message : String(error);
       const nextAt = giveUp ? null : now + orderFetchDelay(attempts);
       log(giveUp ? "error" : "warn", "order.fetch_failed", { orderId: row.orderId, orderLineId: row.orderLineId, attempts, retryable, giveUp, error: message });
+      if (attempts >= QUERY_ORDER_FAILING_AFTER) {
+        const report = generalOrderFailing(row.orderId, row.orderLineId, attempts, message, giveUp);
+        inBackground((promise) => this.ctx.waitUntil(promise), () => reportProblem(this.env, report, now));
+      }
       const changes = failedFetchChanges(attempts, message, nextAt, now);
       await this.db.batch([generalOrderStatements.updateReceived(this.db, key, changes)]);
       this.kv.put(KV.order, { ...row, ...changes });
@@ -218,6 +224,10 @@ export class OrderActor extends SerialActor {
       this.kv.delete(KV.fetch);
     });
     log("info", "order.fetched", { orderId: row.orderId, orderLineId: row.orderLineId, attempts, chargingMode: fetched.chargingMode });
+    if (attempts > QUERY_ORDER_FAILING_AFTER) {
+      const subject = generalOrderSubject(row.orderId, row.orderLineId);
+      inBackground((promise) => this.ctx.waitUntil(promise), () => clearProblem(this.env, "query_order.failing", subject, now));
+    }
     if (event.deliveryState === "pending") await this.kickDelivery(row.orderId);
   }
 

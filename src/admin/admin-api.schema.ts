@@ -5,6 +5,7 @@ import { USAGE_PERIODS, USAGE_RECORD_STATES } from "../db/schema/billing";
 import { Cursor, PageLimit } from "../seller-api/common.schema";
 import { Entitlement } from "../seller-api/instances.schema";
 import { CHECK_NAMES } from "../operations/self-check/self-check.types";
+import { ProblemKind, ProblemSeverity } from "../operations/problem-kinds";
 
 /*
  * The operator's admin API (/admin/api/...): the zod schema of every route's input and JSON answer. The admin page
@@ -355,6 +356,11 @@ export const AdminHealth = z.object({
   settings: z.union([z.literal("ok"), z.object({ setting: z.string(), problem: z.string() })]),
   /** Single sign-on (src/sso/sso-settings.ts): "off" until OIDC_CLIENT_ID is set; a broken setting disables SSO only. */
   sso: z.union([z.enum(["off", "on"]), z.object({ setting: z.string(), problem: z.string() })]),
+  /**
+   * Alerts (README "Alerts"): "on", "off" (no ALERT_WEBHOOK_URL), or the malformed alert setting, which turns alerts
+   * off without touching status: alerts never decide whether the gateway serves the Marketplace.
+   */
+  alerts: z.union([z.enum(["on", "off"]), z.object({ setting: z.string(), problem: z.string() })]),
   jobs: z.record(
     z.string(),
     z.object({
@@ -404,3 +410,44 @@ export const SelfCheckAnswer = z.object({
   history: z.array(z.object({ ranAt: isoTime, ok: z.boolean() })),
 });
 export type SelfCheckAnswer = z.infer<typeof SelfCheckAnswer>;
+// ---- problems ------------------------------------------------------------------------------------------------------
+
+export const ProblemState = z.enum(["open", "resolved"]);
+
+export const ProblemsQuery = z.strictObject({
+  state: z.enum(["open", "resolved", "all"], { message: 'must be "open", "resolved" or "all"' }).default("open"),
+  /** The newest this many (by when they opened). */
+  limit: z.coerce.number({ message: "must be a number" }).int().min(1).max(500).default(200),
+});
+export type ProblemsQuery = z.infer<typeof ProblemsQuery>;
+
+export const Problem = z.object({
+  id: z.number().int(),
+  kind: ProblemKind,
+  state: ProblemState,
+  severity: ProblemSeverity,
+  openedAt: isoTime,
+  lastSeenAt: isoTime,
+  resolvedAt: isoTime.nullable(),
+  count: z.number().int().min(1),
+  subject: z.string(),
+  summary: z.string(),
+  detail: z.string(),
+});
+export type Problem = z.infer<typeof Problem>;
+
+export const ProblemList = z.object({ problems: z.array(Problem) });
+export type ProblemList = z.infer<typeof ProblemList>;
+
+export const ProblemParams = z.strictObject({
+  id: z.coerce.number({ message: "must be a problem id (a positive integer)" }).int("must be a problem id (a positive integer)").min(1, "must be a problem id (a positive integer)"),
+});
+
+export const ResolveProblemBody = z.strictObject({
+  /** Why it is closed: kept with the problem and in admin_actions (not in the logs). */
+  note: z.string({ message: "note is required" }).trim().min(1, "note must not be empty").max(1_000, "note must be at most 1000 characters"),
+});
+export type ResolveProblemBody = z.infer<typeof ResolveProblemBody>;
+
+export const ResolveProblemAnswer = z.object({ problem: Problem });
+export type ResolveProblemAnswer = z.infer<typeof ResolveProblemAnswer>;

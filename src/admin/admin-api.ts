@@ -12,7 +12,10 @@ import {
   JobRunParams,
   JobRunQuery,
   JobsQuery,
+  ProblemParams,
+  ProblemsQuery,
   ReplayParams,
+  ResolveProblemBody,
   TimelineQuery,
   UsageCorrectParams,
   UsageQuery,
@@ -32,13 +35,14 @@ import { runSelfCheck } from "../operations/self-check/self-check";
 import { lastRuns } from "../operations/self-check/self-check.repo";
 import { scheduledJobs } from "../schedule";
 import type { SelfCheckAnswer, SelfCheckRunView } from "./admin-api.schema";
+import { listProblems, problemView, resolveProblemByAdmin } from "../operations/problems";
 
 /*
  * The operator's admin API (Authorization: Bearer <ADMIN_TOKEN>): one table of routes, each with the schemas its
  * input is parsed with (src/admin/admin-api.schema.ts holds those and the answers' shapes).
  */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
-  adminRoute({ method: "get", path: "/admin/api/health" }, async ({ env, now }) => adminJson(await adminHealth(env, now))),
+  adminRoute({ method: "get", path: "/admin/api/health" }, async ({ env, ctx, now }) => adminJson(await adminHealth(env, now, ctx))),
 
   adminRoute({ method: "get", path: "/admin/api/instances", query: AdminInstanceListQuery }, async ({ query, env }) => {
     const after = query.cursor === undefined ? undefined : instanceCursor.decode(query.cursor);
@@ -113,6 +117,16 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   adminRoute({ method: "get", path: "/admin/api/self-check" }, async ({ env }) => {
     const answer: SelfCheckAnswer = await lastRuns(getDb(env));
     return adminJson(answer);
+  }),
+
+  adminRoute({ method: "get", path: "/admin/api/problems", query: ProblemsQuery }, async ({ query, env }) =>
+    adminJson({ problems: (await listProblems(getDb(env), query.state, query.limit)).map(problemView) }),
+  ),
+
+  adminRoute({ method: "post", path: "/admin/api/problems/:id/resolve", params: ProblemParams, body: ResolveProblemBody }, async ({ params, body, env, now }) => {
+    const result = await resolveProblemByAdmin(env, params.id, body.note, now);
+    if (result.status !== 200) throw new AdminApiError(result.status, result.error);
+    return adminJson({ problem: result.problem });
   }),
 ];
 

@@ -3,7 +3,7 @@ import type { Db } from "../db/client";
 import { adminActions } from "../db/schema/admin";
 import { log } from "../observability/log";
 
-export type AdminActionName = "replay" | "retryProvisioning" | "resendDelivery" | "correctUsage" | "runJob" | "selfCheck";
+export type AdminActionName = "replay" | "retryProvisioning" | "resendDelivery" | "correctUsage" | "runJob" | "selfCheck" | "resolveProblem";
 
 export interface AdminActionRecord {
   action: AdminActionName;

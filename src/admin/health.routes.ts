@@ -6,13 +6,16 @@ import { ssoHealth } from "../sso/sso-settings";
 import { GATEWAY_VERSION } from "../version";
 import type { AdminHealth } from "./admin-api.schema";
 import { isoOrNull } from "./admin-views";
+import { alertConfigOf } from "../operations/alert-settings";
+import { watchInBackground } from "../operations/watch";
 
 /**
  * GET /admin/api/health: what /healthz leaves out. Which setting is wrong and the rule it breaks (never its value),
  * and per job its last run and its latest errors. Always 200 when authorised: the body says whether all is well.
  * Reads the raw bindings, not the parsed settings: it must answer exactly when some setting is broken.
  */
-export async function adminHealth(env: Env, now: number): Promise<AdminHealth> {
+export async function adminHealth(env: Env, now: number, ctx?: ExecutionContext): Promise<AdminHealth> {
+  watchInBackground(env, ctx, now);
   const db = getDb(env);
   const settings = settingsProblem(env);
   const jobs = await jobHealth(db, now, scheduledJobs());
@@ -35,5 +38,13 @@ export async function adminHealth(env: Env, now: number): Promise<AdminHealth> {
   );
   const sso = ssoHealth(env);
   const degraded = settings !== undefined || typeof sso === "object" || jobs.some((job) => job.state === "late");
-  return { status: degraded ? "degraded" : "ok", version: GATEWAY_VERSION, settings: settings ?? "ok", sso, jobs: Object.fromEntries(details) };
+  const alerts = alertConfigOf(env);
+  return {
+    status: degraded ? "degraded" : "ok",
+    version: GATEWAY_VERSION,
+    settings: settings ?? "ok",
+    sso,
+    alerts: alerts.state === "invalid" ? { setting: alerts.setting, problem: alerts.problem } : alerts.state,
+    jobs: Object.fromEntries(details),
+  };
 }

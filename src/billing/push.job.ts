@@ -17,6 +17,7 @@ import { log } from "../observability/log";
 import { d1Statement } from "./d1-sql";
 import { PUSH_SAFETY_MS } from "./periods";
 import { type NotAcceptedEnding, endNotAccepted } from "./record-endings";
+import { type UsagePushFacts, emptyUsagePushFacts, noteRejected, noteUsagePush } from "../operations/usage-problems";
 
 /**
  * Sends due usage records (issue 5, design.md "usage is a ledger"). Every 5 minutes:
@@ -97,6 +98,8 @@ interface ClaimedRecord {
 
 interface RunState {
   calls: number;
+  /** What the run saw, for the problems list (src/operations/usage-problems.ts). */
+  facts: UsagePushFacts;
   configurationErrors: number;
   /** A SELLER_WEBHOOK_URL is set: usage.rejected events are written to be delivered. */
   webhook: boolean;
@@ -120,7 +123,7 @@ function claimedRecord(row: Record<string, unknown>): ClaimedRecord {
 }
 
 /** Unconfirmed records whose deadline (less the safety margin) has come: they end `expired`, never sent again. */
-async function expireOverdue(db: Db, now: number, webhook: boolean): Promise<number> {
+async function expireOverdue(db: Db, now: number, webhook: boolean, facts: UsagePushFacts): Promise<number> {
   let expired = 0;
   for (;;) {
     // A lease still set on an unleased row means its run died with the call in flight: that call may have arrived.
@@ -149,7 +152,10 @@ async function expireOverdue(db: Db, now: number, webhook: boolean): Promise<num
       };
     });
     const [result] = await db.$client.batch(endNotAccepted(db.$client, endings, { unleasedUnconfirmedAt: now }, now, webhook));
-    expired += result?.results.length ?? 0;
+    const ended = (result?.results ?? []) as Array<{ metering_sn: string }>;
+    expired += ended.length;
+    facts.expired.count += ended.length;
+    for (const row of ended.slice(0, Math.max(0, 5 - facts.expired.sample.length))) facts.expired.sample.push(row.metering_sn);
     if (rows.length < MAX_RECORDS_PER_PUSH) return expired;
   }
 }
@@ -221,6 +227,7 @@ async function pushBatch(deps: PushDeps, config: UsagePushConfig, records: Claim
   } catch (error) {
     // Anything else (a bug, the isolate dying) propagates: the leases run out and the records are resent.
     if (!(error instanceof MarketplaceApiError)) throw error;
+    if (error.retryable || CONFIGURATION_CODES.has(error.code) || error.code.startsWith("APIGW.")) run.facts.callFailure = error.message;
     if (error.retryable) {
       // Perhaps applied before the answer was lost: delivered, so a later 005 is read as accepted.
       return records.map((r) => waitResult(r, error.message, now, { delivered: true }));
@@ -238,6 +245,7 @@ async function pushBatch(deps: PushDeps, config: UsagePushConfig, records: Claim
     const [only] = records;
     return only ? [{ sn: only.meteringSn, kind: "refused", code: error.code, message: error.message.slice(0, 500), delivered: false }] : [];
   }
+  run.facts.callAnswered = true;
   const byId = new Map(records.map((r) => [r.meteringSn, r]));
   const results: CallResult[] = result.accepted.filter((sn) => byId.has(sn)).map((sn) => ({ sn, kind: "taken" }));
   for (const rejection of result.rejected) {
@@ -425,9 +433,9 @@ export function makePushJob(deps: PushDeps = { push: pushUsage }): Job {
     const settings = getSettings(env);
     const config = usagePushConfigOf(settings);
     const runId = `push:${crypto.randomUUID()}`;
-    const run: RunState = { calls: 0, configurationErrors: 0, webhook: settings.sellerWebhook !== undefined };
+    const run: RunState = { calls: 0, configurationErrors: 0, webhook: settings.sellerWebhook !== undefined, facts: emptyUsagePushFacts() };
     const counts: PushCounts = {
-      expired: await expireOverdue(db, now, run.webhook),
+      expired: await expireOverdue(db, now, run.webhook, run.facts),
       claimed: 0,
       calls: 0,
       accepted: 0,
@@ -455,6 +463,7 @@ export function makePushJob(deps: PushDeps = { push: pushUsage }): Job {
           if (outcome.kind === "duplicate-accepted") counts.confirmedByDuplicate += 1;
         } else if (outcome.kind === "refused") {
           counts.rejected += 1;
+          noteRejected(run.facts, outcome.code, outcome.message, outcome.sn);
           if (outcome.conflict) {
             counts.conflicts += 1;
             conflicts.push(outcome.sn);
@@ -475,6 +484,7 @@ export function makePushJob(deps: PushDeps = { push: pushUsage }): Job {
     if (counts.leaseLost > 0) log("warn", "usage.push_lease_lost", { records: counts.leaseLost });
     if (conflicts.length > 0) log("warn", "usage.push_duplicate_conflict", { records: conflicts.length, sample: conflicts.slice(0, 10) });
     if (counts.expiredNotHeld > 0) log("warn", "usage.expired_not_held", { records: counts.expiredNotHeld });
+    await noteUsagePush(env, db, run.facts, now);
     return counts;
   };
 }

@@ -9,10 +9,11 @@ import * as instances from "./schema/instances";
 import * as kit from "./schema/kit";
 import * as licenseCodes from "./schema/license-codes";
 import * as licenses from "./schema/licenses";
+import * as problems from "./schema/problems";
 import * as selfCheck from "./schema/self-check";
 import * as sso from "./schema/sso";
 
-export const schema = { ...instances, ...billing, ...kit, ...events, ...generalOrders, ...licenseCodes, ...licenses, ...admin, ...selfCheck, ...sso };
+export const schema = { ...instances, ...billing, ...kit, ...events, ...generalOrders, ...licenseCodes, ...licenses, ...admin, ...selfCheck, ...sso, ...problems };
 
 type DbEnv = { DB: D1Database; D1_QUERY_LOG?: string };
 

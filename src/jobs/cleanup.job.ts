@@ -20,6 +20,8 @@ export const INBOX_RETENTION_MS = 30 * DAY_MS;
 
 /** Events stay this long after their record was accepted, so a billing dispute can be answered event by event. */
 export const USAGE_EVENT_RETENTION_MS = 60 * DAY_MS;
+/** Resolved problems stay this long, for the operator looking back (open problems stay until they resolve). */
+export const RESOLVED_PROBLEM_RETENTION_MS = 90 * DAY_MS;
 /** Software-usage entries the Marketplace took: kept a month for the operator, then deleted. */
 export const LICENSE_USAGE_RETENTION_MS = 30 * DAY_MS;
 
@@ -60,6 +62,9 @@ export async function cleanupJob(env: Env, now: number, limits: CleanupLimits = 
   counts.usageRecordsPurged = usage.records;
   counts.licenseUsageDeleted = await inBatches(limits, (limit) =>
     db.run(sql`DELETE FROM license_usage_queue WHERE id IN (SELECT id FROM license_usage_queue WHERE state = 'sent' AND sent_at < ${now - LICENSE_USAGE_RETENTION_MS} LIMIT ${limit})`),
+  );
+  counts.problemsDeleted = await inBatches(limits, (limit) =>
+    db.run(sql`DELETE FROM problems WHERE id IN (SELECT id FROM problems WHERE resolved_at IS NOT NULL AND resolved_at < ${now - RESOLVED_PROBLEM_RETENTION_MS} LIMIT ${limit})`),
   );
   // Kit tombstones have their own retention (docs/storage.md, kit part).
   counts.kitTombstonesDeleted = await purgeKitTombstones(db, now);

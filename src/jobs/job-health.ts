@@ -32,6 +32,31 @@ export async function jobHealth(db: Db, now: number, entries: ReadonlyArray<{ na
   );
 }
 
+export interface StaleJob {
+  name: string;
+  everyMs: number;
+  /** Its last start, or undefined when it never ran (then `since` is when watching began). */
+  lastStartedAt: number | undefined;
+  since: number;
+}
+
+/**
+ * Jobs that did not start within twice their interval (plus the cron's slack): since their last start, or, for a job
+ * that never ran, since `watchingSince` (when the operations actor first looked), so a fresh deployment is not stale.
+ * A failed run is not stale: it ran (its error shows in health and the job list).
+ */
+export async function staleJobs(db: Db, now: number, watchingSince: number, entries: ReadonlyArray<{ name: string; everyMs: number }>): Promise<{ stale: StaleJob[]; fresh: string[] }> {
+  const stale: StaleJob[] = [];
+  const fresh: string[] = [];
+  for (const { name, everyMs } of entries) {
+    const run = await lastRun(db, name);
+    const since = run?.startedAt ?? watchingSince;
+    if (now - since > STALL_FACTOR * everyMs + CRON_SLACK_MS) stale.push({ name, everyMs, lastStartedAt: run?.startedAt, since });
+    else fresh.push(name);
+  }
+  return { stale, fresh };
+}
+
 /** The latest failed runs of one job, newest first (served by job_runs_job_started_idx, filtered on status). */
 export function recentFailures(db: Db, name: string, limit = 5): Promise<Pick<JobRun, "startedAt" | "error">[]> {
   return db

@@ -4,6 +4,7 @@ import { log } from "../observability/log";
 import { noteOutcome } from "../observability/request-log";
 import { errorAnswer, signedAnswerText } from "../protocol/answer";
 import { ResultCode } from "../protocol/result-codes";
+import { noteAnsweredCall } from "../operations/callback-problems";
 
 export interface EndpointAnswer {
   text: string;
@@ -19,6 +20,11 @@ export interface CallbackContext {
   receivedAt: number;
   /** Names the activity in the log line, once the body is read far enough to know it. */
   noteActivity: (activity: unknown) => void;
+  /**
+   * The call proved authentic (its signature or authToken verified): from here on a failed answer is a problem
+   * (callback.failed). Refusals before it open nothing, so no outsider can raise a problem or an alert.
+   */
+  markVerified: () => void;
 }
 
 /**
@@ -31,6 +37,7 @@ export async function answerCallback(
   env: Env,
   keyKind: KeyKind,
   work: (context: CallbackContext) => Promise<EndpointAnswer>,
+  ctx?: ExecutionContext,
 ): Promise<Response> {
   const receivedAt = Date.now();
   let settings: Settings;
@@ -44,12 +51,18 @@ export async function answerCallback(
   const noteActivity = (value: unknown) => {
     activity = typeof value === "string" ? value.slice(0, 40) : undefined;
   };
+  let verified = false;
+  const markVerified = () => {
+    verified = true;
+  };
   try {
-    const answer = await work({ settings, key, receivedAt, noteActivity });
+    const answer = await work({ settings, key, receivedAt, noteActivity, markVerified });
+    if (verified) noteAnsweredCall(env, ctx, { endpoint: name, activity, resultCode: answer.resultCode, answerText: answer.text, instanceId: answer.facts?.instanceId }, receivedAt);
     // Into the request's log line (src/observability/request-log.ts), not a line of its own.
     return noteOutcome(signedAnswerText(answer.text, key), "info", { ...answer.facts, endpoint: name, activity, resultCode: answer.resultCode });
   } catch (error) {
     const failure = toGatewayError(error);
+    if (verified) noteAnsweredCall(env, ctx, { endpoint: name, activity, resultCode: failure.code, resultMsg: failure.message, instanceId: undefined }, receivedAt);
     return noteOutcome(errorAnswer(failure, key), failure.reportable ? "error" : "warn", {
       endpoint: name,
       activity,

@@ -20,7 +20,7 @@ function syncNameOf(request: IRequest): string {
 }
 
 /** POST /saas/produceAPI/v2/{name}: x-sign / x-timestamp / x-nonce, key KIT_ACCESS_KEY (§2.3). */
-export function kitV2Route(request: IRequest, env: Env): Promise<Response> {
+export function kitV2Route(request: IRequest, env: Env, ctx?: ExecutionContext): Promise<Response> {
   const name = syncNameOf(request);
   return marketplaceEndpoint({
     name: `kit-v2:${name.slice(0, 40)}`,
@@ -29,11 +29,11 @@ export function kitV2Route(request: IRequest, env: Env): Promise<Response> {
     maxBodyBytes: KIT_MAX_BODY_BYTES,
     parse: (json) => decryptKitSecret(parseKitRequest(name, "v2", json), getSettings(env)),
     handle: (handlerEnv, kit, call) => handleKitSync(handlerEnv, call.settings, kit, { json: call.json, receivedAt: call.receivedAt }),
-  })(request, env);
+  })(request, env, ctx);
 }
 
 /** POST /saas/v1/produceAPI/{name}: `authToken` header over the body's top-level fields (§5.1), UTC+8 timeStamp. */
-export function kitV1Route(request: IRequest, env: Env): Promise<Response> {
+export function kitV1Route(request: IRequest, env: Env, ctx?: ExecutionContext): Promise<Response> {
   const name = syncNameOf(request);
   return v1Endpoint({
     name: `kit-v1:${name.slice(0, 40)}`,
@@ -43,5 +43,5 @@ export function kitV1Route(request: IRequest, env: Env): Promise<Response> {
     parse: (input) => decryptKitSecret(parseKitRequest(name, "v1", input.json), getSettings(env)),
     handle: (handlerEnv, kit, call) =>
       handleKitSync(handlerEnv, call.settings, kit, { json: call.input.json ?? {}, receivedAt: call.receivedAt, authToken: call.authToken }),
-  })(request, env);
+  })(request, env, ctx);
 }

@@ -51,8 +51,8 @@ export interface MarketplaceEndpoint<T> {
  * Every answer is HTTP 200, JSON, with Body-Sign; errors included.
  */
 export function marketplaceEndpoint<T>(endpoint: MarketplaceEndpoint<T>) {
-  return (request: IRequest, env: Env): Promise<Response> =>
-    answerCallback(endpoint.name, env, endpoint.key, async ({ settings, key, receivedAt, noteActivity }) => {
+  return (request: IRequest, env: Env, ctx?: ExecutionContext): Promise<Response> =>
+    answerCallback(endpoint.name, env, endpoint.key, async ({ settings, key, receivedAt, noteActivity, markVerified }) => {
       const bytes = await readRawBody(request, endpoint.maxBodyBytes);
       const url = new URL(request.url);
       const { nonce, nonceExpiresAtMs } = verifyV2Signature(
@@ -62,6 +62,7 @@ export function marketplaceEndpoint<T>(endpoint: MarketplaceEndpoint<T>) {
         receivedAt,
         settings.signatureToleranceMs,
       );
+      markVerified();
       requireJsonContentType(request);
       const text = decodeUtf8(bytes);
       const json = parseJsonObject(text);
@@ -74,5 +75,5 @@ export function marketplaceEndpoint<T>(endpoint: MarketplaceEndpoint<T>) {
       const recordedRequest = () => withoutPersonalFields(json, bytes, inboxDigestKey(settings.dataKey));
       const signedNonce = { value: nonce, expiresAtMs: nonceExpiresAtMs };
       return endpoint.handle(env, parsed, { json, recordedRequest, receivedAt, settings, origin: url.origin, nonce: signedNonce });
-    });
+    }, ctx);
 }

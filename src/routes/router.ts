@@ -17,7 +17,7 @@ export type RouteArgs = [Env, ExecutionContext];
 // Every answer, 404s and errors included, leaves through finishRequest: its x-request-id and its one log line.
 export const router = Router<IRequest, RouteArgs>({ before: [startRequest], catch: failedRequest, finally: [finishRequest] });
 
-router.get("/healthz", (_request, env) => health(env));
+router.get("/healthz", (_request, env, ctx) => health(env, ctx));
 registerAdminApi(router);
 router.post("/saas", v2BasicEndpoint);
 router.post("/saas/produceAPI/v2/:name", kitV2Route);

@@ -56,17 +56,18 @@ export class V1DisabledError extends GatewayError {
  * authToken (src/kit). The timeStamp age limit (V1_TIMESTAMP_MAX_AGE_SECONDS) bounds how long a captured URL works.
  */
 export function v1Endpoint<T>(endpoint: V1Endpoint<T>) {
-  return (request: IRequest, env: Env): Promise<Response> =>
-    answerCallback(endpoint.name, env, endpoint.key, async ({ settings, key, receivedAt, noteActivity }) => {
+  return (request: IRequest, env: Env, ctx?: ExecutionContext): Promise<Response> =>
+    answerCallback(endpoint.name, env, endpoint.key, async ({ settings, key, receivedAt, noteActivity, markVerified }) => {
       // Checked first, so a disabled V1 reads nothing and stores nothing.
       if (!settings.enableV1) throw new V1DisabledError();
       const input = await endpoint.read(request, settings);
       noteActivity(input.params.activity);
       verifyV1AuthToken(key, input.params, input.authToken);
+      markVerified();
       checkTimeStampAge(input.params.timeStamp ?? "", endpoint.timeStampFormat, receivedAt, settings);
       const parsed = endpoint.parse(input);
       return endpoint.handle(env, parsed, { input, authToken: input.authToken ?? "", receivedAt, settings });
-    });
+    }, ctx);
 }
 
 /** An authentic call whose timeStamp is unreadable, too old or too far ahead is refused like a bad token (000001). */

@@ -54,3 +54,17 @@ describe("GET /admin and its assets", () => {
     expect((await get("/admin/app.ts")).status).toBe(404);
   });
 });
+
+describe("the Problems view", () => {
+  it("has its tab with the open count, its list and the resolve action", async () => {
+    const html = await (await get("/admin")).text();
+    expect(html).toMatch(/<button type="button" data-tab="problems" class="tab">Problems <span id="problems-count"/);
+    expect(html).toContain('<section id="tab-problems"');
+    const script = await (await get("/admin/app.js")).text();
+    expect(script).toContain('api("GET", "/admin/api/problems"');
+    expect(script).toContain('"/admin/api/problems/" + encodeURIComponent(problem.id) + "/resolve"');
+    // Every kind's place, from the one table in src/operations/problem-kinds.ts.
+    expect(script).toContain('"job.stale":"jobs"');
+    expect(script).not.toContain("__PROBLEM_PLACES__");
+  });
+});

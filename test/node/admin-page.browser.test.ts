@@ -125,7 +125,10 @@ beforeAll(async () => {
   // A cron job whose last run failed a minute ago: the page must warn that it is late.
   const failedAt = Date.now() - 60_000;
   const failedRun = `INSERT INTO job_runs (job, started_at, finished_at, status, error) VALUES ('usagePush', ${failedAt}, ${failedAt + 1000}, 'failed', 'Marketplace unreachable (browser test)')`;
-  await run("npx", ["wrangler", "d1", "execute", "DB", "--local", "--persist-to", persist, "--command", failedRun], {
+  // An open final outcome whose summary is markup: the Problems tab must count it and show it as text. (A final one:
+  // the gateway's own checks would clear a condition that is not there.)
+  const openProblem = `INSERT INTO problems (kind, subject, severity, summary, detail, count, opened_at, last_seen_at, alert_opened) VALUES ('delivery.failed', 'http://127.0.0.1:9', 'warning', '${HOSTILE_NAME} failed', 'browser test', 2, ${failedAt}, ${failedAt}, 'off')`;
+  await run("npx", ["wrangler", "d1", "execute", "DB", "--local", "--persist-to", persist, "--command", `${failedRun}; ${openProblem}`], {
     cwd: root,
     env: { ...wranglerEnv, XDG_CONFIG_HOME: path.join(root, ".wrangler-config") },
   });
@@ -218,6 +221,19 @@ describe("the admin page in headless Chromium", () => {
     await lateRow.waitFor();
     expect(await lateRow.textContent()).toContain("Marketplace unreachable (browser test)");
     await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, "-jobs.png"), fullPage: true });
+
+    // The Problems tab: its open count, the problem as text, its link, and resolving it with a note.
+    expect(await page.locator("#problems-count").textContent()).toBe("1");
+    await page.click('nav [data-tab="problems"]');
+    const problemRow = page.locator("#problems tr.warning");
+    await problemRow.waitFor();
+    expect(await problemRow.textContent()).toContain(`${HOSTILE_NAME} failed`);
+    expect(await problemRow.locator("button", { hasText: "Deliveries" }).count()).toBe(1);
+    await problemRow.locator("input").fill("resent after the backend was fixed (browser test)");
+    await problemRow.locator("button", { hasText: "Resolve" }).click();
+    await page.locator("#problems p.empty").waitFor();
+    await expect.poll(() => page.locator("#problems-count").isHidden()).toBe(true);
+    expect(dialogs).toEqual([]);
 
     // The usage and deliveries tabs load from their routes without an error.
     await page.click('nav [data-tab="usage"]');

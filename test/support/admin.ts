@@ -6,6 +6,9 @@ export interface AdminCall {
   method?: "GET" | "POST";
   /** null: no Authorization header; a string: that whole header value. Default: Bearer ADMIN_TOKEN. */
   authorization?: string | null;
+  /** A JSON body (sent as application/json), or raw text with its own content type. */
+  body?: unknown;
+  contentType?: string;
 }
 
 export interface AdminAnswer {
@@ -19,7 +22,9 @@ export async function adminCall(path: string, call: AdminCall = {}): Promise<Adm
   const headers: Record<string, string> = {};
   const authorization = call.authorization === undefined ? `Bearer ${env.ADMIN_TOKEN}` : call.authorization;
   if (authorization !== null) headers.Authorization = authorization;
-  const response = await exports.default.fetch(new Request(`https://gateway.test${path}`, { method: call.method ?? "GET", headers }));
+  if (call.body !== undefined) headers["Content-Type"] = call.contentType ?? "application/json";
+  const body = call.body === undefined ? undefined : typeof call.body === "string" ? call.body : JSON.stringify(call.body);
+  const response = await exports.default.fetch(new Request(`https://gateway.test${path}`, { method: call.method ?? "GET", headers, body }));
   const text = await response.text();
   return { status: response.status, text, json: JSON.parse(text) as Record<string, unknown>, headers: response.headers };
 }

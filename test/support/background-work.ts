@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 
 /**
- * Waits until no background work is due (webhook deliveries, order fetches the instance and order actors' alarms run at once),
+ * Waits until no background work is due (webhook deliveries, order fetches the instance and order actors' alarms run at once,
+ * alerts the operations actor sends),
  * or `timeoutMs` passed. Work scheduled for later (a retry in 30 s) does not count. Resolves to whether any was due.
  */
 export async function settleBackgroundWork(timeoutMs = 5_000): Promise<boolean> {
@@ -11,7 +12,8 @@ export async function settleBackgroundWork(timeoutMs = 5_000): Promise<boolean> 
     const due = await env.DB.prepare(
       `SELECT (SELECT COUNT(*) FROM events WHERE delivery_state = 'pending' AND next_attempt_at <= ?1)
             + (SELECT COUNT(*) FROM orders WHERE fetch_state = 'pending' AND next_fetch_at <= ?1)
-            + (SELECT COUNT(*) FROM general_orders WHERE state = 'received' AND next_fetch_at <= ?1) AS n`,
+            + (SELECT COUNT(*) FROM general_orders WHERE state = 'received' AND next_fetch_at <= ?1)
+            + (SELECT COUNT(*) FROM problems WHERE alert_next_at <= ?1) AS n`,
     )
       .bind(now)
       .first<{ n: number }>();

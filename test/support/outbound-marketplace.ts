@@ -195,8 +195,27 @@ async function licenseFakeRequest(path: string, url: URL, request: Request): Pro
   });
 }
 
+/*
+ * Alerts (ALERT_WEBHOOK_URL of the workers-alerts project: http://127.0.0.1:9/__alerts/hook) land in one chat-robot
+ * fake: it records every message and answers from a queue the test fills (POST /__alerts/__control/answers), then 200.
+ */
+const alerts: { received: Array<{ contentType: string | null; body: unknown }>; answers: Array<{ status: number; body: string }> } = { received: [], answers: [] };
+
+async function alertRequest(url: URL, request: Request): Promise<Response> {
+  if (url.pathname === "/__alerts/__control/answers" && request.method === "POST") {
+    alerts.answers.push(...((await request.json()) as Array<{ status: number; body: string }>));
+    return Response.json({ ok: true });
+  }
+  if (url.pathname === "/__alerts/__control/received") return Response.json(alerts.received);
+  const text = await request.text();
+  alerts.received.push({ contentType: request.headers.get("content-type"), body: JSON.parse(text) as unknown });
+  const answer = alerts.answers.shift() ?? { status: 200, body: "ok" };
+  return new Response(answer.body, { status: answer.status });
+}
+
 export async function outboundMarketplace(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  if (url.pathname.startsWith("/__alerts/")) return alertRequest(url, request);
   if (url.pathname === "/__e2e-env") return Response.json(Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("E2E_"))));
   if (url.pathname.startsWith("/__seller/")) return sellerRequest(url, request);
   const e2e = E2E_PATH.exec(url.pathname);

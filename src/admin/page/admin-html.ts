@@ -34,11 +34,27 @@ export const ADMIN_HTML = `<!doctype html>
 <main id="console" hidden>
   <div id="late-jobs" class="warning" role="alert" hidden></div>
   <nav>
+    <button type="button" data-tab="problems" class="tab">Problems <span id="problems-count" class="count" hidden></span></button>
     <button type="button" data-tab="instances" class="tab">Instances</button>
     <button type="button" data-tab="usage" class="tab">Usage</button>
     <button type="button" data-tab="deliveries" class="tab">Deliveries</button>
     <button type="button" data-tab="jobs" class="tab">Jobs</button>
   </nav>
+
+  <section id="tab-problems" class="panel" hidden>
+    <h2>Problems</h2>
+    <form id="problem-filters" class="filters">
+      <label>Show
+        <select name="state">
+          <option value="open">open</option>
+          <option value="all">open and resolved</option>
+          <option value="resolved">resolved</option>
+        </select>
+      </label>
+      <button type="submit">Show</button>
+    </form>
+    <div id="problems"></div>
+  </section>
 
   <section id="tab-instances" class="panel">
     <h2>Instances</h2>

@@ -2,8 +2,11 @@
  * The admin page's script, served as /admin/app.js. Plain browser JavaScript in a string (no build step). It talks
  * only to /admin/api with the bearer token kept in sessionStorage, and it builds every node with createElement and
  * textContent: data from the API (a customer name, a stored request, an error text) is never parsed as HTML.
- * Shapes: src/admin/admin-api.schema.ts. No backticks or template substitutions in here: this is a template string.
+ * Shapes: src/admin/admin-api.schema.ts. No backticks or template substitutions in here: this is a template string
+ * (__PROBLEM_PLACES__ is replaced once, below, by the problem kinds' places).
  */
+import { PLACE } from "../../operations/problem-kinds";
+
 export const ADMIN_JS = String.raw`"use strict";
 (function () {
   var TOKEN_KEY = "koogallery-admin-token";
@@ -56,12 +59,15 @@ export const ADMIN_JS = String.raw`"use strict";
 
   function SignedOut() { this.name = "SignedOut"; this.message = "signed out"; }
 
-  async function api(method, path, query) {
+  async function api(method, path, query, body) {
     var url = new URL(path, location.origin);
     if (query) for (var name in query) if (query[name] !== "" && query[name] !== null && query[name] !== undefined) url.searchParams.set(name, query[name]);
+    var headers = { Authorization: "Bearer " + token(), Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
     var response = await fetch(url.toString(), {
       method: method,
-      headers: { Authorization: "Bearer " + token(), Accept: "application/json" },
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
       cache: "no-store",
       credentials: "omit",
     });
@@ -135,13 +141,27 @@ export const ADMIN_JS = String.raw`"use strict";
     show($("sign-in-error"), false);
     show($("console"), true);
     show($("sign-out"), true);
-    selectTab("instances");
+    openFromHash();
     guarded(loadJobs)();
+    guarded(countProblems)();
+  }
+
+  /** Links from alerts and problems: #problems, #jobs, #usage, #deliveries, #instance=<id>. */
+  function openFromHash() {
+    var hash = decodeURIComponent(location.hash.replace(/^#/, ""));
+    if (hash.indexOf("instance=") === 0) {
+      selectTab("instances");
+      var id = hash.slice("instance=".length);
+      guarded(function () { return loadTimeline(id); })();
+      return;
+    }
+    selectTab(loaders[hash] ? hash : "instances");
   }
 
   // ---- tabs -----------------------------------------------------------------------------------------------------
 
   var loaders = {
+    problems: function () { return loadProblems(); },
     instances: function () { return loadInstances(false); },
     usage: function () { return loadUsage(); },
     deliveries: function () { return loadDeliveries(); },
@@ -352,6 +372,68 @@ export const ADMIN_JS = String.raw`"use strict";
     say(rows.length + " deliver" + (rows.length === 1 ? "y" : "ies"));
   }
 
+  // ---- problems -------------------------------------------------------------------------------------------------
+
+  /** Where each kind's problem is looked into (src/operations/problem-kinds.ts PLACE). */
+  var PLACES = __PROBLEM_PLACES__;
+
+  async function countProblems() {
+    var answer = await api("GET", "/admin/api/problems", { state: "open", limit: 500 });
+    var open = (answer.problems || []).length;
+    var badge = $("problems-count");
+    badge.textContent = String(open);
+    show(badge, open > 0);
+    return answer.problems || [];
+  }
+
+  function placeLink(problem) {
+    var place = PLACES[problem.kind] || "health";
+    if (place === "instance" && /^[A-Za-z0-9_-]{1,64}$/.test(problem.subject)) {
+      return el("button", { type: "button", text: "Timeline", onclick: guarded(function () {
+        selectTab("instances");
+        return loadTimeline(problem.subject);
+      }) });
+    }
+    if (place === "deliveries" || place === "jobs" || place === "usage") {
+      return el("button", { type: "button", text: place.charAt(0).toUpperCase() + place.slice(1), onclick: function () { selectTab(place); } });
+    }
+    return place === "health" ? el("span", { className: "hint", text: "see /admin/api/health" }) : "\u2014";
+  }
+
+  function resolveForm(problem) {
+    var note = el("input", { type: "text", placeholder: "note (what was done)", maxLength: 1000, required: true });
+    var form = el("form", { className: "resolve" }, [note, el("button", { type: "submit", text: "Resolve" })]);
+    form.addEventListener("submit", guarded(async function () {
+      var text = note.value.trim();
+      if (!text) { say("Write a note first: what was done about it.", true); return; }
+      await api("POST", "/admin/api/problems/" + encodeURIComponent(problem.id) + "/resolve", null, { note: text });
+      say("Problem #" + problem.id + " resolved");
+      await loadProblems();
+    }));
+    return form;
+  }
+
+  async function loadProblems() {
+    var filters = formValues($("problem-filters"));
+    say("Loading problems…");
+    var answer = await api("GET", "/admin/api/problems", { state: filters.state || "open" });
+    var rows = (answer.problems || []).slice().sort(function (a, b) { return (a.state === "open" ? 0 : 1) - (b.state === "open" ? 0 : 1); });
+    clear($("problems")).appendChild(table(rows, [
+      ["Severity", function (r) { return r.severity; }],
+      ["Kind", function (r) { return r.kind; }],
+      ["Subject", function (r) { return r.subject; }],
+      ["What", function (r) { return el("div", null, [el("div", { text: r.summary }), el("div", { className: "hint", text: r.detail })]); }],
+      ["Since", function (r) { return when(r.openedAt); }],
+      ["Last seen", function (r) { return when(r.lastSeenAt) + (r.count > 1 ? " (" + r.count + "×)" : ""); }],
+      ["State", function (r) { return r.state === "open" ? "open" : "resolved " + when(r.resolvedAt); }],
+      ["", function (r) { return placeLink(r); }],
+      ["", function (r) { return r.state === "open" ? resolveForm(r) : ""; }],
+    ], function (row, tr) { tr.className = row.state === "open" ? row.severity : "resolved"; }));
+    var open = rows.filter(function (r) { return r.state === "open"; }).length;
+    say(rows.length + " problem(s), " + open + " open", open > 0);
+    await countProblems();
+  }
+
   // ---- jobs -----------------------------------------------------------------------------------------------------
 
   async function loadJobs() {
@@ -398,8 +480,9 @@ export const ADMIN_JS = String.raw`"use strict";
     $("usage-filters").addEventListener("submit", guarded(loadUsage));
     $("delivery-filters").addEventListener("submit", guarded(loadDeliveries));
     $("jobs-refresh").addEventListener("click", guarded(loadJobs));
+    $("problem-filters").addEventListener("submit", guarded(loadProblems));
     if (token()) enter();
     else signOut("");
   });
 })();
-`;
+`.replace("__PROBLEM_PLACES__", JSON.stringify(PLACE));

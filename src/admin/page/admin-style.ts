@@ -34,4 +34,10 @@ pre { margin: .25rem 0 0; white-space: pre-wrap; overflow-wrap: anywhere; font-s
 dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: .15rem .75rem; margin: 0 0 .75rem; }
 dl.summary dt { color: var(--muted); }
 dl.summary dd { margin: 0; }
+.count { display: inline-block; min-width: 1.3em; padding: 0 .35em; border-radius: 1em; background: var(--accent); color: #fff; font-size: .8em; text-align: center; }
+.count[hidden] { display: none; }
+tr.critical td:first-child { color: var(--accent); font-weight: 600; }
+tr.resolved { color: var(--muted); }
+.resolve { display: flex; gap: .35rem; }
+.resolve input { min-width: 12rem; }
 `;

@@ -1,6 +1,7 @@
 // The router imports the admin API, which runs the self-check, which comes back here: a cycle ES modules resolve,
 // because `router` is only read when a check runs, long after every module was evaluated.
 import { router } from "../../../routes/router";
+import { SELF_CHECK_PROPS } from "../context";
 
 /** An answer as the Marketplace's debugger reads it. */
 export interface DebugAnswer {
@@ -19,7 +20,7 @@ export interface DebugAnswer {
 export async function sendInProcess(env: Env, request: Request): Promise<DebugAnswer> {
   const pending: Array<Promise<unknown>> = [];
   // No route uses more of the context than waitUntil; the work it is handed is awaited here, so a check ends with it.
-  const ctx = { waitUntil: (promise: Promise<unknown>) => void pending.push(promise), passThroughOnException: () => undefined, props: {} };
+  const ctx = { waitUntil: (promise: Promise<unknown>) => void pending.push(promise), passThroughOnException: () => undefined, props: SELF_CHECK_PROPS };
   const response: Response = await router.fetch(request, env, ctx as unknown as ExecutionContext);
   const text = await response.text();
   await Promise.allSettled(pending);
