@@ -381,7 +381,7 @@ export const AdminHealth = z.object({
 });
 export type AdminHealth = z.infer<typeof AdminHealth>;
 
-// ---- self-check (seller-contract.md "Operations") ------------------------------------------------------------------
+// ---- self-check (docs/seller-contract.md "Operations") ------------------------------------------------------------------
 
 export const SelfCheckResultView = z.object({
   name: z.enum(CHECK_NAMES),

@@ -89,7 +89,7 @@ export async function timelineOf(db: Db, instance: Instance, settings: Pick<Sett
         deliveredAt: isoOrNull(row.deliveredAt),
         lastStatus: row.lastStatus,
         lastError: row.lastError,
-        // In webhook mode a real purchase's instance.created is the provisioning request (seller-contract.md).
+        // In webhook mode a real purchase's instance.created is the provisioning request (docs/seller-contract.md).
         provisioning: row.type === "instance.created" && !row.isTest && settings.provisioning.mode === "webhook",
       }),
     ),

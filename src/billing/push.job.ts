@@ -20,7 +20,7 @@ import { type NotAcceptedEnding, endNotAccepted } from "./record-endings";
 import { type UsagePushFacts, emptyUsagePushFacts, noteRejected, noteUsagePush } from "../operations/usage-problems";
 
 /**
- * Sends due usage records (issue 5, design.md "usage is a ledger"). Every 5 minutes:
+ * Sends due usage records (issue 5, the design "usage is a ledger"). Every 5 minutes:
  *   1. records that can no longer be sent in time become `expired`; those that may have reached the Marketplace are
  *      checked once after the deadline (step 4);
  *   2. due records are claimed in batches of up to 1000 with one UPDATE … RETURNING that sets a lease, so two

@@ -12,7 +12,7 @@ import { rollupJob } from "./rollup.job";
 import { PAY_PER_USE_MODES } from "./usage-ingest";
 
 /**
- * Hourly reconciliation (design.md "reconciliation is scheduled, not hoped for"): fixes what it can, counts and logs
+ * Hourly reconciliation (the design "reconciliation is scheduled, not hoped for"): fixes what it can, counts and logs
  * the rest for the operator. Every query is bounded by an index on state and time, never by the table's size.
  */
 

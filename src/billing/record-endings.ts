@@ -33,7 +33,7 @@ function guardSql(guard: EndingGuard): SQL {
 
 /**
  * The UPDATE returns the metering_sn of every record it ended; rows the guard excludes are left alone. The second
- * statement writes one `usage.rejected` outbox event (seller-contract.md) for each record the UPDATE just ended (its
+ * statement writes one `usage.rejected` outbox event (docs/seller-contract.md) for each record the UPDATE just ended (its
  * resolved_at is this run's `now`), in the same batch: no record ends without its event, and none gets two, because
  * the event id is derived from the record and the moment it ended.
  */

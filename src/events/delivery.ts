@@ -1,7 +1,7 @@
 import type { EventRow } from "../db/schema/events";
 import { webhookHeaders } from "./webhook-signature";
 
-/** seller-contract.md "Webhooks": no answer within 10 s is a failed attempt. */
+/** docs/seller-contract.md "Webhooks": no answer within 10 s is a failed attempt. */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 /** …retried for 24 hours, then the delivery is marked failed (visible to the operator, re-sendable). */
 export const DELIVERY_WINDOW_MS = 24 * 3600_000;

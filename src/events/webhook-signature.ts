@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 
 /**
- * Standard Webhooks v1 (https://www.standardwebhooks.com, seller-contract.md): the key is the bytes the base64 after
+ * Standard Webhooks v1 (https://www.standardwebhooks.com, docs/seller-contract.md): the key is the bytes the base64 after
  * `whsec_` decodes to; the signed content is `<webhook-id>.<webhook-timestamp>.<body>`; the header value is
  * `v1,` + base64 of the HMAC-SHA256.
  */

@@ -1,6 +1,6 @@
 import type { Instance } from "../db/schema/instances";
 
-/** The seller-facing view of an instance (seller-contract.md "Entitlement"): never a password. */
+/** The seller-facing view of an instance (docs/seller-contract.md "Entitlement"): never a password. */
 export interface Entitlement {
   instanceId: string;
   test: boolean;

@@ -18,7 +18,7 @@ export interface PendingOrderFetch {
 }
 
 /**
- * Retry schedule of query order after the first reply: the first retry within 10 s (seller-contract.md), then backing
+ * Retry schedule of query order after the first reply: the first retry within 10 s (docs/seller-contract.md), then backing
  * off to every 15 minutes. A purchase's retries end with the Marketplace's 3-hour window (provisioning-window.ts);
  * an upgrade's go on for ORDER_FETCH_MAX_ATTEMPTS, about half a day.
  */

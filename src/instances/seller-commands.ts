@@ -3,7 +3,7 @@ import type { Instance } from "../db/schema/instances";
 import type { Entitlement } from "./entitlement";
 
 /**
- * What the seller's backend may tell an instance (seller-contract.md "Webhook provisioning"), as the 200 answer to
+ * What the seller's backend may tell an instance (docs/seller-contract.md "Webhook provisioning"), as the 200 answer to
  * `instance.created` or as `POST /api/v1/instances/{id}/provisioned`.
  */
 export const ProvisionedBody = z.object({

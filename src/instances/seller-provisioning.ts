@@ -90,7 +90,7 @@ export type DeliveryVerdict =
   | { kind: "give-up"; attempts: number; reason: string; failPurchase: boolean };
 
 /**
- * seller-contract.md: a 2xx acknowledges; anything else is retried (30 s, doubling, at most an hour apart) for 24 hours;
+ * docs/seller-contract.md: a 2xx acknowledges; anything else is retried (30 s, doubling, at most an hour apart) for 24 hours;
  * a provisioning request is read as the seller's answer (200 / 202 / 409-422) and retried only within the
  * Marketplace's 3-hour window, after which the purchase fails.
  */

@@ -103,7 +103,7 @@ export async function applyKitSync(env: Env, call: KitSyncCall): Promise<KitAnsw
       answer: text,
       receivedAt: call.receivedAt,
     });
-    // The seller learns of every applied sync (seller-contract.md kit.synced), in the same batch as the sync itself;
+    // The seller learns of every applied sync (docs/seller-contract.md kit.synced), in the same batch as the sync itself;
     // a sync held back by a later delete changed nothing and says nothing; the self-check's syncs tell nobody.
     const stream = kitActorName(call.kit);
     const webhook = getSettings(env).sellerWebhook !== undefined;

@@ -25,7 +25,7 @@ export type Statement = BatchItem<"sqlite">;
 /** Tenant fields an upsert may take over from the incoming sync. */
 export type TenantField = "tenantCode" | "orderId" | "name" | "domainName";
 
-/** D1 binds at most 100 parameters per statement (cloudflare-platform.md): multi-row writes are cut to fit. */
+/** D1 binds at most 100 parameters per statement (Cloudflare's D1 limits): multi-row writes are cut to fit. */
 export const D1_MAX_PARAMS = 100;
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {

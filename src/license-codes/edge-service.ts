@@ -12,7 +12,7 @@ import { findLicenseCode } from "./license-code.repo";
 import type { LimitedAction } from "./rate-limits";
 
 /*
- * The edge license service (marketplace-open-apis.md §2.4): the seller's installed software activates its code and
+ * The edge license service (marketplace-open-apis §2.4): the seller's installed software activates its code and
  * sends its daily heartbeat here, and the gateway calls the Marketplace with AK/SK, which never ships in the software.
  */
 

@@ -8,7 +8,7 @@ import type { RefreshLicenseCode, ReleaseLicenseCode, UpdateLicenseCodeStatus } 
 import { COMPACT_UTC } from "../protocol/time-formats";
 
 /*
- * The license-code lifecycle (marketplace-open-apis.md §3.3): every callback is a function of (record, call) that
+ * The license-code lifecycle (marketplace-open-apis §3.3): every callback is a function of (record, call) that
  * either changes the record and names its event, or is answered without a change. Pure: the actor commits.
  */
 

@@ -5,7 +5,7 @@ import type { UploadContent } from "../marketplace-api/upload.api";
 
 /*
  * A license as the seller's backend issues it (webhook mode): the answer to `license.requested`, or the body of
- * POST /api/v1/licenses/{eventId}. The two shapes are the two of the upload API (marketplace-open-apis.md §2.2).
+ * POST /api/v1/licenses/{eventId}. The two shapes are the two of the upload API (marketplace-open-apis §2.2).
  */
 
 /** §2.2: `characters` is String(1024). */

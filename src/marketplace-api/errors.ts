@@ -16,7 +16,7 @@ export class MarketplaceApiError extends Error {
 }
 
 /**
- * Marketplace codes that mean "try again later" whatever the HTTP status (spec marketplace-open-apis.md §2.1, §2.3.4;
+ * Marketplace codes that mean "try again later" whatever the HTTP status (spec marketplace-open-apis §2.1, §2.3.4;
  * 91381036 is the upload API's "inner error", answered with HTTP 200, §2.4 E1).
  */
 const RETRYABLE_CODES = new Set(["CBC.0999", "MKT.0999", "CBC.0250", "MKT.0250", "APIGW.0303", "91381036"]);

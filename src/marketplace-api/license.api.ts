@@ -3,7 +3,7 @@ import { COMPACT_UTC, formatCompactUtc } from "../protocol/time-formats";
 import { type OpenApiCredentials, callOpenApi, failureOf, resultOf } from "./client";
 
 /**
- * License-code (授权码) open APIs of the joint-operation License 2.0, spec marketplace-open-apis.md §2.4 (L1–L4).
+ * License-code (授权码) open APIs of the joint-operation License 2.0, spec marketplace-open-apis §2.4 (L1–L4).
  * activate and heartbeat use the documented v1 paths (the v2 batch variants' bodies are not published);
  * software-usage-info exists only as v2. An unchanged vN promises only backward-compatible changes, and new response
  * fields may appear (H16, L2): every answer is parsed with loose schemas and unknown fields are kept in `raw`.

@@ -4,7 +4,7 @@ import { type OpenApiCredentials, callOpenApi, failureOf, resultOf } from "./cli
 import { MarketplaceApiError } from "./errors";
 
 export const QUERY_ORDER_PATH = "/api/mkp-openapi-public/global/v1/order/query";
-/** The docs show MKT.0000 in examples and CBC.0000 in the table (spec marketplace-open-apis.md §2.1): accept both. */
+/** The docs show MKT.0000 in examples and CBC.0000 in the table (spec marketplace-open-apis §2.1): accept both. */
 const SUCCESS_CODES = new Set(["MKT.0000", "CBC.0000"]);
 
 const ProductInfo = z.object({

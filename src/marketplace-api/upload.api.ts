@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { type OpenApiCredentials, callOpenApi, failureOf, resultOf } from "./client";
 
 /**
- * 字符串/文件流上传, spec marketplace-open-apis.md §2.2 (S11, S11b): delivers a license string or file for a
+ * 字符串/文件流上传, spec marketplace-open-apis §2.2 (S11, S11b): delivers a license string or file for a
  * Marketplace event (for online licenses, the `eventId` of `getLicenseAsync`, §3.4 — an inference, §7 question 6).
  * multipart/form-data with a JSON part `isvUpdateFileReq` and, for files, a binary part `file`. We build the
  * multipart bytes ourselves because APIG's payload hash is over the raw body (§2.2 [I]): FormData would choose its

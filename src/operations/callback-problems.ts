@@ -4,8 +4,8 @@ import { isSelfCheckContext } from "./self-check/context";
 
 /**
  * Activities whose 000004 is an answer, not a failure: a purchase or query while the order is fetched or the seller's
- * backend provisions (seller-contract.md "Order first"), and an online license still being issued (getLicenseAsync
- * answers 000004 until it is; marketplace-open-apis.md §3.4).
+ * backend provisions (docs/seller-contract.md "Order first"), and an online license still being issued (getLicenseAsync
+ * answers 000004 until it is; marketplace-open-apis §3.4).
  */
 const PROCESSING_IS_AN_ANSWER: ReadonlySet<string> = new Set(["newInstance", "queryInstance", "getLicenseAsync"]);
 

@@ -8,7 +8,7 @@ import { OrderInfo, type OrderTruth } from "../marketplace-api/order.api";
 
 /**
  * How long query order is retried after a notification: the Marketplace's own retry window for an order notification
- * (marketplace-open-apis.md §3.2, §4: 3 hours). We answered 000000 at once, so the Marketplace will not resend; our
+ * (marketplace-open-apis §3.2, §4: 3 hours). We answered 000000 at once, so the Marketplace will not resend; our
  * retries cover at least the time it would have kept trying. Attempts back off as the SaaS order fetches do
  * (orderFetchDelay); the first one after the window gives up.
  */
@@ -53,7 +53,7 @@ export function receivedRow(key: OrderLineKey, now: number, extra: Record<string
     isTest: key.isTest,
     state: "received",
     fetchAttempts: 0,
-    // A debug notification is never fetched (seller-contract.md "Order first": debug calls never call query order).
+    // A debug notification is never fetched (docs/seller-contract.md "Order first": debug calls never call query order).
     nextFetchAt: key.isTest ? null : now,
     lastError: null,
     orderType: null,
@@ -174,7 +174,7 @@ export function generalOrderView(row: GeneralOrder): GeneralOrderView {
 }
 
 /**
- * `order.notified` (seller-contract.md): a real order once query order answered; a debug notification at once, with
+ * `order.notified` (docs/seller-contract.md): a real order once query order answered; a debug notification at once, with
  * `test: true` and only what the notification holds (the order's terms null), because debug calls produce events too
  * and never call query order.
  */

@@ -7,7 +7,7 @@ import type { OrderNotify } from "../protocol/schemas/order-notify.schema";
 import type { EndpointAnswer, VerifiedCall } from "../routes/marketplace-endpoint";
 
 /**
- * orderNotify (marketplace-open-apis.md §3.2): recorded by the order line's actor, then answered 000000 at once; the
+ * orderNotify (marketplace-open-apis §3.2): recorded by the order line's actor, then answered 000000 at once; the
  * order itself is fetched in the background. Nothing is acknowledged that is not stored: an actor slower than the
  * answer budget gets 000004, and the Marketplace's retry meets the record (or makes it).
  */

@@ -3,7 +3,7 @@ import { hmacSha256 } from "./hmac";
 import { compareCodeUnits } from "./canonical-json";
 
 /**
- * APIG AK/SK signature (SDK-HMAC-SHA256) for our calls to the Marketplace's open APIs, spec marketplace-open-apis.md
+ * APIG AK/SK signature (SDK-HMAC-SHA256) for our calls to the Marketplace's open APIs, spec marketplace-open-apis
  * §1.2 and Appendix A. Proven against the worked values of §1.2.5 and against the Huawei Cloud Node SDK's signer
  * (test/node/aksk-sdk-crosscheck.test.ts).
  */

@@ -1,7 +1,7 @@
 import { type Bytes, hmacSha256 } from "./hmac";
 
 /**
- * `Body-Sign` response header, spec saas-production-interface.md §2.4: Base64(HMAC-SHA256(accessKey, exact body)).
+ * `Body-Sign` response header, spec saas-production-interface §2.4: Base64(HMAC-SHA256(accessKey, exact body)).
  * The quotes and the single space after the comma are part of the format the debugger checks.
  */
 export function createBodySign(accessKey: string, body: Bytes): string {

@@ -2,7 +2,7 @@ import { constants, createHash, createPrivateKey, type KeyObject, privateDecrypt
 import { ConfigurationError, InvalidRequestError } from "./errors";
 
 /**
- * Kit `applicationSync.clientSecret`, spec saas-production-interface.md §6.2 and README point 8: Base64 of RSA-OAEP
+ * Kit `applicationSync.clientSecret`, spec saas-production-interface §6.2 and README point 8: Base64 of RSA-OAEP
  * ciphertext under the public key the seller uploaded (>= 3072 bits). The OAEP digest is not documented.
  */
 export type OaepHash = "SHA-256" | "SHA-1";

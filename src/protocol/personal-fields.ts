@@ -4,7 +4,7 @@ import type { Bytes } from "./hmac";
 /**
  * Fields of a Marketplace callback that name or reach a person, wherever they appear in the body (top level in V1
  * §5.3; inside `buyerInfo` in the richer V2 `newInstance` variant of §3.1; the query-order BuyerInfo of
- * marketplace-open-apis.md §2.1). `saasExtendParams` and `extendParams` are what the buyer typed into the product's
+ * marketplace-open-apis §2.1). `saasExtendParams` and `extendParams` are what the buyer typed into the product's
  * extra form fields, so they count as personal too. Kept: `customerId` (the account id every order and support case
  * refers to, also in `orders.customer_id`) and everything that defines the purchase.
  */

@@ -1,5 +1,5 @@
 // Result codes of the production interface. Sources: V2 zh-cn_topic_0070649421, V1 zh-cn_topic_0070649057
-// (../shared/spec/saas-production-interface.md §4).
+// (interface §4, docs/marketplace-docs.md).
 
 export const V2_RESULT_CODES = {
   "000000": "success",
@@ -16,7 +16,7 @@ export const V2_RESULT_CODES = {
   "000105": "this account already holds the entitlement and cannot open it again",
   "000106": "product resources sold out",
   "000107": "SaaS e-mail domain duplicate",
-  // Online License getLicenseAsync (marketplace-open-apis.md §3.4, O2).
+  // Online License getLicenseAsync (marketplace-open-apis §3.4, O2).
   "000900": "the order's license quota is exhausted",
   "000901": "request outside the order's validity period",
   "000902": "a period license needs an expiry time",

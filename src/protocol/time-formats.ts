@@ -1,7 +1,7 @@
 import { InvalidRequestError } from "./errors";
 
 /**
- * Every time format the Marketplace uses, in one place (spec README point 6, marketplace-open-apis.md §6). Parsing
+ * Every time format the Marketplace uses, in one place (spec README point 6, marketplace-open-apis §6). Parsing
  * yields epoch milliseconds; formatting takes them. A value is valid only if it names a real instant: the parts are
  * rebuilt through Date.UTC and must come back unchanged, which rejects month 13, Feb 30, hour 24, second 60 and so on.
  */

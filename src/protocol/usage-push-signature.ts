@@ -2,7 +2,7 @@ import { canonicalJson } from "./canonical-json";
 import { type Bytes, hmacSha256, safeEqual } from "./hmac";
 
 /**
- * Header signature of the NEW usage push, spec marketplace-open-apis.md §1.3 and README point 9:
+ * Header signature of the NEW usage push, spec marketplace-open-apis §1.3 and README point 9:
  *   signature = Base64(HMAC-SHA256(sellerKey, "ts=" + ts + "&nonce=" + nonce + "&body=" + body))
  * sent as the headers `signature`, `ts` (Unix milliseconds) and `nonce`. The body part is the exact bytes we send,
  * produced by canonicalUsageBody. A type alias rather than an interface, so that it is assignable to a plain header

@@ -3,7 +3,7 @@ import { hmacSha256, safeEqual } from "./hmac";
 import { compareCodeUnits } from "./canonical-json";
 
 /**
- * V1 `authToken`, spec saas-production-interface.md §5.1:
+ * V1 `authToken`, spec saas-production-interface §5.1:
  *   Base64(HMAC-SHA256(key = accessKey + timeStamp, msg = "k=v&k=v" of every other parameter, sorted by name)).
  * GET: URL-decoded query parameters, empty ones included. Kit POST: top-level body fields, blank ones skipped.
  */

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createHash } from "node:crypto";
 import { InternalError, InvalidRequestError } from "./errors";
 
 /**
- * V1 sensitive-field encryption, spec saas-production-interface.md §5.2: value = IV (16 alphanumeric characters, used
+ * V1 sensitive-field encryption, spec saas-production-interface §5.2: value = IV (16 alphanumeric characters, used
  * as their ASCII bytes) + Base64(AES-CBC/PKCS5Padding(UTF-8 plaintext)). encryptType "1" = AES-256 (the default),
  * "2" = AES-128. The Marketplace encrypts `mobilePhone`/`email` this way and decrypts our `userName`/`password`.
  */

@@ -3,7 +3,7 @@ import { type Bytes, hmacSha256, safeEqual } from "./hmac";
 
 /**
  * V2 request signature (basic interface: query `signature`/`timestamp`/`nonce`; kit: `x-sign`/`x-timestamp`/`x-nonce`).
- * spec saas-production-interface.md §2.2–2.3, README point 1:
+ * spec saas-production-interface §2.2–2.3, README point 1:
  *   signature = Hex(HMAC(key, key + nonce + timestamp + lowerHex(HMAC(key, rawBody))))
  * over the raw body bytes as received; compared case-insensitively in constant time.
  */

@@ -9,7 +9,7 @@ import { decodePathSegment } from "./path-params";
 import { v1Endpoint, v1KitInput } from "./v1-endpoint";
 
 /*
- * Joint-operation kit syncs (spec saas-production-interface.md §6). The name in the path picks the sync; an unknown
+ * Joint-operation kit syncs (spec saas-production-interface §6). The name in the path picks the sync; an unknown
  * name is refused (000002) only after the call proved authentic, like any other bad parameter.
  */
 

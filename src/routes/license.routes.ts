@@ -10,7 +10,7 @@ type RequestOf<A extends LicenseActivity> = Extract<LicenseRequest, { activity: 
 export type LicenseHandler<A extends LicenseActivity> = (env: Env, request: RequestOf<A>, call: VerifiedCall) => Promise<EndpointAnswer>;
 
 /**
- * Which module answers each activity of POST /license (marketplace-open-apis.md §3.3, §3.4). An activity without a
+ * Which module answers each activity of POST /license (marketplace-open-apis §3.3, §3.4). An activity without a
  * handler here is refused with 000002 before anything is stored, as an unknown one is.
  */
 export const LICENSE_HANDLERS: { [A in LicenseActivity]?: LicenseHandler<A> } = {

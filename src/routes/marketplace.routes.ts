@@ -3,7 +3,7 @@ import { parseV2BasicRequest } from "../protocol/schemas/parse";
 import { basicSignatureParts } from "../protocol/v2-signature";
 import { marketplaceEndpoint } from "./marketplace-endpoint";
 
-/** POST /saas: the V2 basic production interface (spec saas-production-interface.md §3). */
+/** POST /saas: the V2 basic production interface (spec saas-production-interface §3). */
 export const v2BasicEndpoint = marketplaceEndpoint({
   name: "v2-basic",
   key: "saas",

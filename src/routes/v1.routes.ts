@@ -3,7 +3,7 @@ import { parseV1BasicRequest } from "../protocol/schemas/parse";
 import { V1_TIMESTAMP } from "../protocol/time-formats";
 import { v1Endpoint, v1GetInput } from "./v1-endpoint";
 
-/** GET /saas/v1: the V1 legacy basic interface (spec saas-production-interface.md §5), key SAAS_ACCESS_KEY. */
+/** GET /saas/v1: the V1 legacy basic interface (spec saas-production-interface §5), key SAAS_ACCESS_KEY. */
 export const v1BasicEndpoint = v1Endpoint({
   name: "v1-basic",
   key: "saas",

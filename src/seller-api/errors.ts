@@ -1,5 +1,5 @@
 /**
- * The seller API's one error type (seller-contract.md: `{"error": "<message>"}` with 400, 401, 404, 409, 413 or 503).
+ * The seller API's one error type (docs/seller-contract.md: `{"error": "<message>"}` with 400, 401, 404, 409, 413 or 503).
  * Handlers throw it; `errorResponse` is the only place that turns it into an answer.
  */
 export type SellerErrorStatus = 400 | 401 | 404 | 409 | 413 | 503;

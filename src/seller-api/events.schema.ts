@@ -3,7 +3,7 @@ import { EVENT_TYPES } from "../db/schema/events";
 import type { SellerEvent as SellerEventBody } from "../events/outbox";
 import { Cursor, PageLimit, type SameType } from "./common.schema";
 
-/** One event: the webhook body and the feed entry are the same JSON object (seller-contract.md "Webhooks"). */
+/** One event: the webhook body and the feed entry are the same JSON object (docs/seller-contract.md "Webhooks"). */
 export const SellerEvent = z
   .object({
     id: z.string().describe("the same on every webhook retry: deduplicate on it"),

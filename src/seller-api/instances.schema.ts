@@ -5,7 +5,7 @@ import { Cursor, PageLimit, type SameType } from "./common.schema";
 
 const isoTime = z.iso.datetime({ offset: false });
 
-/** seller-contract.md "Entitlement": the `data` of instance events and GET /api/v1/instances/{id}. Never a password. */
+/** docs/seller-contract.md "Entitlement": the `data` of instance events and GET /api/v1/instances/{id}. Never a password. */
 export const Entitlement = z
   .object({
     instanceId: z.string(),

@@ -10,7 +10,7 @@ import { log } from "../observability/log";
 import { requireSellerToken } from "./seller-auth";
 
 /*
- * Seller API reads of the joint-operation kit data of one instance (design.md /api/v1). Only real data (testFlag 0) is
+ * Seller API reads of the joint-operation kit data of one instance (docs/seller-contract.md). Only real data (testFlag 0) is
  * shown; debug syncs stay apart, and tombstones of deleted rows are filtered out by the kit.repo reads
  * (docs/kit-rules.md). Lists are keyset-paginated: `?limit=1..500` (default 100) and the `nextCursor` of the previous
  * page as `?cursor=`; `nextCursor` is null on the last page.

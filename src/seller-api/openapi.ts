@@ -74,7 +74,7 @@ export function openApiDocument(routes: readonly RouteDoc[], serverUrl?: string)
     info: {
       title: "KooGallery seller gateway: seller API",
       version: "1",
-      description: "What your product reads and writes: entitlements, the event feed, webhook-mode provisioning results, usage. Contract: seller-contract.md.",
+      description: "What your product reads and writes: entitlements, the event feed, webhook-mode provisioning results, usage. Contract: docs/seller-contract.md.",
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     security: [{ sellerToken: [] }],

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { isAllowedUrl } from "./sso-settings";
 
 /*
- * The tenant's own OAuth2 IdP (spec saas-production-interface.md §6.6), at the `domainName` tenantSync gave:
+ * The tenant's own OAuth2 IdP (spec saas-production-interface §6.6), at the `domainName` tenantSync gave:
  * authorize, token (form POST with the client secret), userinfo (Bearer), logout. Its tokens are used once here and
  * never stored or logged.
  */

@@ -5,7 +5,7 @@ import { GatewayError } from "../../src/protocol/errors";
 const dataKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
 const otherKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
 
-/** The query-order mock of marketplace-open-apis.md §2.1 (G5), with the buyer fields the docs and the mock list. */
+/** The query-order mock of marketplace-open-apis §2.1 (G5), with the buyer fields the docs and the mock list. */
 function orderInfo(orderId = "MOCKPERIODYEARNEW") {
   return {
     orderId,

@@ -51,7 +51,7 @@ describe("order truth from query order (order first)", () => {
     const instanceId = String(first.json.instanceId);
     let [order] = await findOrdersOf(getDb(env), instanceId);
     expect(order).toMatchObject({ fetchState: "pending", fetchAttempts: 1 });
-    // The first background retry is due within 10 s of the purchase (seller-contract.md "Order first").
+    // The first background retry is due within 10 s of the purchase (docs/seller-contract.md "Order first").
     expect((order?.nextFetchAt ?? Number.POSITIVE_INFINITY) - (order?.createdAt ?? 0)).toBeLessThanOrEqual(10_000);
     expect(await instanceRow(instanceId)).toMatchObject({ status: "provisioning", order_known_at: null, frontend_url: null });
     await makeFetchesDue(instanceId); // fails (2)

@@ -9,7 +9,7 @@ export interface SeenRequest {
 }
 
 /**
- * Replaces fetch for one test. The answer is built inside the implementation, per call (toolchain.md: a Response
+ * Replaces fetch for one test. The answer is built inside the implementation, per call (a Response
  * made outside a request's context cannot be read later). Every request is recorded with its exact body bytes.
  */
 export function mockFetch(answer: (request: SeenRequest) => Response | Promise<Response>): SeenRequest[] {

@@ -57,7 +57,7 @@ const UNICODE = chars("éüßΩжй日本云商店中文😀🚀𠀀\u00a0\u2028
 /*
  * Path characters: unreserved, sub-delims, `:` `@` `[` `]`, and non-ASCII. Left out, each for a documented reason:
  * - space ' " < > \ ^ ` { | }: the SDK runs the endpoint through Node's legacy url.parse, which escapes these to %XX,
- *   and then encodes the `%` again (toolchain.md; the test "known SDK differences" below pins this down);
+ *   and then encodes the `%` again (the test "known SDK differences" below pins this down);
  * - `%`: the SDK encodes an escape a second time, where we decode first as the brief and the Python/Go SDKs do;
  * - `/` `?` `#`: URL syntax, not segment content;
  * - the segments `.` and `..`: fetch (WHATWG URL) resolves them before sending, the legacy parser keeps them;

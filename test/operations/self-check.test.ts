@@ -19,7 +19,7 @@ import { sellerCall } from "../support/seller-api";
 const DAY = 24 * 3600_000;
 const WEBHOOK_URL = env.SELLER_WEBHOOK_URL;
 
-/** The captured shape of the mock order's answer (marketplace-open-apis.md §2.1). */
+/** The captured shape of the mock order's answer (marketplace-open-apis §2.1). */
 function mockOrderAnswer(orderId: string): Response {
   return Response.json({
     resultCode: "MKT.0000",

@@ -7,7 +7,7 @@ import { sellerCall } from "../support/seller-api";
 import { allDelivered, marketplaceOrders, waitForOutbox } from "../support/webhook-delivery";
 
 /*
- * orderNotify (marketplace-open-apis.md §3.2) takes what the Marketplace may leave out, and keeps what it sends beyond
+ * orderNotify (marketplace-open-apis §3.2) takes what the Marketplace may leave out, and keeps what it sends beyond
  * the fields the gateway reads: the line id (absent in some sale modes: the notification then names the whole order)
  * and any other field are stored with the order line instead of being refused or dropped.
  */

@@ -11,7 +11,7 @@ import { specBodySign } from "../support/spec-signatures";
 import { allDelivered, marketplaceOrders, outboxOf, waitForOutbox } from "../support/webhook-delivery";
 
 /*
- * POST /orders (marketplace-open-apis.md §3.2): a general product's order notification is recorded and answered 000000
+ * POST /orders (marketplace-open-apis §3.2): a general product's order notification is recorded and answered 000000
  * at once; the order is fetched with query order in the background, stored, and reported as `order.notified`.
  */
 

@@ -30,7 +30,7 @@ function makeInput(overrides: Partial<AkSkSignInput> = {}): AkSkSignInput {
   };
 }
 
-describe("AK/SK signer: worked values of marketplace-open-apis.md §1.2.5", () => {
+describe("AK/SK signer: worked values of marketplace-open-apis §1.2.5", () => {
   it("(a) Huawei documentation example: canonical request, its SHA-256, string to sign, Authorization", async () => {
     const result = signAkSk({
       method: "GET",

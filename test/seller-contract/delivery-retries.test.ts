@@ -22,7 +22,7 @@ describe("webhook retries", () => {
       ["instance.created", "pending", 1, 500],
       ["instance.provisioned", "pending", 0, null],
     ]);
-    // First retry 30 s after the failed attempt (seller-contract.md: within 30 s, then doubling).
+    // First retry 30 s after the failed attempt (docs/seller-contract.md: within 30 s, then doubling).
     expect((afterFirst[0]?.nextAttemptAt ?? 0) - (afterFirst[0]?.updatedAt ?? 0)).toBe(retryDelayMs(1));
     expect(retryDelayMs(1)).toBeLessThanOrEqual(30_000);
 

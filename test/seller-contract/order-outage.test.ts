@@ -4,7 +4,7 @@ import { callV2, instanceRow } from "../support/marketplace";
 import { allDelivered, alarmOf, deliveriesOf, makeOrderFetchDueAndRunAlarm, makePurchase, marketplaceOrders, outboxOf, waitForOutbox } from "../support/webhook-delivery";
 
 /*
- * Order first (seller-contract.md "Order first"): a real purchase is provisioned only once its order is known. While
+ * Order first (docs/seller-contract.md "Order first"): a real purchase is provisioned only once its order is known. While
  * query order is down the Marketplace gets 000004 and the seller hears nothing; once it answers, the purchase is
  * provisioned from the alarm and both events go out.
  */

@@ -49,7 +49,7 @@ interface OrderLine {
 
 /**
  * One fetch mock for the Marketplace's open API: query order answers from `orders` (by orderId), usage push from
- * the current `onPush`. The Response is built inside the implementation (toolchain.md).
+ * the current `onPush`. The Response is built inside the implementation: one made outside a request's context cannot be read inside `scheduled()`.
  */
 export class FakeMarketplace {
   readonly orders = new Map<string, OrderLine>();

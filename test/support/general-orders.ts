@@ -7,7 +7,7 @@ import { uniqueId } from "./marketplace";
 
 /* General products' order notifications (POST /orders): payloads, the stored line, and the line's actor. */
 
-/** An orderNotify body (marketplace-open-apis.md §3.2) with a fresh order id; line `<orderId>-000001`. */
+/** An orderNotify body (marketplace-open-apis §3.2) with a fresh order id; line `<orderId>-000001`. */
 export function makeOrderNotify(overrides: Record<string, unknown> = {}) {
   const orderId = uniqueId("CS");
   return { activity: "orderNotify", orderId, orderLineId: `${orderId}-000001`, testFlag: "0", ...overrides };

@@ -71,7 +71,7 @@ export async function readAnswer(response: Response, key: string): Promise<Marke
   };
 }
 
-/** A call to `POST /orders` (general products, marketplace-open-apis.md §3.1): V2 signed with GENERAL_ACCESS_KEY. */
+/** A call to `POST /orders` (general products, marketplace-open-apis §3.1): V2 signed with GENERAL_ACCESS_KEY. */
 export function callGeneral(body: string | object, options: SignOptions = {}): Promise<MarketplaceAnswer> {
   const key = options.key ?? env.GENERAL_ACCESS_KEY;
   return send(signedV2Request(body, { path: "/orders", ...options, key }), env.GENERAL_ACCESS_KEY);

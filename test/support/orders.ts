@@ -11,7 +11,7 @@ export interface OrderLineSpec {
 }
 
 /**
- * An `orderInfo` as query order answers it (marketplace-open-apis.md §2.1): line n is `<orderId>-00000n`; pay-per-use
+ * An `orderInfo` as query order answers it (marketplace-open-apis §2.1): line n is `<orderId>-00000n`; pay-per-use
  * lines carry no period. The outbound test service answers it for `orderId` once given to controlOrders.
  */
 export function queryOrderInfo(orderId: string, lines: OrderLineSpec[] = [{}]) {

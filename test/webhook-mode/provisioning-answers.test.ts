@@ -8,7 +8,7 @@ import { sellerBackend } from "../support/seller-backend";
 import { allDelivered, deliveriesOf, makeDueAndRunAlarm, makePurchase, marketplaceOrders, outboxOf, waitForOutbox } from "../support/webhook-delivery";
 
 /*
- * PROVISIONING_MODE=webhook (seller-contract.md "Webhook provisioning"): the seller backend's answer to
+ * PROVISIONING_MODE=webhook (docs/seller-contract.md "Webhook provisioning"): the seller backend's answer to
  * instance.created decides the purchase, and the Marketplace's answers follow it. The fake seller backend answers
  * instance.created with 200 and a frontEndUrl derived from the instance id unless told otherwise.
  */

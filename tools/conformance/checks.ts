@@ -3,7 +3,7 @@ import type { Answer } from "./client";
 import { specBodySign } from "./spec-signatures";
 
 /*
- * What the Marketplace's debugger checks in an answer (saas-production-interface.md §2.1 point 8, §2.4, §3, §8), one
+ * What the Marketplace's debugger checks in an answer (saas-production-interface §2.1 point 8, §2.4, §3, §8), one
  * function per rule; each returns the problems found, empty when the answer passes.
  */
 

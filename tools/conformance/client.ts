@@ -4,7 +4,7 @@ import { formatKitTimeStamp, formatV1TimeStamp } from "../../src/protocol/time-f
 import { specV1AuthToken, specV1KitParams } from "./spec-signatures";
 
 /*
- * Requests built and signed the way the Marketplace sends them (saas-production-interface.md §2.2, §2.3, §5.1),
+ * Requests built and signed the way the Marketplace sends them (saas-production-interface §2.2, §2.3, §5.1),
  * with the signing functions the test suite uses: src/protocol/v2-signature for V2 and kit, spec-signatures.ts for
  * the V1 authToken. A prepared request is plain data, so a replay sends exactly the same bytes again.
  */

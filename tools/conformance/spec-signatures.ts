@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 
 /*
- * The Marketplace's side of Body-Sign and the V1 authToken, written from the spec's text (saas-production-interface.md
+ * The Marketplace's side of Body-Sign and the V1 authToken, written from the spec's text (saas-production-interface
  * §2.4, §5.1 and the §10 pseudo-code), not from src/protocol: test helpers sign and check with these, so a test never
  * passes because the gateway agrees with itself. test/protocol/*.test.ts pins these against WebCrypto and fixed values.
  */

@@ -1,7 +1,7 @@
 /**
  * A local fake of the Marketplace's open APIs (query order, usage push new and old, string/file upload, license
  * codes) for end-to-end tests and benchmarks. It checks what the real one checks, as the spec describes it
- * (../../../shared/spec/marketplace-open-apis.md §1, §2, §6), and can be told to fail on purpose (see README.md).
+ * (open-apis §1, §2, §6 in docs/marketplace-docs.md), and can be told to fail on purpose (see README.md).
  *
  * Deliberately self-contained: it imports nothing from src/, and its AK/SK and usage-push signature checks are
  * written afresh from the spec, so a test passing against it is evidence that our signers agree with the spec, not

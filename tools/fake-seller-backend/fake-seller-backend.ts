@@ -1,5 +1,5 @@
 /**
- * A local fake of a seller's backend: the receiving end of the gateway's webhooks (../../../shared/seller-contract.md
+ * A local fake of a seller's backend: the receiving end of the gateway's webhooks (docs/seller-contract.md
  * "Webhooks", "Webhook provisioning"). It verifies every delivery with the `standardwebhooks` package (the reference
  * implementation, not our signer), records it, and answers as it is told: provision, accept (202), refuse (409/422),
  * fail, hang, answer garbage, per instance or for everyone, for a number of times or for good.

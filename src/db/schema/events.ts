@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { epochMs, timestamps } from "./common";
 
-/** Event types of the seller contract (../shared/seller-contract.md); the names are public interface. */
+/** Event types of the seller contract (docs/seller-contract.md); the names are public interface. */
 export const EVENT_TYPES = [
   "instance.created",
   "instance.provisioned",

@@ -18,7 +18,7 @@ export interface GeneralOrderProduct {
 }
 
 /**
- * General (通用) products' orders (marketplace-open-apis.md §3.2): one row per notified order line, written only by its
+ * General (通用) products' orders (marketplace-open-apis §3.2): one row per notified order line, written only by its
  * OrderActor. Not the `orders` table, which holds the order truth of SaaS instances and which billing and
  * reconciliation read. A debug notification has its own row (`is_test`), so a saved debug case never meets a real order.
  */
@@ -26,7 +26,7 @@ export const generalOrders = sqliteTable(
   "general_orders",
   {
     orderId: text("order_id").notNull(),
-    /** "" when the notification named no line (the whole order; marketplace-open-apis.md §3.2, docs/lifecycle-rules.md rule 18). */
+    /** "" when the notification named no line (the whole order; marketplace-open-apis §3.2, docs/lifecycle-rules.md rule 18). */
     orderLineId: text("order_line_id").notNull(),
     isTest: integer("is_test", { mode: "boolean" }).notNull(),
     state: text("state", { enum: GENERAL_ORDER_STATES }).notNull(),

@@ -28,7 +28,7 @@ export const instances = sqliteTable(
     periodNumber: integer("period_number"),
     quantity: integer("quantity"),
     customerId: text("customer_id"),
-    /** The buyer's account name as query order gives it: the seller's entitlement shows it (seller-contract.md). */
+    /** The buyer's account name as query order gives it: the seller's entitlement shows it (docs/seller-contract.md). */
     customerName: text("customer_name"),
     /** Set once query order answered for this purchase: a real instance is provisioned only after it (order first). */
     orderKnownAt: epochMs("order_known_at"),

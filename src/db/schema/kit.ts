@@ -3,7 +3,7 @@ import { type IndexColumn, index, integer, primaryKey, sqliteTable, text } from 
 import { epochMs, timestamps } from "./common";
 
 /*
- * Joint-operation kit data (spec saas-production-interface.md §6), written only by src/kit through the instance's
+ * Joint-operation kit data (spec saas-production-interface §6), written only by src/kit through the instance's
  * actor. Every row is scoped by (instance_id, is_test, tenant_id):
  * - instance_id is "" for syncs of the seller's own app credential or test account (§6: sent empty), and is not a
  *   foreign key: kit deletes must not check the instance (§6), and a debug case may name an instance we never saw;

@@ -3,7 +3,7 @@ import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { epochMs, timestamps } from "./common";
 
 /**
- * A license code's lifecycle as the Marketplace's callbacks set it (marketplace-open-apis.md §3.3): active until a
+ * A license code's lifecycle as the Marketplace's callbacks set it (marketplace-open-apis §3.3): active until a
  * FREEZE, frozen until an UNFREEZE (data kept through the 15-day freeze period), released for good.
  */
 export const LICENSE_CODE_STATUSES = ["active", "frozen", "released"] as const;

@@ -5,12 +5,12 @@ import { epochMs, timestamps } from "./common";
 export const LICENSE_STATES = ["requested", "issued", "delivered", "failed"] as const;
 export type LicenseState = (typeof LICENSE_STATES)[number];
 
-/** The two shapes of the string/file upload API (marketplace-open-apis.md §2.2). */
+/** The two shapes of the string/file upload API (marketplace-open-apis §2.2). */
 export const LICENSE_TYPES = ["CHARACTERS", "FILE"] as const;
 export type LicenseType = (typeof LICENSE_TYPES)[number];
 
 /**
- * Online licenses (getLicenseAsync, marketplace-open-apis.md §3.4): one row per `eventId` + device fingerprint, the
+ * Online licenses (getLicenseAsync, marketplace-open-apis §3.4): one row per `eventId` + device fingerprint, the
  * pair the Marketplace repeats when it retries, so a repeat meets its row and gets the very license stored here.
  * Written only by the InstanceActor of `instance_id`. The device fingerprint itself is never stored, only its SHA-256.
  */

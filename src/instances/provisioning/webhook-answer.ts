@@ -2,7 +2,7 @@ import type { DeliveryAttempt } from "../../events/delivery";
 import { readSellerAnswer } from "../../events/seller-answer";
 import { type ProvisionedBody, ProvisionedBody as ProvisionedBodySchema, ProvisioningFailedBody } from "../seller-commands";
 
-/** What the seller backend's answer to `instance.created` decides (seller-contract.md "Webhook provisioning"). */
+/** What the seller backend's answer to `instance.created` decides (docs/seller-contract.md "Webhook provisioning"). */
 export type ProvisioningAnswer =
   | { kind: "provisioned"; body: ProvisionedBody }
   /** 202: still provisioning; POST …/provisioned finishes it. */

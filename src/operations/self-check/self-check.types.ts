@@ -1,4 +1,4 @@
-/** The check names of seller-contract.md "Operations", in the order a run lists them. */
+/** The check names of docs/seller-contract.md "Operations", in the order a run lists them. */
 export const CHECK_NAMES = [
   "settings",
   "marketplace.credentials",

@@ -4,7 +4,7 @@ import { integerOf, jsonOrValue, optionalString, optionalTime, requiredString, r
 
 /*
  * Joint-operation kit syncs: POST JSON to <production URL>/produceAPI/v2/<name> (V2) or /produceAPI/<name> (V1)
- * (saas-production-interface.md §6). `flag` and `testFlag` are Integer on the V2 pages; digit strings are accepted as
+ * (saas-production-interface §6). `flag` and `testFlag` are Integer on the V2 pages; digit strings are accepted as
  * well. `testFlag` becomes `isTest`, `timeStamp`/`currentSyncTime` (UTC+8) and `entryDate` are validated and kept as sent.
  *
  * The V1 schemas accept the V1 wire shape (lists as JSON strings, `orgInfo` with `name`) and output the V2 shape, so a

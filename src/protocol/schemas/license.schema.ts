@@ -3,7 +3,7 @@ import { COMPACT_UTC, ONLINE_LICENSE_TIME } from "../time-formats";
 import { OptionalFlag, optionalString, requiredString, requiredTime, withIsTest } from "./common";
 
 /*
- * License callbacks: POST JSON with the V2 query-string signature, scenario in `activity` (marketplace-open-apis.md
+ * License callbacks: POST JSON with the V2 query-string signature, scenario in `activity` (marketplace-open-apis
  * §3.3 license-code products, §3.4 online License). The §3.3 table gives no lengths: order IDs and the license code
  * take the Marketplace's usual 64 (the license-activate API types `license` as String(64), §2.4). Unknown fields are
  * dropped. `testFlag` becomes `isTest`; times are validated and kept as sent.

@@ -14,7 +14,7 @@ import {
 
 /*
  * V1.0 basic interface: GET, every field a URL query parameter, so every value arrives as a string
- * (saas-production-interface.md §5). Integer fields are coerced to numbers, times are validated and kept as sent, yes/no flags
+ * (saas-production-interface §5). Integer fields are coerced to numbers, times are validated and kept as sent, yes/no flags
  * to booleans (`testFlag` → `isTest`, `trialFlag` → `isTrial`, `trialToFormal` → `isTrialToFormal`). Empty optional
  * parameters read as absent. `authToken` is not part of the parsed request: it is checked over the raw parameters
  * before parsing (§5.1). In the §5.4 table a parameter not marked "O" is mandatory.

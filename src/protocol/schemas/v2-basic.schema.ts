@@ -5,7 +5,7 @@ import { InstanceIdList, OptionalFlag, jsonOrValue, optionalString, requiredStri
 
 /*
  * V2.0 basic interfaces: POST JSON to the one production URL, scenario in `activity`
- * (saas-production-interface.md §3). Lengths are the documented maxima. Unknown fields are dropped, not rejected: the
+ * (saas-production-interface §3). Lengths are the documented maxima. Unknown fields are dropped, not rejected: the
  * Marketplace has sent richer `newInstance` bodies in some variants (§3.1), and a robust server ignores them.
  * `testFlag` becomes `isTest`; times are validated and kept as sent.
  */
@@ -111,7 +111,7 @@ export const V2BasicRequest = z.discriminatedUnion("activity", [
   ReleaseInstance,
   UpgradeInstance,
   ChangeInstanceCheck,
-  // Online License products (marketplace-open-apis.md §3.4) share the SaaS 2.0 activities and may register /saas.
+  // Online License products (marketplace-open-apis §3.4) share the SaaS 2.0 activities and may register /saas.
   GetLicenseAsync,
 ]);
 export type V2BasicRequest = z.infer<typeof V2BasicRequest>;

@@ -25,7 +25,7 @@ import {
 export type AnswerShape =
   /** HTTP 200, JSON with resultCode and resultMsg, Body-Sign valid under this key (spec §2.1, §2.4). */
   | { kind: "marketplace"; key: KeyName }
-  /** JSON; errors as {"error": "…"} with a 4xx (seller-contract.md). */
+  /** JSON; errors as {"error": "…"} with a 4xx (docs/seller-contract.md). */
   | { kind: "json-api" }
   /** /healthz: 200 "ok" or its documented 503 "degraded". */
   | { kind: "health" }

@@ -4,7 +4,7 @@ import type { Context, SavedCase } from "../framework";
 import { bearer, hex } from "../ids";
 
 /**
- * Joint-operation kit syncs (saas-production-interface.md §6): V2 at /saas/produceAPI/v2/<name> (x-sign headers) and
+ * Joint-operation kit syncs (saas-production-interface §6): V2 at /saas/produceAPI/v2/<name> (x-sign headers) and
  * V1 at /saas/v1/produceAPI/<name> (authToken header), all with KIT_ACCESS_KEY and testFlag 1: tenant, app credential,
  * users, departments, added, modified and deleted, each twice (a repeated add or delete must succeed, §6), then in a
  * random order. applicationSync needs the public half of KIT_RSA_PRIVATE_KEY to encrypt the clientSecret as the

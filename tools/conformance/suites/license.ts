@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { bearer, businessId, debugOrderId, hex, inOneYear } from "../ids";
 
 /**
- * License callbacks (marketplace-open-apis.md §3.3, §3.4), POST /license with LICENSE_ACCESS_KEY and the V2 signature
+ * License callbacks (marketplace-open-apis §3.3, §3.4), POST /license with LICENSE_ACCESS_KEY and the V2 signature
  * (§3.1): a debug newInstance on /saas, then refreshLicenseCode, updateLicenseCodeStatus, releaseLicenseCode and
  * getLicenseAsync (for that instance) with the debug flag, twice each, then in a random order; getLicenseAsync on the
  * basic interface too (/saas, SAAS_ACCESS_KEY); then the refusals.

@@ -3,7 +3,7 @@ import type { Context, SavedCase } from "../framework";
 import { bearer, debugOrderId } from "../ids";
 
 /**
- * General-product order notification (marketplace-open-apis.md §3.2), POST /orders with GENERAL_ACCESS_KEY and the V2
+ * General-product order notification (marketplace-open-apis §3.2), POST /orders with GENERAL_ACCESS_KEY and the V2
  * signature: orderNotify with the debug flag answers 000000, and so does every repeat; then the refusals.
  */
 export async function ordersSuite(ctx: Context): Promise<void> {

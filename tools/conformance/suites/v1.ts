@@ -4,7 +4,7 @@ import type { Context, SavedCase } from "../framework";
 import { businessId, debugOrderId, hex, inOneYear } from "../ids";
 
 /**
- * V1 legacy basic interface, GET /saas/v1 with authToken (saas-production-interface.md §5): each activity with the
+ * V1 legacy basic interface, GET /saas/v1 with authToken (saas-production-interface §5): each activity with the
  * debug flag, twice, then in a random order; the answers' userName/password must decrypt with the access key and
  * V1_ENCRYPT_TYPE. Refusals: a wrong authToken, another key, and (when V1_TIMESTAMP_MAX_AGE_SECONDS is set) a
  * timeStamp older than it. V1 carries no nonce, so there is no replay case: a repeat is a legitimate retry.

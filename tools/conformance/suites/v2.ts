@@ -4,7 +4,7 @@ import type { Context, SavedCase } from "../framework";
 import { bearer, businessId, debugOrderId, inOneYear } from "../ids";
 
 /**
- * V2 basic interface, POST /saas (saas-production-interface.md §3): every activity of the debugger's tabs with the
+ * V2 basic interface, POST /saas (saas-production-interface §3): every activity of the debugger's tabs with the
  * debug flag, each twice, then all of them again in a random order, then the refusals of §2.2 (bad signature, stale
  * and future timestamp, replayed nonce, wrong key, unsigned). With --real the lifecycle is sent as a real purchase
  * (no testFlag), polling queryInstance while the gateway answers 000004, and no random order (real calls have one);

@@ -179,7 +179,7 @@ function orderCases(settings: Settings): CaseSet {
   return { ids: () => `order ${orderId}`, cases: [{ name: "orderNotify", build: () => v2Request(ORIGIN, "/orders", key, { activity: "orderNotify", orderId, orderLineId: `${orderId}-000001`, testFlag: "1" }), key, expect: ["000000"] }] };
 }
 
-/** Whether an interface's own key is set: the check runs for an interface the seller set up (seller-contract.md). */
+/** Whether an interface's own key is set: the check runs for an interface the seller set up (docs/seller-contract.md). */
 function ownKeySet(env: Env, name: "KIT_ACCESS_KEY" | "LICENSE_ACCESS_KEY" | "GENERAL_ACCESS_KEY"): boolean {
   const value = (env as unknown as Record<string, unknown>)[name];
   return typeof value === "string" && value.trim() !== "";

@@ -3,7 +3,7 @@ import { MarketplaceApiError } from "../../../marketplace-api/errors";
 import { queryOrder } from "../../../marketplace-api/order.api";
 import { type CheckOutcome, failed, passed } from "../self-check.types";
 
-/** The Marketplace's documented mock order (marketplace-open-apis.md §2.1): canned data, no real order behind it. */
+/** The Marketplace's documented mock order (marketplace-open-apis §2.1): canned data, no real order behind it. */
 export const MOCK_ORDER_ID = "MOCKPERIODYEARNEW";
 /** Inside the few seconds a run may take; a healthy open API answers in well under a second. */
 const TIMEOUT_MS = 5_000;

@@ -3,7 +3,7 @@ import { createV2Signature } from "../../../protocol/v2-signature";
 import { formatKitTimeStamp, formatV1TimeStamp } from "../../../protocol/time-formats";
 
 /*
- * Requests built and signed as the Marketplace sends them (saas-production-interface.md §2.2, §2.3, §5.1), with the
+ * Requests built and signed as the Marketplace sends them (saas-production-interface §2.2, §2.3, §5.1), with the
  * gateway's own protocol functions: tools/conformance signs with node-only helpers the Worker does not bundle.
  */
 

@@ -3,7 +3,7 @@ import { type V1EncryptType, decryptV1Field } from "../../../protocol/v1-field-c
 import type { DebugAnswer } from "./in-process";
 
 /*
- * What the Marketplace's debugger checks in an answer (saas-production-interface.md §2.1 point 8, §2.4, §3, §5), one
+ * What the Marketplace's debugger checks in an answer (saas-production-interface §2.1 point 8, §2.4, §3, §5), one
  * function per rule, each returning the problems found (empty when the answer passes). The same rules as
  * `npm run simulate` (tools/conformance/checks.ts), for answers read in-process.
  */
