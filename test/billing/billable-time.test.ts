@@ -137,7 +137,8 @@ describe("the billing period is known before the first roll-up (issue 9 item 8)"
     expect(await reconcileJob(dailyEnv, day + 3 * HOUR_MS)).toMatchObject({ waitingForOrderInstances: 1, gapInstances: 0 });
 
     fake().orders.set(orderId, { chargingMode: "ON_DEMAND", productId: "prod-daily" });
-    setClock(day + 3 * HOUR_MS);
+    // The order comes late, but inside the Marketplace's 3-hour window (after it the purchase fails: lifecycle rule 19).
+    setClock(day + 3 * HOUR_MS - 5 * MINUTE);
     await fetchOrder();
     await ingestUsage(dailyEnv, { events: [{ eventId: eventId(), instanceId, quantity: 3, time: day + 20 * HOUR_MS }] }, day + 20 * HOUR_MS + MINUTE);
     expect(await rollupJob(dailyEnv, day + 21 * HOUR_MS)).toMatchObject({ records: 0, waitingForOrder: 0 });
