@@ -350,6 +350,8 @@ export const AdminHealth = z.object({
   status: z.enum(["ok", "degraded"]),
   version: z.string(),
   settings: z.union([z.literal("ok"), z.object({ setting: z.string(), problem: z.string() })]),
+  /** Per setting group: "marketplace" (callbacks answer 000005 while it is broken) and each optional feature. */
+  features: z.record(z.string(), z.union([z.literal("ok"), z.object({ setting: z.string(), problem: z.string() })])),
   jobs: z.record(
     z.string(),
     z.object({
