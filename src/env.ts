@@ -77,7 +77,11 @@ const ed25519Pem = (label: "PRIVATE KEY" | "PUBLIC KEY", prefix: string, hint: s
     { message: hint },
   );
 
-/** Raw bindings as wrangler and the secrets store give them: every setting is a string. */
+/**
+ * The settings the Marketplace's own interfaces need (callbacks, usage push, query order, licenses), as raw bindings
+ * (wrangler and the secrets store give every setting as a string). A broken one answers every callback 000005.
+ * A setting only an optional feature reads belongs in FEATURE_SETTINGS instead.
+ */
 export const RawSettings = z.object({
   SAAS_ACCESS_KEY: secret,
   KIT_ACCESS_KEY: optionalSecret,
@@ -88,8 +92,6 @@ export const RawSettings = z.object({
   USAGE_PUSH_KEY: optionalSecret,
   DATA_KEY: dataKey,
   KIT_RSA_PRIVATE_KEY: pkcs8Pem,
-  ADMIN_TOKEN: secret,
-  SELLER_API_TOKEN: secret,
   MARKETPLACE_API_BASE: httpsOrLocalUrl.default("https://mkt.myhuaweicloud.com"),
   FRONTEND_URL_TEMPLATE: z
     .string()
@@ -176,8 +178,6 @@ function toSettings(raw: z.infer<typeof RawSettings>) {
     marketplace: { ak: raw.MARKETPLACE_AK, sk: raw.MARKETPLACE_SK, apiBase: raw.MARKETPLACE_API_BASE },
     dataKey: raw.DATA_KEY,
     kitRsaPrivateKey: raw.KIT_RSA_PRIVATE_KEY,
-    adminToken: raw.ADMIN_TOKEN,
-    sellerApiToken: raw.SELLER_API_TOKEN,
     frontendUrlTemplate: raw.FRONTEND_URL_TEMPLATE,
     publicUrl: raw.PUBLIC_URL,
     provisioning: { mode: raw.PROVISIONING_MODE },
@@ -211,13 +211,16 @@ function withoutBlanks(env: object): Record<string, unknown> {
   return out;
 }
 
+/** The first issue of a failed parse as the setting it names and the rule it breaks (never its value). */
+function configurationErrorOf(error: z.ZodError): ConfigurationError {
+  const issue = error.issues[0];
+  const setting = String(issue?.path[0] ?? "unknown");
+  return new ConfigurationError(setting, issue?.code === "invalid_type" ? "is missing" : (issue?.message ?? "is invalid"));
+}
+
 export function parseSettings(env: object): Settings {
   const result = RawSettings.safeParse(withoutBlanks(env));
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const setting = String(issue?.path[0] ?? "unknown");
-    throw new ConfigurationError(setting, issue?.code === "invalid_type" ? "is missing" : (issue?.message ?? "is invalid"));
-  }
+  if (!result.success) throw configurationErrorOf(result.error);
   const raw = result.data;
   if (raw.SELLER_WEBHOOK_URL && !raw.SELLER_WEBHOOK_SECRET) {
     throw new ConfigurationError("SELLER_WEBHOOK_SECRET", "is required when SELLER_WEBHOOK_URL is set");
@@ -231,8 +234,64 @@ export function parseSettings(env: object): Settings {
   return toSettings(raw);
 }
 
-/** What is wrong with the settings, by name and rule (never a value); undefined when they parse. */
-export function settingsProblem(env: object): { setting: string; problem: string } | undefined {
+/**
+ * Optional features, each with settings of its own that the Marketplace's interfaces never read. A broken group
+ * disables its feature alone (its routes answer 503) and shows in health; callbacks go on. Adding a feature is one
+ * entry: a zod schema of its raw settings, with cross-setting rules as refinements whose path names the setting,
+ * transformed into what the feature reads; `featureSettings(env, name)` then gives it, typed.
+ */
+export const FEATURE_SETTINGS = {
+  /** The operator's admin API and page (src/admin/admin-auth.ts reads the binding itself, so health stays reachable). */
+  admin: z.object({ ADMIN_TOKEN: secret }).transform((raw) => ({ token: raw.ADMIN_TOKEN })),
+  /** /api/v1: the seller's product. Its token must not open the admin API, nor the other way round. */
+  sellerApi: z
+    .object({ SELLER_API_TOKEN: secret, ADMIN_TOKEN: optionalSecret })
+    .refine((raw) => raw.SELLER_API_TOKEN !== raw.ADMIN_TOKEN, { path: ["SELLER_API_TOKEN"], message: "must differ from ADMIN_TOKEN" })
+    .transform((raw) => ({ token: raw.SELLER_API_TOKEN })),
+};
+
+export type Feature = keyof typeof FEATURE_SETTINGS;
+export type FeatureSettings<F extends Feature> = z.output<(typeof FEATURE_SETTINGS)[F]>;
+/** "marketplace" is the group of RawSettings: the one whose problems reach the Marketplace as 000005. */
+export type SettingGroup = "marketplace" | Feature;
+export type SettingProblem = { setting: string; problem: string };
+
+type FeatureResults = { [F in Feature]: { ok: true; value: FeatureSettings<F> } | { ok: false; error: ConfigurationError } };
+
+const parseFeatures = oncePerEnv((env: object): FeatureResults => {
+  const raw = withoutBlanks(env);
+  const results: Partial<Record<Feature, unknown>> = {};
+  for (const name of Object.keys(FEATURE_SETTINGS) as Feature[]) {
+    const parsed = FEATURE_SETTINGS[name].safeParse(raw);
+    results[name] = parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: configurationErrorOf(parsed.error) };
+  }
+  return results as FeatureResults;
+});
+
+/** A feature's settings, parsed once per env; throws its ConfigurationError when the group is broken. */
+export function featureSettings<F extends Feature>(env: object, name: F): FeatureSettings<F> {
+  const result = parseFeatures(env)[name];
+  if (!result.ok) throw result.error;
+  return result.value;
+}
+
+/** Per group, what is wrong, by name and rule (never a value), or "ok". */
+export function settingsProblems(env: object): Record<SettingGroup, SettingProblem | "ok"> {
+  const problems = { marketplace: marketplaceProblem(env) ?? "ok" } as Record<SettingGroup, SettingProblem | "ok">;
+  const features = parseFeatures(env);
+  for (const name of Object.keys(FEATURE_SETTINGS) as Feature[]) {
+    const result = features[name];
+    problems[name] = result.ok ? "ok" : { setting: result.error.setting, problem: result.error.problem };
+  }
+  return problems;
+}
+
+/** The first problem of any group (the Marketplace's first); undefined when every group parses. */
+export function settingsProblem(env: object): SettingProblem | undefined {
+  return Object.values(settingsProblems(env)).find((problem): problem is SettingProblem => problem !== "ok");
+}
+
+function marketplaceProblem(env: object): SettingProblem | undefined {
   try {
     getSettings(env);
     return undefined;

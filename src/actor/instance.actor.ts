@@ -1,11 +1,11 @@
 import type { BatchItem } from "drizzle-orm/batch";
-import { openSecret } from "../crypto/data-key";
 import { createAnswerCarriesAppInfo } from "../dialects/answers";
 import type { EventRow } from "../db/schema/events";
 import type { Instance } from "../db/schema/instances";
 import { problems } from "../db/schema/problems";
 import { type DeliveryAttempt, describeAttempt, sendEvent } from "../events/delivery";
 import { eventRow, outboxStatements, pendingEventsOf } from "../events/outbox";
+import { openAdminPassword } from "../instances/admin-password";
 import { auditKeyOf } from "../instances/audit-chain";
 import { type CallEnvelope, type CreateCommand, type InstanceCommand, type LifecycleCommand, type Outcome, createCommandOf } from "../instances/commands";
 import { entitlementOf } from "../instances/entitlement";
@@ -460,7 +460,7 @@ export class InstanceActor extends SerialActor {
         return { status: 409, error: instance.provisionedAt === null ? "instance is not provisioned yet" : "the login was not issued by the gateway" };
       }
       if (instance.status === "released") return { status: 409, error: "instance has been released" };
-      const password = await openSecret(this.settings.dataKey, instance.adminPasswordSealed);
+      const password = await openAdminPassword(this.settings.dataKey, instance, instance.adminPasswordSealed);
       const audit = nextAuditRow(this.auditKey, this.auditHead(), {
         instanceId,
         at: now,

@@ -361,6 +361,8 @@ export const AdminHealth = z.object({
    * off without touching status: alerts never decide whether the gateway serves the Marketplace.
    */
   alerts: z.union([z.enum(["on", "off"]), z.object({ setting: z.string(), problem: z.string() })]),
+  /** Per setting group: "marketplace" (callbacks answer 000005 while it is broken) and each optional feature. */
+  features: z.record(z.string(), z.union([z.literal("ok"), z.object({ setting: z.string(), problem: z.string() })])),
   jobs: z.record(
     z.string(),
     z.object({

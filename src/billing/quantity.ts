@@ -5,6 +5,8 @@ import { UNITS_PER_WHOLE } from "../db/schema/billing";
  * so one record can never carry more than 99,999,999.9999.
  */
 export const MAX_QUANTITY_UNITS = 999_999_999_999;
+/** The same bound for a whole record: the roll-up never sums more into one (billing-rules.md rule 9). */
+export const MAX_RECORD_UNITS = MAX_QUANTITY_UNITS;
 
 const DECIMAL = /^(0|[1-9]\d*)(?:\.(\d+))?$/;
 

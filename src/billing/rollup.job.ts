@@ -7,6 +7,7 @@ import type { JobCounts } from "../jobs/job-runner";
 import { log } from "../observability/log";
 import { type NotBillableSpan, notBillableSpans, statusChangesSince } from "./billable-time";
 import { HOUR_MS_LITERAL, d1Statement, rowsForIds } from "./d1-sql";
+import { MAX_RECORD_UNITS } from "./quantity";
 import { PAY_PER_USE_MODES } from "./usage-ingest";
 import {
   HOUR_MS,
@@ -278,7 +279,11 @@ const takenBy = (record: SQL, event: SQL, maxSeq: number) => sql`
  * read as well. A record that takes no event keeps its zeros and is deleted after the marking.
  */
 export const recordSumsSql = (token: string, maxSeq: number) => sql`
-  UPDATE usage_records SET (usage_units, event_count, late_units, usage_value, correction_of) = (
+  UPDATE usage_records SET ${sumsOf(sql`usage_events e INDEXED BY usage_events_unrolled_idx WHERE ${takenBy(sql`usage_records`, sql`e`, maxSeq)}`)}
+  WHERE rollup_token = ${token}`;
+
+/** The record's value, count, late part and correction link, summed from `events` (an `e` FROM clause). */
+const sumsOf = (events: SQL) => sql`(usage_units, event_count, late_units, usage_value, correction_of) = (
     SELECT s.units, s.n, s.late,
       -- The same text as formatUnits: at most 4 decimals, trailing zeros and a bare point dropped.
       rtrim(rtrim(printf('%d.%04d', s.units / 10000, s.units % 10000), '0'), '.'),
@@ -286,9 +291,31 @@ export const recordSumsSql = (token: string, maxSeq: number) => sql`
     FROM (
       SELECT COALESCE(SUM(e.quantity_units), 0) AS units, COUNT(*) AS n,
         COALESCE(SUM(CASE WHEN e.event_time < usage_records.period_begin THEN e.quantity_units ELSE 0 END), 0) AS late
-      FROM usage_events e INDEXED BY usage_events_unrolled_idx
-      WHERE ${takenBy(sql`usage_records`, sql`e`, maxSeq)}) AS s)
-  WHERE rollup_token = ${token}`;
+      FROM ${events}) AS s)`;
+
+/*
+ * A record never carries more than MAX_RECORD_UNITS (billing-rules.md rule 9). A record whose sum is over it takes
+ * the longest prefix of its events, oldest first (event time, then seq), that fits; the rest stay unrolled and are
+ * late usage for a later record. The first event always fits (one event is at most MAX_QUANTITY_UNITS), so every
+ * record takes at least one. Records under the limit, nearly all, are marked by the plain statement and never reach
+ * the window below.
+ */
+const overLimit = (record: SQL) => sql`${record}.usage_units > ${sql.raw(String(MAX_RECORD_UNITS))}`;
+
+const markCappedSql = (token: string, maxSeq: number) => sql`
+  WITH taken AS MATERIALIZED (
+    SELECT e.seq AS seq, r.metering_sn AS sn,
+      SUM(e.quantity_units) OVER (PARTITION BY r.metering_sn ORDER BY e.event_time, e.seq ROWS UNBOUNDED PRECEDING) AS running
+    FROM usage_records r JOIN usage_events e INDEXED BY usage_events_unrolled_idx ON ${takenBy(sql`r`, sql`e`, maxSeq)}
+    WHERE r.rollup_token = ${token} AND ${overLimit(sql`r`)})
+  UPDATE usage_events SET record_sn = taken.sn
+  FROM taken
+  WHERE usage_events.seq = taken.seq AND taken.running <= ${sql.raw(String(MAX_RECORD_UNITS))}`;
+
+/** A capped record summed again from the events it now holds. */
+const resumCappedSql = (token: string) => sql`
+  UPDATE usage_records SET ${sumsOf(sql`usage_events e WHERE e.record_sn = usage_records.metering_sn`)}
+  WHERE rollup_token = ${token} AND ${overLimit(sql`usage_records`)}`;
 
 /** One transaction: insert the records, sum the events they take, mark those events, drop records that took none. */
 function writeStatements(d1: D1Database, records: readonly PlannedRecord[], token: string, maxSeq: number, now: number): D1PreparedStatement[] {
@@ -311,11 +338,15 @@ function writeStatements(d1: D1Database, records: readonly PlannedRecord[], toke
     sql`
       UPDATE usage_events SET record_sn = r.metering_sn
       FROM usage_records r
-      WHERE r.rollup_token = ${token} AND ${takenBy(sql`r`, sql`usage_events`, maxSeq)}`,
+      WHERE r.rollup_token = ${token} AND ${takenBy(sql`r`, sql`usage_events`, maxSeq)} AND NOT ${overLimit(sql`r`)}`,
+    markCappedSql(token, maxSeq),
+    resumCappedSql(token),
     sql`DELETE FROM usage_records WHERE rollup_token = ${token} AND event_count = 0`,
+    // Carried: what the batch's records left in their cover ranges, over the limit (none for an uncapped record).
     sql`
-      SELECT COUNT(*) AS records, COALESCE(SUM(late_units > 0), 0) AS corrections, COALESCE(SUM(event_count), 0) AS events
-      FROM usage_records WHERE rollup_token = ${token}`,
+      SELECT COUNT(*) AS records, COALESCE(SUM(late_units > 0), 0) AS corrections, COALESCE(SUM(event_count), 0) AS events,
+        COALESCE(SUM((SELECT COUNT(*) FROM usage_events e INDEXED BY usage_events_unrolled_idx WHERE ${takenBy(sql`r`, sql`e`, maxSeq)})), 0) AS carried
+      FROM usage_records r WHERE r.rollup_token = ${token}`,
   ].map((query) => d1Statement(d1, query));
 }
 
@@ -351,6 +382,8 @@ export async function rollupJob(env: Env, now: number): Promise<JobCounts> {
     records: 0,
     corrections: 0,
     eventsRolled: 0,
+    /** Events a record left for a later one: its sum would have exceeded the Marketplace's usage_value limit. */
+    eventsCarried: 0,
     notWritten: 0,
     eventsNotBilled,
     deferredInstances: plan.deferredInstances,
@@ -364,15 +397,22 @@ export async function rollupJob(env: Env, now: number): Promise<JobCounts> {
     const token = `${runId}:${i / RECORDS_PER_BATCH}`;
     // Through drizzle's client rather than env.DB, so the opt-in D1 query log (src/db/query-log.ts) sees it too.
     const results = await db.$client.batch(writeStatements(db.$client, chunk, token, maxSeq, now));
-    const summary = (results[4]?.results[0] as { records: number; corrections: number; events: number } | undefined) ?? { records: 0, corrections: 0, events: 0 };
+    const summary = (results.at(-1)?.results[0] as { records: number; corrections: number; events: number; carried: number } | undefined) ?? {
+      records: 0,
+      corrections: 0,
+      events: 0,
+      carried: 0,
+    };
     counts.records += summary.records;
     counts.corrections += summary.corrections;
     counts.eventsRolled += summary.events;
+    counts.eventsCarried += summary.carried;
     counts.notWritten += chunk.length - summary.records;
   }
   // Usage deferred to the next closed period, or waiting for its order, is routine; the rest is not.
   if (counts.unknownInstances > 0) log("warn", "usage.rollup_unknown_instances", counts);
   if (counts.orderFetchFailed > 0 || counts.notPayPerUse > 0) log("warn", "usage.rollup_not_pay_per_use", counts);
+  if (counts.eventsCarried > 0) log("warn", "usage.record_limit_reached", { events: counts.eventsCarried });
   if (counts.eventsNotBilled > 0) log("info", "usage.events_not_billable", { events: counts.eventsNotBilled });
   else if (counts.deferredInstances > 0) log("info", "usage.rollup_deferred", counts);
   return counts;

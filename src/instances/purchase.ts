@@ -1,4 +1,4 @@
-import { openSecret, sealSecret } from "../crypto/data-key";
+import { openAdminPassword, sealAdminPassword } from "./admin-password";
 import type { Instance } from "../db/schema/instances";
 import type { Settings } from "../env";
 import type { EventDraft } from "../events/outbox";
@@ -87,7 +87,7 @@ export async function provision(instance: Instance, settings: Settings, now: num
     frontendUrl: tenant.frontendUrl,
     adminUrl: tenant.adminUrl ?? null,
     adminUserName: tenant.adminUserName,
-    adminPasswordSealed: await sealSecret(settings.dataKey, tenant.adminPassword),
+    adminPasswordSealed: await sealAdminPassword(settings.dataKey, instance.id, tenant.adminPassword),
     provisionedAt: now,
   };
   return { next, events: [instanceEvent("instance.created", instance, now), instanceEvent("instance.provisioned", next, now)] };
@@ -148,7 +148,7 @@ export async function appInfoOf(instance: Instance, dataKey: string): Promise<Ap
   const appInfo: AppInfo = { frontEndUrl: instance.frontendUrl };
   if (instance.adminUrl) appInfo.adminUrl = instance.adminUrl;
   if (instance.adminUserName) appInfo.userName = instance.adminUserName;
-  if (instance.adminPasswordSealed) appInfo.password = await openSecret(dataKey, instance.adminPasswordSealed);
+  if (instance.adminPasswordSealed) appInfo.password = await openAdminPassword(dataKey, instance, instance.adminPasswordSealed);
   if (instance.memo) appInfo.memo = instance.memo;
   return appInfo;
 }

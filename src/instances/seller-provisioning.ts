@@ -1,4 +1,4 @@
-import { openSecret, sealSecret } from "../crypto/data-key";
+import { openAdminPassword, sealAdminPassword } from "./admin-password";
 import type { EventRow } from "../db/schema/events";
 import type { Instance } from "../db/schema/instances";
 import type { Settings } from "../env";
@@ -16,7 +16,7 @@ export async function provisionedBySeller(instance: Instance, body: ProvisionedB
     frontendUrl: body.frontEndUrl,
     adminUrl: body.adminUrl ?? null,
     adminUserName: body.userName ?? null,
-    adminPasswordSealed: body.password ? await sealSecret(dataKey, body.password) : null,
+    adminPasswordSealed: body.password ? await sealAdminPassword(dataKey, instance.id, body.password) : null,
     memo: body.memo ?? null,
     provisionedAt: now,
     version: instance.version + 1,
@@ -58,7 +58,7 @@ export function notAwaitingSeller(instance: Instance, settings: Settings): strin
 
 /** A repeated POST …/provisioned is a success only with the very details that provisioned it. */
 export async function sameProvisioning(instance: Instance, body: ProvisionedBody, dataKey: string): Promise<boolean> {
-  const password = instance.adminPasswordSealed ? await openSecret(dataKey, instance.adminPasswordSealed) : undefined;
+  const password = instance.adminPasswordSealed ? await openAdminPassword(dataKey, instance, instance.adminPasswordSealed) : undefined;
   return (
     instance.frontendUrl === body.frontEndUrl &&
     instance.adminUrl === (body.adminUrl ?? null) &&

@@ -1,9 +1,11 @@
 import { type SQL, sql } from "drizzle-orm";
 import { getDb, type Db } from "../db/client";
 import { getSettings } from "../env";
+import { resealAdminPasswords } from "../instances/admin-password";
 import { purgeKitTombstones } from "../kit/kit.repo";
 import { purgeSelfCheckData } from "../operations/self-check/self-check-cleanup";
 import { purgeSso } from "../sso/sso.repo";
+import { log } from "../observability/log";
 import type { JobCounts } from "./job-runner";
 
 const DAY_MS = 24 * 3600_000;
@@ -37,6 +39,8 @@ export interface CleanupLimits {
   recordsPerBatch: number;
 }
 export const CLEANUP_LIMITS: CleanupLimits = { batch: 1_000, batchesPerRun: 10, recordsPerBatch: 50 };
+/** Old-format passwords re-sealed per run: 10 reads and 10 write batches of 50; a larger backlog takes a few days. */
+export const PASSWORDS_RESEALED_PER_RUN = 500;
 
 /** Interfaces whose inbox rows are kept against replays: V1 has no nonce, so its rows guard repeats (v1-endpoint.ts). */
 const V1_INTERFACES = ["v1", "kit-v1"] as const;
@@ -44,7 +48,8 @@ const OTHER_INTERFACES = ["v2", "kit-v2", "order-notify", "license"] as const;
 
 export async function cleanupJob(env: Env, now: number, limits: CleanupLimits = CLEANUP_LIMITS): Promise<JobCounts> {
   const db = getDb(env);
-  const v1MaxAgeMs = getSettings(env).v1MaxAgeMs;
+  const settings = getSettings(env);
+  const v1MaxAgeMs = settings.v1MaxAgeMs;
   const counts: JobCounts = { noncesDeleted: 0, jobRunsDeleted: 0, inboxDeleted: 0, usageEventsDeleted: 0, usageRecordsPurged: 0 };
   counts.noncesDeleted = await inBatches(limits, (limit) =>
     db.run(sql`DELETE FROM nonces WHERE nonce IN (SELECT nonce FROM nonces WHERE expires_at < ${now} LIMIT ${limit})`),
@@ -77,6 +82,11 @@ export async function cleanupJob(env: Env, now: number, limits: CleanupLimits = 
     counts.ssoRowsDeleted += deleted;
     if (deleted < limits.batch) break;
   }
+  // Passwords sealed before they were bound to their instance (data-key.ts v1): DATA_KEY is needed, so not SQL.
+  const reseal = await resealAdminPasswords(db, settings.dataKey, PASSWORDS_RESEALED_PER_RUN);
+  counts.passwordsResealed = reseal.resealed;
+  counts.passwordsUnreadable = reseal.unreadable;
+  if (reseal.unreadable > 0) log("error", "instance.password_unreadable", { instances: reseal.unreadable });
   return counts;
 }
 

@@ -7,7 +7,7 @@ import { overdueUploadInstances } from "../license/license.repo";
 
 /** A delivery this late lost its alarm (or was written by a job, not by its actor): its actor is woken. */
 export const OVERDUE_AFTER_MS = 60_000;
-const MAX_STREAMS_PER_RUN = 200;
+export const MAX_STREAMS_PER_RUN = 200;
 
 /**
  * The safety net under webhook delivery: every stream whose first pending event is overdue gets its actor's alarm

@@ -41,7 +41,6 @@ export async function handleGetLicenseAsync(env: Env, settings: Settings, call: 
     effectiveAt: parseOnlineLicenseTime(request.effectiveTime, "effectiveTime"),
     expireAt: request.expireTime === undefined ? null : parseOnlineLicenseTime(request.expireTime, "expireTime"),
     fingerprintSha256,
-    deviceFingerprint: request.deviceFingerprint ?? null,
     isTest: request.isTest,
     receivedAt: call.receivedAt,
     issuer: settings.license.issuer ?? call.origin,

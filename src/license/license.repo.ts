@@ -1,4 +1,4 @@
-import { and, asc, countDistinct, desc, eq, lte, ne } from "drizzle-orm";
+import { and, asc, countDistinct, desc, eq, lte, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type License, type LicenseState, type NewLicense, licenses } from "../db/schema/licenses";
 
@@ -56,10 +56,13 @@ export async function nextUploadAt(db: Db, instanceId: string): Promise<number |
 
 /** Instances with an upload overdue since before `dueBefore`: the sweep wakes their actors (a lost alarm). */
 export async function overdueUploadInstances(db: Db, dueBefore: number, limit = 100): Promise<string[]> {
+  // Longest overdue first (as overdueStreams), so no instance is starved by more recent ones.
   const rows = await db
-    .selectDistinct({ instanceId: licenses.instanceId })
+    .select({ instanceId: licenses.instanceId })
     .from(licenses)
     .where(and(eq(licenses.state, "issued"), lte(licenses.nextUploadAt, dueBefore)))
+    .groupBy(licenses.instanceId)
+    .orderBy(sql`min(${licenses.nextUploadAt})`, licenses.instanceId)
     .limit(limit)
     .all();
   return rows.map((row) => row.instanceId);

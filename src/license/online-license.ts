@@ -22,8 +22,6 @@ export interface LicenseCommand {
   expireAt: number | null;
   /** Hex SHA-256 of deviceFingerprint, "" without one. */
   fingerprintSha256: string;
-  /** The raw fingerprint, only for the seller's backend (license.requested); never stored in the licenses table. */
-  deviceFingerprint: string | null;
   isTest: boolean;
   receivedAt: number;
   /** `iss` of a builtin license: LICENSE_ISSUER or the origin the Marketplace called. */
@@ -199,7 +197,8 @@ export async function newLicense(
     updatedAt: now,
   };
   if (settings.license.mode === "webhook") {
-    return { row: base, events: [licenseEvent("license.requested", base, now, { deviceFingerprint: command.deviceFingerprint })] };
+    // The event carries the device as fingerprintSha256 only: its body is stored (the feed), and raw fingerprints never are.
+    return { row: base, events: [licenseEvent("license.requested", base, now)] };
   }
   const jws = await builtinLicense(instance, command, settings);
   // The upload API takes at most 1024 characters as a string (§2.2); a longer token (a long LICENSE_ISSUER, long ids)

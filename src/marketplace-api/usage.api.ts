@@ -139,6 +139,7 @@ export function usagePushConfigOf(settings: Settings): UsagePushConfig {
 // string we send is the number the ledger meant.
 const USAGE_VALUE = /^(?:0|[1-9]\d*)(?:\.\d{1,4})?$/;
 const MAX_ID_LENGTH = 64;
+const MAX_WHOLE_DIGITS = 8;
 
 /** The record-level code the Marketplace would give a record, or null when it looks sendable. */
 function localProblem(record: UsageRecordToPush, api: UsagePushApi): { code: string; message: string } | null {
@@ -163,6 +164,10 @@ function localProblem(record: UsageRecordToPush, api: UsagePushApi): { code: str
   }
   if (record.usageValue.length > 20 || !USAGE_VALUE.test(record.usageValue) || !/[1-9]/.test(record.usageValue)) {
     return { code: RECORD_CODES.badUsageValue, message: "usageValue must be a decimal > 0 with at most 4 decimals" };
+  }
+  // Double(12,4) on the international site (§2.3.1): the roll-up never writes more (billing-rules.md rule 9).
+  if ((record.usageValue.split(".")[0] ?? "").length > MAX_WHOLE_DIGITS) {
+    return { code: RECORD_CODES.badUsageValue, message: "usageValue exceeds 99999999.9999, the most one record may carry" };
   }
   return null;
 }

@@ -8,9 +8,15 @@ import { SellerApiError } from "./errors";
 import { LicenseEventParams, LicenseQuery, LicenseState, LicenseSubmission } from "./licenses.schema";
 import { MAX_SELLER_BODY_BYTES, defineRoute, json } from "./route";
 
-/** The event's license for this device, or its newest when no device is named. */
+/**
+ * The event's license for this device. Without a device named, only an event with one device has an answer: guessing
+ * among several would issue one device's license to another.
+ */
 async function licenseOf(env: Env, eventId: string, fingerprintSha256: string | undefined): Promise<License> {
   const rows = await licensesOfEvent(getDb(env), eventId);
+  if (fingerprintSha256 === undefined && rows.length > 1) {
+    throw new SellerApiError(400, `fingerprintSha256: required, event ${eventId} has ${rows.length} devices`);
+  }
   const row = fingerprintSha256 === undefined ? rows[0] : rows.find((r) => r.fingerprintSha256 === fingerprintSha256);
   if (!row) throw new SellerApiError(404, `no license was requested for event ${eventId}${fingerprintSha256 ? " and that fingerprint" : ""}`);
   return row;
@@ -26,7 +32,7 @@ export const getLicense = defineRoute(
     query: LicenseQuery,
     responses: {
       200: { description: "the license", schema: LicenseState },
-      400: { description: "malformed event id or fingerprint", schema: ErrorBody },
+      400: { description: "malformed event id or fingerprint, or no fingerprintSha256 for an event with several devices", schema: ErrorBody },
       404: { description: "no license was requested for this event", schema: ErrorBody },
       ...commonErrors,
     },
@@ -45,7 +51,7 @@ export const postLicense = defineRoute(
     body: LicenseSubmission,
     responses: {
       200: { description: "the license, now issued (uploading) or delivered", schema: LicenseState },
-      400: { description: "malformed body (the reason names the field)", schema: ErrorBody },
+      400: { description: "malformed body (the reason names the field), or no fingerprintSha256 for an event with several devices", schema: ErrorBody },
       404: { description: "no license was requested for this event", schema: ErrorBody },
       409: { description: "a different license was already issued, or the request has failed", schema: ErrorBody },
       413: { description: `body larger than ${MAX_SELLER_BODY_BYTES} bytes`, schema: ErrorBody },

@@ -49,8 +49,24 @@ describe("GET /admin and its assets", () => {
     expect(script).not.toMatch(/localStorage|document\.cookie/);
   });
 
+  it("the sign-in form posts an unnamed field: a POST (the form without its script) is sent back to the page, nothing reflected", async () => {
+    const html = await (await get("/admin")).text();
+    expect(html).toMatch(/<form id="sign-in-form" method="post" action="\/admin"/);
+    expect(html).toMatch(/<input type="password" id="token" required/);
+    expect(html).not.toMatch(/name="token"/);
+    const posted = await exports.default.fetch("https://gateway.test/admin", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "token=secret-typed-in",
+      redirect: "manual",
+    });
+    expect(posted.status).toBe(303);
+    expect(posted.headers.get("location")).toBe("/admin");
+    expect(await posted.text()).toBe("");
+  });
+
   it("is not served for other methods or under other names", async () => {
-    expect((await exports.default.fetch("https://gateway.test/admin", { method: "POST" })).status).toBe(404);
+    expect((await exports.default.fetch("https://gateway.test/admin", { method: "PUT" })).status).toBe(404);
     expect((await get("/admin/app.ts")).status).toBe(404);
   });
 });

@@ -190,6 +190,42 @@ describe("late events become corrections in a later period", () => {
   });
 });
 
+describe("the Marketplace's usage_value limit (Double(12,4): 99,999,999.9999 per record)", () => {
+  const MAX_VALUE = 99_999_999.9999;
+
+  it("never rolls more into one record: what would overflow the hour waits, whole events, for a later record; nothing lost or billed twice", async () => {
+    const { h10, instanceId } = await startDayWithInstance(fake());
+    const h11 = h10 + HOUR_MS;
+    await ingest(
+      [
+        { instanceId, quantity: 60_000_000, time: h10 + 10 * MINUTE },
+        { instanceId, quantity: "60000000", time: h10 + 20 * MINUTE },
+        { instanceId, quantity: "0.5", time: h10 + 30 * MINUTE },
+      ],
+      h10 + 31 * MINUTE,
+    );
+    expect(await rollupJob(env, h11 + 5 * MINUTE)).toMatchObject({ records: 1, eventsRolled: 1, eventsCarried: 2 });
+    const [first] = await recordsOf(instanceId);
+    expect(first).toMatchObject({ period_begin: h10, usage_value: "60000000", event_count: 1 });
+
+    // The carried usage is late usage from here on: the next closed hour bills it, oldest first, within the limit;
+    // what does not fit there (11:10's 40,000,000 after 60,000,000.5 of 10:00's) goes on to the next.
+    await ingest([{ instanceId, quantity: 40_000_000, time: h11 + 10 * MINUTE }], h11 + 11 * MINUTE);
+    expect(await rollupJob(env, h11 + HOUR_MS + 5 * MINUTE)).toMatchObject({ records: 1, eventsRolled: 2, eventsCarried: 1 });
+    expect(await rollupJob(env, h11 + 2 * HOUR_MS + 5 * MINUTE)).toMatchObject({ records: 1, eventsRolled: 1, eventsCarried: 0 });
+    const records = await recordsOf(instanceId);
+    expect(records.map((r) => [r.period_begin, r.usage_value, r.event_count])).toEqual([
+      [h10, "60000000", 1],
+      [h11, "60000000.5", 2],
+      [h11 + HOUR_MS, "40000000", 1],
+    ]);
+    expect(records.every((r) => Number(r.usage_value) <= MAX_VALUE)).toBe(true);
+    expect(records.reduce((sum, r) => sum + r.usage_units, 0)).toBe(1_600_000_005_000);
+    expect((await eventsOf(instanceId)).every((e) => e.record_sn !== null)).toBe(true);
+    await expectLedgerConsistent();
+  });
+});
+
 describe("stopped instances", () => {
   it("flushes the final partial hour on release, ending the record at the release time", async () => {
     const { h10, instanceId } = await startDayWithInstance(fake());

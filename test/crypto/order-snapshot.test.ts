@@ -55,7 +55,7 @@ describe("order snapshot sealing", () => {
       orderLine: [{ chargingMode: "PERIOD", expireTime: "20251121235959", productInfo: [{ productId: "p-1", skuCode: "s-1" }], extendParams: SEALED }],
       buyerInfo: { customerId: "cust-1", customerType: 1, customerName: SEALED, customerRealName: SEALED, userId: SEALED, userName: SEALED, mobilePhone: SEALED, email: SEALED },
       extendParams: SEALED,
-      [SEALED_FIELD]: expect.stringMatching(/^v1\./),
+      [SEALED_FIELD]: expect.stringMatching(/^v2\./),
     });
     const text = JSON.stringify(sealed);
     for (const personal of ["hw-account-zhang", "张三", "iam-1", "zhangsan", "13800138000", "z@example.com", "203.0.113.9", "emailDomainName"]) {

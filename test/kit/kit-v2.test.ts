@@ -108,7 +108,7 @@ describe("applicationSync", () => {
     expect(answer.json).toMatchObject({ resultCode: "000000" });
     const [row] = await kitRows("kit_applications", s);
     expect(row).toMatchObject({ client_id: "client-1", oaep_variant: "SHA-256/MGF1-SHA-256" });
-    expect(String(row?.client_secret_sealed)).toMatch(/^v1\./);
+    expect(String(row?.client_secret_sealed)).toMatch(/^v2\./);
     const inbox = await env.DB.prepare("SELECT request FROM inbox WHERE instance_id = ? AND activity = 'applicationSync'").bind(s.instanceId).first<{ request: string }>();
     // The inbox keeps identifiers only: not even the redacted placeholder of the secret.
     expect(inbox?.request).not.toContain("clientSecret");

@@ -25,7 +25,7 @@ describe("queryInstance", () => {
     expect(password).toMatch(/[A-Z]/);
     expect(password).toMatch(/[0-9]/);
     const row = await instanceRow(instanceId);
-    expect(String(row?.admin_password_sealed)).toMatch(/^v1\./);
+    expect(String(row?.admin_password_sealed)).toMatch(/^v2\./);
     expect(String(row?.admin_password_sealed)).not.toContain(password);
     // The same credentials on every query.
     const again = await callV2({ activity: "queryInstance", instanceId });

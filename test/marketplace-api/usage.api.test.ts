@@ -106,7 +106,10 @@ describe("local checks (nothing sent for what the Marketplace would refuse)", ()
   it("usage values and time ranges the Marketplace would refuse are rejected with its record codes, the rest sent", async () => {
     const seen = mockFetch(() => answer({ error_code: "MKT.0000" }));
     const good = makeRecord({ usageValue: "0.0001" });
+    const largest = makeRecord({ usageValue: "99999999.9999" });
     const bad = [
+      // Double(12,4) (open-apis §2.3.1): the Marketplace refuses more than 99,999,999.9999 after the fact.
+      makeRecord({ usageValue: "120000000" }),
       makeRecord({ usageValue: "0" }),
       makeRecord({ usageValue: "0.0000" }),
       makeRecord({ usageValue: "1.23456" }),
@@ -117,12 +120,12 @@ describe("local checks (nothing sent for what the Marketplace would refuse)", ()
       makeRecord({ recordTime: Number.NaN }),
       makeRecord({ instanceId: "" }),
     ];
-    const result = await pushUsage(config, [...bad, good], NOW);
-    expect(result.accepted).toEqual([good.meteringSn]);
-    expect(result.rejected.map((r) => r.code)).toEqual(["003", "003", "003", "003", "003", "003", "011", "002", "001"]);
+    const result = await pushUsage(config, [...bad, good, largest], NOW);
+    expect(result.accepted).toEqual([good.meteringSn, largest.meteringSn]);
+    expect(result.rejected.map((r) => r.code)).toEqual(["003", "003", "003", "003", "003", "003", "003", "011", "002", "001"]);
     expect(result.rejected.every((r) => r.message.startsWith("refused locally"))).toBe(true);
     const sent = JSON.parse(seen[0]?.text ?? "{}") as { usage_records: unknown[] };
-    expect(sent.usage_records).toHaveLength(1);
+    expect(sent.usage_records).toHaveLength(2);
   });
 
   it("all records refused locally: no call at all; an empty list: no call", async () => {

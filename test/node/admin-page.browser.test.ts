@@ -244,4 +244,24 @@ describe("the admin page in headless Chromium", () => {
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);
+
+  it("with JavaScript off, submitting the sign-in form puts the token in no URL and sends it nowhere", async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium".`);
+    // Before app.js has loaded (or when it never does), the form is submitted by the browser itself.
+    const context = await browser!.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    const sent: string[] = [];
+    page.on("request", (request) => sent.push(`${request.method()} ${request.url()} ${request.postData() ?? ""}`));
+    await page.goto(`${base}/admin`);
+    await page.fill("#token", TEST_SECRETS.ADMIN_TOKEN);
+    await Promise.all([page.waitForNavigation(), page.click("#sign-in-form button[type=submit]")]);
+
+    expect(sent.join("\n")).not.toContain(TEST_SECRETS.ADMIN_TOKEN);
+    expect(sent.some((line) => line.startsWith(`POST ${base}/admin`))).toBe(true);
+    expect(page.url()).toBe(`${base}/admin`);
+    // The page is served again, signed out: nothing the submit carried is reflected.
+    expect(await page.locator("#sign-in-form").count()).toBe(1);
+    expect(await page.content()).not.toContain(TEST_SECRETS.ADMIN_TOKEN);
+    await context.close();
+  }, 60_000);
 });

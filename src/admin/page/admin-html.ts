@@ -1,7 +1,8 @@
 /**
  * The admin page's one document. Static: it holds no data and needs no token; everything it shows comes from
  * /admin/api through app.js, which builds the DOM with textContent only. No inline script or style (the CSP forbids
- * both) and no external URL (the page works offline and leaks nothing to a third party).
+ * both) and no external URL (the page works offline and leaks nothing to a third party). The sign-in form posts and
+ * its field has no name: submitted before app.js has loaded, it sends no token, and never in a URL.
  */
 export const ADMIN_HTML = `<!doctype html>
 <html lang="en">
@@ -23,8 +24,8 @@ export const ADMIN_HTML = `<!doctype html>
 
 <section id="sign-in">
   <h2>Sign in</h2>
-  <form id="sign-in-form" autocomplete="off">
-    <label>Admin token <input type="password" id="token" name="token" required autocomplete="off" spellcheck="false"></label>
+  <form id="sign-in-form" method="post" action="/admin" autocomplete="off">
+    <label>Admin token <input type="password" id="token" required autocomplete="off" spellcheck="false"></label>
     <button type="submit">Sign in</button>
   </form>
   <p class="hint">The token stays in this tab (sessionStorage) and is sent only to this gateway's /admin/api.</p>

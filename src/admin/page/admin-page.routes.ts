@@ -31,11 +31,14 @@ function asset(body: string, contentType: string): () => Response {
   return () => new Response(body, { headers: { ...SECURITY_HEADERS, "Content-Type": contentType } });
 }
 
-/** GET /admin and its two assets, from strings compiled into the Worker: no build step, nothing fetched elsewhere. */
+/** GET /admin and its two assets (and POST /admin, the sign-in form without its script), from strings compiled into the Worker: no build step, nothing fetched elsewhere. */
 export function registerAdminPage(router: RouterType<IRequest, [Env, ExecutionContext]>): void {
   const page = asset(ADMIN_HTML, "text/html; charset=utf-8");
   router.get("/admin", page);
   router.get("/admin/", page);
+  // The sign-in form submitted by the browser itself (app.js not loaded yet): its unnamed field sent nothing, and the
+  // answer sends the browser back to the page (303: a reload does not post again), reading nothing of the body.
+  router.post("/admin", () => new Response(null, { status: 303, headers: { ...SECURITY_HEADERS, Location: "/admin" } }));
   router.get("/admin/app.js", asset(ADMIN_JS, "text/javascript; charset=utf-8"));
   router.get("/admin/app.css", asset(ADMIN_CSS, "text/css; charset=utf-8"));
 }

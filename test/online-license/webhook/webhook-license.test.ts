@@ -22,8 +22,10 @@ describe("LICENSE_MODE=webhook", () => {
     const requested = (await sellerBackend.deliveries(instanceId)).filter((d) => d.type === "license.requested");
     expect(requested).toHaveLength(1);
     expect(requested[0]?.verified).toBe(true);
-    // The backend needs the device it binds the license to; the gateway itself keeps only the digest.
-    expect(requested[0]?.event?.data).toMatchObject({ eventId: body.eventId, deviceFingerprint: body.deviceFingerprint, fingerprintSha256: await sha256Hex(body.deviceFingerprint) });
+    // The device travels as its digest only: the raw fingerprint is in no webhook and no stored event.
+    expect(requested[0]?.event?.data).toMatchObject({ eventId: body.eventId, fingerprintSha256: await sha256Hex(body.deviceFingerprint) });
+    expect(requested[0]?.event?.data).not.toHaveProperty("deviceFingerprint");
+    expect(JSON.stringify(await licenseEventsOf(instanceId))).not.toContain(body.deviceFingerprint);
 
     // A repeat is answered from the record: no second license.requested, no second upload.
     expect((await callLicense(body, "/license")).json.resultCode).toBe("000000");
@@ -80,6 +82,32 @@ describe("LICENSE_MODE=webhook", () => {
     const other = await sellerCall(`/api/v1/licenses/${body.eventId}`, { body: { ...license, content: Buffer.from("other").toString("base64") } });
     expect(other.status).toBe(409);
     expect(await uploadsOf(body.eventId)).toHaveLength(1);
+  });
+
+  it("an event with several devices: a POST without fingerprintSha256 is 400 naming it and issues nothing; with it, that device's license", async () => {
+    const { instanceId } = await createInstance();
+    const first = licenseRequest(instanceId);
+    const second = licenseRequest(instanceId, { eventId: first.eventId });
+    await sellerBackend.answer(instanceId, { kind: "accept" }, onlyLicenseRequests);
+    expect((await callLicense(first)).json.resultCode).toBe("000004");
+    expect((await callLicense(second)).json.resultCode).toBe("000004");
+    expect(await licenseRows(first.eventId)).toHaveLength(2);
+
+    const license = { type: "CHARACTERS", content: "LIC-for-one-device" };
+    const ambiguous = await sellerCall(`/api/v1/licenses/${first.eventId}`, { body: license });
+    expect(ambiguous.status).toBe(400);
+    expect(JSON.stringify(ambiguous.json)).toContain("fingerprintSha256");
+    expect((await sellerCall(`/api/v1/licenses/${first.eventId}`)).status).toBe(400);
+    expect((await licenseRows(first.eventId)).map((row) => row.state)).toEqual(["requested", "requested"]);
+
+    const fingerprintSha256 = await sha256Hex(second.deviceFingerprint);
+    const issued = await sellerCall(`/api/v1/licenses/${first.eventId}`, { body: { ...license, fingerprintSha256 } });
+    expect(issued.status).toBe(200);
+    expect(issued.json).toMatchObject({ fingerprintSha256, content: "LIC-for-one-device" });
+    const rows = await licenseRows(first.eventId);
+    expect(rows.find((row) => row.fingerprint_sha256 === fingerprintSha256)?.state).not.toBe("requested");
+    expect(rows.find((row) => row.fingerprint_sha256 !== fingerprintSha256)?.state).toBe("requested");
+    expect((await sellerCall(`/api/v1/licenses/${first.eventId}?fingerprintSha256=${fingerprintSha256}`)).json).toMatchObject({ fingerprintSha256 });
   });
 
   it("a refusal with 000900–000903 is the Marketplace's answer; malformed POST bodies are 400 and change nothing", async () => {
