@@ -29,7 +29,7 @@ export const publicOrigin = httpsOrLocalUrl.refine((value) => new URL(value).ori
   message: "must be an origin only (https://host, no path or query)",
 });
 
-/** Standard Webhooks secrets: `whsec_` + base64 of the key bytes; 24–64 bytes as seller-contract.md requires. */
+/** Standard Webhooks secrets: `whsec_` + base64 of the key bytes; 24–64 bytes as docs/seller-contract.md requires. */
 function isWebhookSecret(value: string): boolean {
   const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value);
   if (!match?.[1]) return false;
@@ -104,7 +104,7 @@ export const RawSettings = z.object({
    * something must tell the outside world the gateway's address (single sign-on; the self-check's public_url).
    */
   PUBLIC_URL: publicOrigin.optional(),
-  /** The seller backend that receives events (seller-contract.md); empty = no webhook, the feed still works. */
+  /** The seller backend that receives events (docs/seller-contract.md); empty = no webhook, the feed still works. */
   SELLER_WEBHOOK_URL: httpsOrLocalUrl.optional(),
   SELLER_WEBHOOK_SECRET: optionalSecret.refine((value) => value === undefined || isWebhookSecret(value), {
     message: "must be whsec_ + base64 of 24 to 64 random bytes (Standard Webhooks format)",

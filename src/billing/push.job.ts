@@ -195,7 +195,7 @@ export function claimQuery(runId: string, now: number, limit: number) {
 function toPush(record: ClaimedRecord): UsageRecordToPush {
   return {
     instanceId: record.instanceId,
-    // When the record was generated, not when it is sent: a resend must be the same record (design.md trap list).
+    // When the record was generated, not when it is sent: a resend must be the same record, or the Marketplace bills it twice.
     recordTime: record.createdAt,
     beginTime: record.beginTime,
     endTime: record.endTime,

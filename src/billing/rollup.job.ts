@@ -22,7 +22,7 @@ import {
 } from "./periods";
 
 /**
- * Events → usage records, one per instance per billing period (issue 5, design.md "usage is a ledger").
+ * Events → usage records, one per instance per billing period (issue 5, the design "usage is a ledger").
  *
  * Which record an event goes into:
  *   - a closed period with no record yet that can still be sent in time gets its own record;

@@ -11,7 +11,7 @@ type Path = ReadonlyArray<string | number>;
 type Json = null | boolean | number | string | Json[] | { [name: string]: Json };
 
 /**
- * A query-order `orderInfo` (marketplace-open-apis.md §2.1) as `orders.snapshot` may keep it: the buyer's personal
+ * A query-order `orderInfo` (marketplace-open-apis §2.1) as `orders.snapshot` may keep it: the buyer's personal
  * fields (PERSONAL_FIELDS: name, real name, user, phone, e-mail, extend params), wherever they sit, are replaced by
  * "[sealed]" and kept together in `sealedBuyerFields`, AES-256-GCM under DATA_KEY. Everything else (order, lines,
  * products, periods, `buyerInfo.customerId`, `customerType`) stays readable for reconciliation and the admin page.

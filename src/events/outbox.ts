@@ -2,7 +2,7 @@ import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type EventRow, type EventType, type NewEventRow, events } from "../db/schema/events";
 
-/** The webhook body and the feed entry: one JSON object (seller-contract.md "Webhooks"). */
+/** The webhook body and the feed entry: one JSON object (docs/seller-contract.md "Webhooks"). */
 export interface SellerEvent {
   id: string;
   type: EventType;

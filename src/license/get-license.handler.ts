@@ -25,7 +25,7 @@ export interface LicenseCall {
 }
 
 /**
- * getLicenseAsync (marketplace-open-apis.md §3.4): the instance's actor produces (or finds) the license and uploads
+ * getLicenseAsync (marketplace-open-apis §3.4): the instance's actor produces (or finds) the license and uploads
  * it; 000000 when it is delivered within the answer budget, 000004 while it is not (the actor's alarm finishes it).
  */
 export async function handleGetLicenseAsync(env: Env, settings: Settings, call: LicenseCall): Promise<CallAnswer> {

@@ -60,7 +60,7 @@ const debugUntouched = (why: string): Outcome => ({ resultCode: ResultCode.Succe
  * Debug and real licenses are separate worlds (docs/license-rules.md rule 1), as debug and real instances are: a
  * debug call (testFlag 1) never issues a license for a real purchase, and is answered 000000 whenever it cannot
  * produce one (an instance never seen, a real one, its own debug instance released or failed), because the
- * Marketplace replays saved debug cases in any order forever (saas-production-interface.md §8). A real call never
+ * Marketplace replays saved debug cases in any order forever (saas-production-interface §8). A real call never
  * gets a license of a debug instance: that is no purchase (000003). Undefined when the call and the instance match.
  */
 export function worldRefusal(instance: Instance | undefined, command: Pick<LicenseCommand, "instanceId" | "isTest">): Outcome | undefined {
@@ -76,7 +76,7 @@ export function worldRefusal(instance: Instance | undefined, command: Pick<Licen
 /**
  * Every refusal of a getLicenseAsync, in the order they are checked; undefined when a license may be produced.
  * Real calls for unknown, released, failed or debug instances answer 000003 ("instance ID does not exist", the SaaS
- * 2.0 table the online License product shares, saas-production-interface.md §4.1): §3.4 defines no code of its own
+ * 2.0 table the online License product shares, saas-production-interface §4.1): §3.4 defines no code of its own
  * for them; debug calls that cannot produce a license answer 000000 (worldRefusal).
  */
 export function refusalOf(

@@ -6,7 +6,7 @@ import { DEFAULT_TIMEOUT_MS, callOpenApi, failureOf, resultOf, sendJson } from "
 import { MarketplaceApiError } from "./errors";
 
 /**
- * Pay-per-use usage push, spec marketplace-open-apis.md §2.3. Two endpoints, one chosen by the USAGE_PUSH_API setting:
+ * Pay-per-use usage push, spec marketplace-open-apis §2.3. Two endpoints, one chosen by the USAGE_PUSH_API setting:
  *   new: signed with the seller's usage-push key (headers signature/ts/nonce, §1.3), records carry `metering_sn`, and
  *        the answer may list rejected records (`abnormal_usage_data`);
  *   old: signed with AK/SK, no `metering_sn`, `product_id` required, and records are validated later, out of band
