@@ -1,1 +1,0 @@
-CREATE INDEX `license_usage_code_unsent_idx` ON `license_usage_queue` (`code`) WHERE state IN ('pending', 'sending');

@@ -1,1 +1,0 @@
-ALTER TABLE `general_orders` ADD `notify_extra` text;
