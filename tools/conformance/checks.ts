@@ -1,4 +1,3 @@
-import { type V1EncryptType, decryptV1Field } from "../../src/protocol/v1-field-crypto";
 import type { Answer } from "./client";
 import { specBodySign } from "./spec-signatures";
 
@@ -76,31 +75,11 @@ export function queryProblems(answer: Answer, instanceId: string): string[] {
 }
 
 /**
- * V1 newInstance and queryInstance answers (§5.2, §5.3): encryptType as configured, instanceId, frontEndUrl ≤ 512, and
- * userName/password (16-character IV + Base64 AES-CBC, ≤ 128) that decrypt with the access key.
+ * V1 newInstance and queryInstance answers (§5.2, §5.3): encryptType as configured, frontEndUrl ≤ 512, and
+ * userName/password (16-character IV + Base64 AES-CBC, ≤ 128) that decrypt with the access key. The gateway's own
+ * self-check reads its V1 answers by the same rule, so there is one copy of it.
  */
-export function v1AppInfoProblems(json: Record<string, unknown> | null, appInfo: unknown, key: string, encryptType: V1EncryptType): string[] {
-  const problems: string[] = [];
-  if (json?.encryptType !== undefined && json.encryptType !== encryptType) problems.push(`encryptType ${String(json.encryptType)}, V1_ENCRYPT_TYPE is ${encryptType}`);
-  if (!appInfo || typeof appInfo !== "object") return [...problems, "no appInfo"];
-  const app = appInfo as Record<string, unknown>;
-  problems.push(...urlField(app.frontEndUrl, "appInfo.frontEndUrl", true));
-  for (const field of ["userName", "password"] as const) {
-    const value = app[field];
-    if (value === undefined) continue;
-    const shape = stringField(value, `appInfo.${field}`, 128);
-    if (shape.length > 0) {
-      problems.push(...shape);
-      continue;
-    }
-    try {
-      if (decryptV1Field(key, String(value), encryptType, field) === "") problems.push(`appInfo.${field} decrypts to an empty string`);
-    } catch {
-      problems.push(`appInfo.${field} does not decrypt with SAAS_ACCESS_KEY and encryptType ${encryptType}`);
-    }
-  }
-  return problems;
-}
+export { v1AppInfoProblems } from "../../src/operations/self-check/interfaces/debugger-rules";
 
 export function snippet(text: string, length = 120): string {
   const flat = text.replace(/\s+/g, " ").trim();
