@@ -99,11 +99,6 @@ export const RawSettings = z.object({
     .refine((value) => value.includes("{instanceId}"), { message: "must contain {instanceId}" })
     .default("https://app.example.com/t/{instanceId}"),
   PROVISIONING_MODE: z.enum(["builtin", "webhook"]).default("builtin"),
-  /**
-   * The https origin the Marketplace and browsers reach (http:// only for a loopback address); optional until
-   * something must tell the outside world the gateway's address (single sign-on; the self-check's public_url).
-   */
-  PUBLIC_URL: publicOrigin.optional(),
   /** The seller backend that receives events (docs/seller-contract.md); empty = no webhook, the feed still works. */
   SELLER_WEBHOOK_URL: httpsOrLocalUrl.optional(),
   SELLER_WEBHOOK_SECRET: optionalSecret.refine((value) => value === undefined || isWebhookSecret(value), {
@@ -179,7 +174,6 @@ function toSettings(raw: z.infer<typeof RawSettings>) {
     dataKey: raw.DATA_KEY,
     kitRsaPrivateKey: raw.KIT_RSA_PRIVATE_KEY,
     frontendUrlTemplate: raw.FRONTEND_URL_TEMPLATE,
-    publicUrl: raw.PUBLIC_URL,
     provisioning: { mode: raw.PROVISIONING_MODE },
     sellerWebhook:
       raw.SELLER_WEBHOOK_URL && raw.SELLER_WEBHOOK_SECRET ? { url: raw.SELLER_WEBHOOK_URL, secret: raw.SELLER_WEBHOOK_SECRET } : undefined,
@@ -248,6 +242,11 @@ export const FEATURE_SETTINGS = {
     .object({ SELLER_API_TOKEN: secret, ADMIN_TOKEN: optionalSecret })
     .refine((raw) => raw.SELLER_API_TOKEN !== raw.ADMIN_TOKEN, { path: ["SELLER_API_TOKEN"], message: "must differ from ADMIN_TOKEN" })
     .transform((raw) => ({ token: raw.SELLER_API_TOKEN })),
+  /**
+   * The https origin browsers reach (http:// only for a loopback address): the admin links in alerts, single sign-on's
+   * issuer, the self-check's public_url. No Marketplace interface needs it, so a malformed one never answers 000005.
+   */
+  publicUrl: z.object({ PUBLIC_URL: publicOrigin.optional() }).transform((raw) => ({ url: raw.PUBLIC_URL })),
 };
 
 export type Feature = keyof typeof FEATURE_SETTINGS;

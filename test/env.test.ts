@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { parseSettings } from "../src/env";
+import { featureSettings, parseSettings } from "../src/env";
 import { GatewayError } from "../src/protocol/errors";
 import { fetchWith } from "./support/kit";
 import { makeNewInstance, signedV2Request, tableCounts } from "./support/marketplace";
@@ -42,8 +42,6 @@ describe("settings", () => {
     [{ SELLER_WEBHOOK_SECRET: "whsec_!!!!" }, `000005 setting SELLER_WEBHOOK_SECRET: ${WHSEC_RULE}`],
     [{ SELLER_WEBHOOK_URL: "http://seller.example.com/webhook" }, "000005 setting SELLER_WEBHOOK_URL: must be https:// (http:// only for 127.0.0.1 or localhost)"],
     [{ SELLER_WEBHOOK_URL: "not a url" }, "000005 setting SELLER_WEBHOOK_URL: is not a URL"],
-    [{ PUBLIC_URL: "http://gateway.example.com" }, "000005 setting PUBLIC_URL: must be https:// (http:// only for 127.0.0.1 or localhost)"],
-    [{ PUBLIC_URL: "https://gateway.example.com/admin" }, "000005 setting PUBLIC_URL: must be an origin only (https://host, no path or query)"],
     [{ KIT_RSA_PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----" }, "000005 setting KIT_RSA_PRIVATE_KEY: must be a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----); convert with openssl pkcs8 -topk8 -nocrypt"],
   ])("refuses %o, naming the setting", (override, expected) => {
     expect(problemOf({ ...env, ...override })).toBe(expected);
@@ -59,9 +57,19 @@ describe("settings", () => {
   });
 
   it("PUBLIC_URL: an https origin (a trailing slash is dropped), http only for loopback, or unset", () => {
-    expect(parseSettings({ ...env, PUBLIC_URL: "https://gateway.example.com/" }).publicUrl).toBe("https://gateway.example.com");
-    expect(parseSettings({ ...env, PUBLIC_URL: "http://127.0.0.1:8787" }).publicUrl).toBe("http://127.0.0.1:8787");
-    expect(parseSettings({ ...env, PUBLIC_URL: "" }).publicUrl).toBeUndefined();
+    expect(featureSettings({ ...env, PUBLIC_URL: "https://gateway.example.com/" }, "publicUrl").url).toBe("https://gateway.example.com");
+    expect(featureSettings({ ...env, PUBLIC_URL: "http://127.0.0.1:8787" }, "publicUrl").url).toBe("http://127.0.0.1:8787");
+    expect(featureSettings({ ...env, PUBLIC_URL: "" }, "publicUrl").url).toBeUndefined();
+    const refusal = (value: string) => {
+      try {
+        featureSettings({ ...env, PUBLIC_URL: value }, "publicUrl");
+        return "accepted";
+      } catch (error) {
+        return error instanceof GatewayError ? error.detail : String(error);
+      }
+    };
+    expect(refusal("http://gateway.example.com")).toBe("setting PUBLIC_URL: must be https:// (http:// only for 127.0.0.1 or localhost)");
+    expect(refusal("https://gateway.example.com/admin")).toBe("setting PUBLIC_URL: must be an origin only (https://host, no path or query)");
   });
 
   it("a bad setting fails the first request with 000005 and a logged error naming it, storing nothing", async () => {

@@ -54,4 +54,14 @@ describe("settings by feature", () => {
     expect(await adminHealth({ DATA_KEY: "c2hvcnQ=" })).toMatchObject({ features: { marketplace: { setting: "DATA_KEY" }, sellerApi: "ok" } });
     errors.mockRestore();
   });
+
+  it("a malformed PUBLIC_URL (alerts' links, single sign-on, the self-check) is an optional feature's: named in health, callbacks still served", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    for (const broken of [{ PUBLIC_URL: "https://gateway.example.com/admin" }, { PUBLIC_URL: "http://gateway.example.com" }]) {
+      expect(await callbackCode(broken)).toBe("000000");
+      expect((await fetchWith(new Request("https://gateway.test/healthz"), broken)).status).toBe(503);
+      expect(await adminHealth(broken)).toMatchObject({ status: "degraded", features: { marketplace: "ok", publicUrl: { setting: "PUBLIC_URL" } } });
+    }
+    errors.mockRestore();
+  });
 });
