@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { controlOrders, queryOrderInfo } from "../support/orders";
-import { callV2, createInstance, makeNewInstance, rowCounts, uniqueId } from "../support/marketplace";
-import { type LicenseRoute, callLicense, licenseEventsOf, licenseRequest, licenseRows, uploadsOf } from "../support/licenses";
+import { callV2, createInstance, rowCounts, uniqueId } from "../support/marketplace";
+import { type LicenseRoute, callLicense, licenseEventsOf, licenseRequest, licenseRows, licensedPurchase, uploadsOf } from "../support/licenses";
 
 /*
  * Issue 19 item 7 (docs/license-rules.md rule 1): debug (testFlag 1) and real licenses are separate worlds, as debug and
@@ -12,18 +11,6 @@ import { type LicenseRoute, callLicense, licenseEventsOf, licenseRequest, licens
 
 const TABLES = ["licenses", "events", "instances", "inbox"] as const;
 
-/** A real purchase whose order is a yearly line of `productId` for `quantity` devices. */
-async function purchase(productId = "OFFI000000001", quantity = 1): Promise<string> {
-  const body = makeNewInstance();
-  const order = queryOrderInfo(body.orderId, [{ productId }]);
-  const line = order.orderLine[0];
-  if (line) line.productInfo = [{ productId, skuCode: "SKU-STD", linearValue: quantity, productName: "Standard" }];
-  await controlOrders({ orders: { [body.orderId]: order } });
-  const answer = await callV2(body);
-  expect(answer.json.resultCode).toBe("000000");
-  return String(answer.json.instanceId);
-}
-
 const debugPurchase = async () => (await createInstance({ testFlag: "1" })).instanceId;
 
 function claimsOf(jws: string | null | undefined): Record<string, unknown> {
@@ -33,7 +20,7 @@ function claimsOf(jws: string | null | undefined): Record<string, unknown> {
 
 describe.each<LicenseRoute>(["/saas", "/license"])("debug and real licenses never cross (%s)", (route) => {
   it("a debug call naming a real instance answers 000000 and issues, uploads and counts nothing", async () => {
-    const realId = await purchase("OFFI-DEVICE-LIC", 1);
+    const realId = await licensedPurchase("OFFI-DEVICE-LIC", 1);
     const debug = licenseRequest(realId, { testFlag: "1" });
     const before = await rowCounts(TABLES);
     const answer = await callLicense(debug, route);
@@ -83,7 +70,7 @@ describe("debug licenses of debug instances", () => {
   });
 
   it("a real license carries no test claim", async () => {
-    const realId = await purchase();
+    const realId = await licensedPurchase();
     const body = licenseRequest(realId);
     expect((await callLicense(body)).json.resultCode).toBe("000000");
     const [row] = await licenseRows(body.eventId);

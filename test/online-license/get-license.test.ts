@@ -3,10 +3,8 @@ import { env, exports } from "cloudflare:workers";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { OVERDUE_AFTER_MS, deliverySweepJob } from "../../src/jobs/delivery-sweep.job";
-import { controlOrders } from "../support/orders";
-import { queryOrderInfo } from "../support/orders";
 import { sendWith } from "../support/kit";
-import { callV2, createInstance, makeNewInstance, rowCounts, signedV2Request, uniqueId } from "../support/marketplace";
+import { callV2, createInstance, rowCounts, signedV2Request, uniqueId } from "../support/marketplace";
 import { sellerCall } from "../support/seller-api";
 import {
   type LicenseRoute,
@@ -14,6 +12,7 @@ import {
   licenseEventsOf,
   licenseRequest,
   licenseRows,
+  licensedPurchase,
   runUploadsNow,
   sha256Hex,
   steerUploads,
@@ -22,21 +21,9 @@ import {
 
 const TABLES = ["licenses", "events", "inbox"] as const;
 
-/** A real purchase whose order (query order) is a yearly PERIOD line of `productId`, `quantity` devices. */
-async function purchase(productId = "OFFI000000001", quantity = 1): Promise<string> {
-  const body = makeNewInstance();
-  const order = queryOrderInfo(body.orderId, [{ productId }]);
-  const line = order.orderLine[0];
-  if (line) line.productInfo = [{ productId, skuCode: "SKU-STD", linearValue: quantity, productName: "Standard" }];
-  await controlOrders({ orders: { [body.orderId]: order } });
-  const answer = await callV2(body);
-  expect(answer.json.resultCode).toBe("000000");
-  return String(answer.json.instanceId);
-}
-
 describe.each<LicenseRoute>(["/saas", "/license"])("getLicenseAsync on %s", (route) => {
   it("produces, uploads and answers 000000; a repeat gets the same license and uploads nothing new", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const body = licenseRequest(instanceId);
     const first = await callLicense(body, route);
     expect(first.json).toEqual({ resultCode: "000000", resultMsg: "success" });
@@ -56,7 +43,7 @@ describe.each<LicenseRoute>(["/saas", "/license"])("getLicenseAsync on %s", (rou
   });
 
   it("refuses the same signed request replayed (000001), for a known and for an unknown instance", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const key = route === "/license" ? env.LICENSE_ACCESS_KEY : env.SAAS_ACCESS_KEY;
     for (const target of [instanceId, `never-${uniqueId("LIC")}`]) {
       const signed = signedV2Request(licenseRequest(target), { key, path: route });
@@ -70,7 +57,7 @@ describe.each<LicenseRoute>(["/saas", "/license"])("getLicenseAsync on %s", (rou
   });
 
   it("gives another device of the same event its own license", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const body = licenseRequest(instanceId);
     await callLicense(body, route);
     const other = await callLicense({ ...body, deviceFingerprint: "HW-another-device" }, route);
@@ -84,7 +71,7 @@ describe.each<LicenseRoute>(["/saas", "/license"])("getLicenseAsync on %s", (rou
 
 describe("concurrent retries", () => {
   it("five identical requests at once produce one license, one upload and one license.issued", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const body = licenseRequest(instanceId);
     const answers = await Promise.all(Array.from({ length: 5 }, () => callLicense(body)));
     for (const answer of answers) expect(["000000", "000004"]).toContain(answer.json.resultCode);
@@ -99,7 +86,7 @@ describe("concurrent retries", () => {
 
 describe("getLicenseAsync refusals", () => {
   it("000902: a period license without expireTime; nothing stored", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const { expireTime: _omitted, ...body } = licenseRequest(instanceId);
     const before = await rowCounts(TABLES);
     const answer = await callLicense(body);
@@ -110,7 +97,7 @@ describe("getLicenseAsync refusals", () => {
   });
 
   it("000903: a device-bound product (LICENSE_DEVICE_PRODUCTS) without deviceFingerprint", async () => {
-    const instanceId = await purchase("OFFI-DEVICE-LIC");
+    const instanceId = await licensedPurchase("OFFI-DEVICE-LIC");
     const { deviceFingerprint: _omitted, ...body } = licenseRequest(instanceId);
     const answer = await callLicense(body, "/license");
     expect(answer.json.resultCode).toBe("000903");
@@ -118,7 +105,7 @@ describe("getLicenseAsync refusals", () => {
   });
 
   it("000900: a device-bound order of quantity 1 licenses one device (again for it, not for a second)", async () => {
-    const instanceId = await purchase("OFFI-DEVICE-LIC", 1);
+    const instanceId = await licensedPurchase("OFFI-DEVICE-LIC", 1);
     const first = licenseRequest(instanceId);
     expect((await callLicense(first)).json.resultCode).toBe("000000");
     const sameDevice = licenseRequest(instanceId, { deviceFingerprint: first.deviceFingerprint });
@@ -130,7 +117,7 @@ describe("getLicenseAsync refusals", () => {
   });
 
   it("000901: a license that would outlast the order", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const body = licenseRequest(instanceId, { expireTime: "2029-01-01 00:00:00 z" });
     expect((await callLicense(body)).json.resultCode).toBe("000901");
     expect(await licenseRows(body.eventId)).toEqual([]);
@@ -156,7 +143,7 @@ describe("getLicenseAsync refusals", () => {
     ["an expireTime before effectiveTime", { effectiveTime: "2026-11-29 12:00:00 z", expireTime: "2026-11-28 12:00:00 z" }, /expireTime/],
     ["a fingerprint over 1024 characters", { deviceFingerprint: "x".repeat(1025) }, /deviceFingerprint/],
   ])("000002 for %s; nothing stored", async (_name, overrides, message) => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const body = licenseRequest(instanceId, overrides);
     const before = await rowCounts(TABLES);
     const answer = await callLicense(body);
@@ -166,7 +153,7 @@ describe("getLicenseAsync refusals", () => {
   });
 
   it("000001 for a call signed with another key; nothing stored", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const body = licenseRequest(instanceId);
     const before = await rowCounts(TABLES);
     const answer = await callV2(body, { path: "/license", key: "not-the-license-key" });
@@ -177,7 +164,7 @@ describe("getLicenseAsync refusals", () => {
 
 describe("license upload", () => {
   it("retries an upload that failed twice (000004 meanwhile), then delivers and answers 000000", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const body = licenseRequest(instanceId);
     await steerUploads(body.eventId, [
       { status: 500, code: "CBC.0999" },
@@ -209,7 +196,7 @@ describe("license upload", () => {
   });
 
   it("an upload whose alarm was lost is woken by the webhook sweep and delivered", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const body = licenseRequest(instanceId);
     await steerUploads(body.eventId, [{ status: 503, code: "CBC.0999" }]);
     expect((await callLicense(body)).json.resultCode).toBe("000004");
@@ -228,7 +215,7 @@ describe("license upload", () => {
   });
 
   it("records 91381037 (invalid license format), reports it and never uploads again", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const body = licenseRequest(instanceId);
     await steerUploads(body.eventId, [{ status: 200, code: "91381037" }]);
     const answer = await callLicense(body);
@@ -254,7 +241,7 @@ describe("license upload", () => {
 
 describe("builtin licenses verify offline against the JWKS", () => {
   it("verifies with jose against /.well-known/jwks.json and fails when one byte changes", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const body = licenseRequest(instanceId);
     expect((await callLicense(body, "/license")).json.resultCode).toBe("000000");
     const [row] = await licenseRows(body.eventId);
@@ -283,7 +270,7 @@ describe("builtin licenses verify offline against the JWKS", () => {
 
 describe("a builtin license longer than the upload API's 1024 characters", () => {
   it("is uploaded as the file license.jwt with its SHA-256, and still verifies", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const body = licenseRequest(instanceId);
     const issuer = `https://issuer.example/${"p".repeat(900)}`;
     const answer = await sendWith(signedV2Request(body, { path: "/license", key: env.LICENSE_ACCESS_KEY }), { LICENSE_ISSUER: issuer }, env.LICENSE_ACCESS_KEY);
@@ -302,7 +289,7 @@ describe("a builtin license longer than the upload API's 1024 characters", () =>
 
 describe("GET /api/v1/licenses/{eventId}", () => {
   it("shows a delivered license to the seller token only; 404 for an unknown event", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const body = licenseRequest(instanceId);
     await callLicense(body);
     const seen = await sellerCall(`/api/v1/licenses/${body.eventId}`);
@@ -315,7 +302,7 @@ describe("GET /api/v1/licenses/{eventId}", () => {
   });
 
   it("POST in builtin mode: the issued license is not replaced (409), the same one is 200", async () => {
-    const instanceId = await purchase();
+    const instanceId = await licensedPurchase();
     const body = licenseRequest(instanceId);
     await callLicense(body);
     const [row] = await licenseRows(body.eventId);

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type SellerRsaKey, kitNow, kitTableCounts, makeSellerRsaKey, sendWith, signedV1Get, v1Now } from "../support/kit";
+import { type SellerRsaKey, kitNow, kitTableCounts, makeSellerRsaKey, makeV1NewInstance, sendWith, signedV1Get, v1Now } from "../support/kit";
 import { uniqueId } from "../support/marketplace";
 import { specV1AuthToken, specV1KitParams } from "../support/spec-signatures";
 
@@ -11,20 +11,7 @@ import { specV1AuthToken, specV1KitParams } from "../support/spec-signatures";
  * is folded into skuCode becomes a real one). Such calls are refused (000001) before anything is stored.
  */
 
-function debugPurchase(): Record<string, string> {
-  return {
-    activity: "newInstance",
-    customerId: "cust-0001",
-    customerName: "Buyer Co.",
-    businessId: crypto.randomUUID(),
-    orderId: uniqueId("CS"),
-    skuCode: "sku-basic",
-    productId: "prod-monthly",
-    chargingMode: "1",
-    testFlag: "1",
-    timeStamp: v1Now(),
-  };
-}
+const debugPurchase = (): Record<string, string> => makeV1NewInstance({ testFlag: "1", timeStamp: v1Now() });
 
 /** The captured call's token on other parameters that sign to the same string. */
 function withToken(params: Record<string, string>, authToken: string): Request {

@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
 import { formatKitTimeStamp, formatV1TimeStamp } from "../../src/protocol/time-formats";
-import { type MarketplaceAnswer, readAnswer, rowCounts, signV2, uniqueId } from "./marketplace";
+import { type MarketplaceAnswer, expireTime, readAnswer, rowCounts, signV2, uniqueId } from "./marketplace";
 import { specV1AuthToken, specV1KitParams } from "./spec-signatures";
 
 /*
@@ -213,4 +213,26 @@ export function signedV1Get(params: Record<string, string>, options: { key?: str
 /** Kit and V1 table row counts, to show that a refused call stored nothing. */
 export function kitTableCounts(): Promise<Record<string, number>> {
   return rowCounts(["kit_tenants", "kit_applications", "kit_users", "kit_orgs", "inbox", "nonces", "instances", "audit_events"]);
+}
+
+// Fixed for the whole test file: a retry of a purchase carries the same expiry, and must not straddle a second boundary.
+const V1_PURCHASE_EXPIRY = expireTime(new Date(Date.now() + 365 * 86400_000));
+
+/** A V1 newInstance's parameters (a monthly real purchase unless overridden), before signing. */
+export function makeV1NewInstance(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    activity: "newInstance",
+    customerId: "cust-0001",
+    customerName: "Buyer Co.",
+    businessId: crypto.randomUUID(),
+    orderId: uniqueId("CS"),
+    skuCode: "sku-basic",
+    productId: "prod-monthly",
+    chargingMode: "1",
+    periodType: "month",
+    periodNumber: "1",
+    expireTime: V1_PURCHASE_EXPIRY,
+    testFlag: "0",
+    ...overrides,
+  };
 }

@@ -2,7 +2,9 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { formatOnlineLicenseTime } from "../../src/protocol/time-formats";
 import type { UploadSeen } from "./outbound-marketplace";
-import { type MarketplaceAnswer, callV2, uniqueId } from "./marketplace";
+import { expect } from "vitest";
+import { type MarketplaceAnswer, callV2, makeNewInstance, uniqueId } from "./marketplace";
+import { controlOrders, queryOrderInfo } from "./orders";
 
 /* Online licenses (getLicenseAsync): calls as the Marketplace makes them, the fake upload API, the licenses table. */
 
@@ -22,6 +24,18 @@ export function licenseRequest(instanceId: string, overrides: Record<string, unk
     deviceFingerprint: `HW-${crypto.randomUUID()}`,
     ...overrides,
   };
+}
+
+/** A real purchase whose order (query order) is a yearly PERIOD line of `productId` for `quantity` devices. */
+export async function licensedPurchase(productId = "OFFI000000001", quantity = 1): Promise<string> {
+  const body = makeNewInstance();
+  const order = queryOrderInfo(body.orderId, [{ productId }]);
+  const line = order.orderLine[0];
+  if (line) line.productInfo = [{ productId, skuCode: "SKU-STD", linearValue: quantity, productName: "Standard" }];
+  await controlOrders({ orders: { [body.orderId]: order } });
+  const answer = await callV2(body);
+  expect(answer.json.resultCode).toBe("000000");
+  return String(answer.json.instanceId);
 }
 
 /** /saas is signed with the basic key, /license with the license key (spec §2.5). */

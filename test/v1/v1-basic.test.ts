@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type V1EncryptType, decryptV1Field, encryptV1Field } from "../../src/protocol/v1-field-crypto";
 import vectors from "../fixtures/v1-aes-vectors.json";
-import { type EnvOverrides, kitTableCounts, sendWith, signedV1Get, v1Now } from "../support/kit";
+import { type EnvOverrides, kitTableCounts, makeV1NewInstance, sendWith, signedV1Get, v1Now } from "../support/kit";
 import { callV2, expireTime, instanceRow, makeNewInstance, uniqueId } from "../support/marketplace";
 import { controlOrders, queryOrderInfo } from "../support/orders";
 
@@ -26,27 +26,6 @@ function v1(params: Record<string, string>, options: V1Options = {}) {
 }
 
 const inOneYear = () => expireTime(new Date(Date.now() + 365 * 86400_000));
-// Fixed for the whole file: a retry of a purchase carries the same expiry, and must not straddle a second boundary.
-const PURCHASE_EXPIRY = inOneYear();
-
-function makeV1NewInstance(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    activity: "newInstance",
-    customerId: "cust-0001",
-    customerName: "Buyer Co.",
-    businessId: crypto.randomUUID(),
-    orderId: uniqueId("CS"),
-    skuCode: "sku-basic",
-    productId: "prod-monthly",
-    chargingMode: "1",
-    periodType: "month",
-    periodNumber: "1",
-    expireTime: PURCHASE_EXPIRY,
-    testFlag: "0",
-    ...overrides,
-  };
-}
-
 interface V1AppInfo {
   frontEndUrl: string;
   userName: string;
