@@ -3,7 +3,7 @@ import * as client from "openid-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { newKitScope } from "../support/kit";
 import { createInstance } from "../support/marketplace";
-import { APP_REDIRECT, ISSUER, type SsoWorld, TENANT_CLIENT, appClient, browse, kitUser, ssoWorld, startSignIn, syncTenantAndApp } from "../support/sso";
+import { APP_REDIRECT, ISSUER, type SsoWorld, TENANT_CLIENT, appClient, browse, kitUser, purchaseWithTenant, ssoWorld, startSignIn, syncTenantAndApp } from "../support/sso";
 
 /*
  * Issue 20: the gateway as the OpenID Provider of the seller's app, in front of the tenant's OAuth2 IdP (spec §6.6).
@@ -17,16 +17,9 @@ beforeEach(async () => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-async function purchaseWithTenant(users?: unknown[]) {
-  const { instanceId } = await createInstance();
-  const s = { instanceId, tenantId: newKitScope().tenantId };
-  await syncTenantAndApp(world, s, { users });
-  return s;
-}
-
 describe("single sign-on with openid-client as the app", () => {
   it("signs a user of the purchase's tenant in: discovery, PKCE, id_token, userinfo, timeline", async () => {
-    const s = await purchaseWithTenant([kitUser("alice", { role: "admin" })]);
+    const s = await purchaseWithTenant(world, [kitUser("alice", { role: "admin" })]);
     const config = await appClient(world);
     expect(config.serverMetadata()).toMatchObject({ issuer: ISSUER, code_challenge_methods_supported: ["S256"], id_token_signing_alg_values_supported: ["RS256"] });
 
@@ -42,11 +35,9 @@ describe("single sign-on with openid-client as the app", () => {
     });
     expect(tokens).toMatchObject({ token_type: "bearer", expires_in: 3600, scope: "openid profile email" });
     const claims = tokens.claims();
-    expect(claims).toMatchObject({
-      iss: ISSUER,
-      aud: "seller-app",
+    // The same user claims in the id_token and at userinfo.
+    const alice = {
       sub: `${s.tenantId}:alice`,
-      nonce: session.nonce,
       name: "Alice Admin",
       preferred_username: "alice",
       email: "alice@example.com",
@@ -54,21 +45,13 @@ describe("single sign-on with openid-client as the app", () => {
       tenant_id: s.tenantId,
       role: "admin",
       organization_code: "ORG-1",
-    });
+    };
+    expect(claims).toMatchObject({ iss: ISSUER, aud: "seller-app", nonce: session.nonce, ...alice });
     expect(claims?.test).toBeUndefined();
     expect(typeof claims?.auth_time).toBe("number");
 
     const userinfo = await client.fetchUserInfo(config, tokens.access_token, `${s.tenantId}:alice`);
-    expect(userinfo).toEqual({
-      sub: `${s.tenantId}:alice`,
-      name: "Alice Admin",
-      preferred_username: "alice",
-      email: "alice@example.com",
-      instance_id: s.instanceId,
-      tenant_id: s.tenantId,
-      role: "admin",
-      organization_code: "ORG-1",
-    });
+    expect(userinfo).toEqual(alice);
 
     // The tenant IdP was asked with the synced client, our callback and scope get_user_info; its secret matched.
     expect(world.idp.calls.find((call) => call.endpoint === "login")).toMatchObject({ clientId: TENANT_CLIENT.id, redirectUri: `${ISSUER}/callback`, scope: "get_user_info", tenant: s.tenantId });
@@ -82,7 +65,7 @@ describe("single sign-on with openid-client as the app", () => {
   });
 
   it("works with client_secret_post and a user without e-mail", async () => {
-    const s = await purchaseWithTenant();
+    const s = await purchaseWithTenant(world);
     const config = await appClient(world);
     const post = new client.Configuration(config.serverMetadata(), "seller-app", "test-oidc-client-secret-0123456789abcdef", client.ClientSecretPost("test-oidc-client-secret-0123456789abcdef"));
     const customFetch = config[client.customFetch];
@@ -114,7 +97,7 @@ describe("single sign-on with openid-client as the app", () => {
   });
 
   it("picks the app by app_id when a tenant synced several", async () => {
-    const s = await purchaseWithTenant();
+    const s = await purchaseWithTenant(world);
     await syncTenantAndApp(world, s, { appId: "app-2" });
     const config = await appClient(world);
     const without = await startSignIn(config, { instance_id: s.instanceId });
@@ -126,7 +109,7 @@ describe("single sign-on with openid-client as the app", () => {
   });
 
   it("publishes the previous key in the JWKS after a rotation, and verifies an id_token_hint signed with it", async () => {
-    const s = await purchaseWithTenant();
+    const s = await purchaseWithTenant(world);
     const config = await appClient(world);
     const session = await startSignIn(config, { instance_id: s.instanceId });
     const { location } = await browse(world, session.url, "bob");

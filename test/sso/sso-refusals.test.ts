@@ -13,6 +13,7 @@ import {
   browse,
   callbackUrlFor,
   kitUser,
+  purchaseWithTenant,
   ssoWorld,
   startSignIn,
   syncTenantAndApp,
@@ -27,13 +28,6 @@ beforeEach(async () => {
   config = await appClient(world);
 });
 afterEach(() => vi.restoreAllMocks());
-
-async function purchaseWithTenant(users?: unknown[]) {
-  const { instanceId } = await createInstance();
-  const s = { instanceId, tenantId: newKitScope().tenantId };
-  await syncTenantAndApp(world, s, { users });
-  return s;
-}
 
 function tokenRequest(form: Record<string, string>, secret = APP_CLIENT_SECRET): Request {
   return new Request(`${ISSUER}/token`, {
@@ -84,7 +78,7 @@ describe("settings", () => {
 
 describe("authorize", () => {
   it("answers an unknown client or redirect URI with a 400 page, never a redirect", async () => {
-    const s = await purchaseWithTenant();
+    const s = await purchaseWithTenant(world);
     const session = await startSignIn(config, { instance_id: s.instanceId });
     for (const [name, value] of [["client_id", "someone-else"], ["redirect_uri", "https://evil.test/cb"], ["redirect_uri", `${APP_REDIRECT}/x`]] as const) {
       const url = new URL(session.url);
@@ -96,11 +90,11 @@ describe("authorize", () => {
   });
 
   it("sends an unknown, frozen, released or failed purchase back to the app with access_denied and its state", async () => {
-    const frozen = await purchaseWithTenant();
+    const frozen = await purchaseWithTenant(world);
     await callV2({ activity: "updateInstanceStatus", instanceId: frozen.instanceId, status: "FREEZE" });
-    const released = await purchaseWithTenant();
+    const released = await purchaseWithTenant(world);
     await callV2({ activity: "releaseInstance", instanceId: released.instanceId });
-    const failed = await purchaseWithTenant();
+    const failed = await purchaseWithTenant(world);
     // No callback fails an instance in builtin provisioning (webhook mode does): the state is set as the actor would.
     await env.DB.prepare("UPDATE instances SET status = 'failed' WHERE id = ?").bind(failed.instanceId).run();
     for (const instanceId of ["0123456789abcdef0123456789abcdef", frozen.instanceId, released.instanceId, failed.instanceId]) {
@@ -138,7 +132,7 @@ describe("authorize", () => {
   });
 
   it("requires PKCE S256 and the openid scope", async () => {
-    const s = await purchaseWithTenant();
+    const s = await purchaseWithTenant(world);
     const session = await startSignIn(config, { instance_id: s.instanceId });
     const plain = new URL(session.url);
     plain.searchParams.set("code_challenge_method", "plain");
@@ -154,7 +148,7 @@ describe("authorize", () => {
 
 describe("callback", () => {
   it("refuses a user whose authorization authSync removed or revoked, back to the app with access_denied", async () => {
-    const s = await purchaseWithTenant([kitUser("alice"), kitUser("bob")]);
+    const s = await purchaseWithTenant(world, [kitUser("alice"), kitUser("bob")]);
     const sync = async (flag: number, userName: string) => {
       const body = { instanceId: s.instanceId, tenantId: s.tenantId, appId: "app-1", userList: [kitUser(userName)], currentSyncTime: kitNow(), flag, testFlag: 0, timeStamp: kitNow() };
       expect((await sendWith(signedKitV2Request("authSync", body), world.vars, env.KIT_ACCESS_KEY)).json.resultCode).toBe("000000");
@@ -173,13 +167,13 @@ describe("callback", () => {
     vi.restoreAllMocks();
     world = await ssoWorld({ tenantOverride: "SOMEONE-ELSE" });
     config = await appClient(world);
-    const s = await purchaseWithTenant();
+    const s = await purchaseWithTenant(world);
     const session = await startSignIn(config, { instance_id: s.instanceId });
     expectBackToApp((await browse(world, session.url, "bob")).location, session.state);
   });
 
   it("refuses a tampered, a reused and an expired state with a 400 page", async () => {
-    const s = await purchaseWithTenant();
+    const s = await purchaseWithTenant(world);
     const session = await startSignIn(config, { instance_id: s.instanceId });
     const callback = new URL(await callbackUrlFor(world, session.url, "bob"));
     const tampered = new URL(callback);
@@ -203,7 +197,7 @@ describe("callback", () => {
   });
 
   it("sends the browser back with server_error when the tenant IdP fails, storing no sign-in", async () => {
-    const s = await purchaseWithTenant();
+    const s = await purchaseWithTenant(world);
     world.idp.failNextToken(502);
     const session = await startSignIn(config, { instance_id: s.instanceId });
     expectBackToApp((await browse(world, session.url, "bob")).location, session.state, "server_error");
@@ -212,7 +206,7 @@ describe("callback", () => {
 
 describe("token", () => {
   it("answers a reused code with invalid_grant and revokes the access token it issued", async () => {
-    const s = await purchaseWithTenant();
+    const s = await purchaseWithTenant(world);
     const { form } = await codeFor(s);
     const first = await world.fetch(tokenRequest(form));
     expect(first.status).toBe(200);
@@ -226,14 +220,14 @@ describe("token", () => {
   });
 
   it("lets exactly one of two concurrent exchanges of one code through", async () => {
-    const s = await purchaseWithTenant();
+    const s = await purchaseWithTenant(world);
     const { form } = await codeFor(s);
     const answers = await Promise.all([world.fetch(tokenRequest(form)), world.fetch(tokenRequest(form))]);
     expect(answers.map((answer) => answer.status).sort()).toEqual([200, 400]);
   });
 
   it("answers a wrong PKCE verifier with invalid_grant, and the code stays good for its holder", async () => {
-    const s = await purchaseWithTenant();
+    const s = await purchaseWithTenant(world);
     const { form } = await codeFor(s);
     const wrong = await world.fetch(tokenRequest({ ...form, code_verifier: client.randomPKCECodeVerifier() }));
     expect(wrong.status).toBe(400);
@@ -243,7 +237,7 @@ describe("token", () => {
   });
 
   it("answers a wrong client secret with 401 invalid_client, basic or post", async () => {
-    const s = await purchaseWithTenant();
+    const s = await purchaseWithTenant(world);
     const { form } = await codeFor(s);
     const basic = await world.fetch(tokenRequest(form, "wrong-secret-wrong-secret-wrong-secret"));
     expect(basic.status).toBe(401);
@@ -269,7 +263,7 @@ describe("userinfo and logout", () => {
   });
 
   it("refuses a return address off the registered origins, and accepts instance_id instead of a hint", async () => {
-    const s = await purchaseWithTenant();
+    const s = await purchaseWithTenant(world);
     const foreign = await world.fetch(new Request(`${ISSUER}/logout?${new URLSearchParams({ instance_id: s.instanceId, post_logout_redirect_uri: "https://evil.test/" })}`));
     expect(foreign.status).toBe(400);
     expect(foreign.headers.get("location")).toBeNull();

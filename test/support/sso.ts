@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import * as client from "openid-client";
 import { vi } from "vitest";
 import { type FakeIdp, type FakeIdpOptions, createFakeIdp } from "../../tools/fake-idp/fake-idp";
-import { type EnvOverrides, type KitTestScope, type SellerRsaKey, fetchWith, kitNow, kitUser, makeSellerRsaKey, sendWith, signedKitV2Request, tenantBody } from "./kit";
+import { type EnvOverrides, type KitTestScope, type SellerRsaKey, fetchWith, kitNow, kitUser, makeSellerRsaKey, newKitScope, sendWith, signedKitV2Request, tenantBody } from "./kit";
+import { createInstance } from "./marketplace";
 
 /*
  * Single sign-on tests: the Worker with SSO settings laid over the test bindings, a fake tenant IdP (the same one as
@@ -74,6 +75,14 @@ export async function ssoWorld(idpOptions: Partial<FakeIdpOptions> = {}): Promis
 export const idpDomain = (tenantId: string) => `${IDP_ORIGIN}/t/${tenantId}`;
 
 /** tenantSync + applicationSync (+ authSync of `users`) for a scope, as the Marketplace sends them. */
+/** A real purchase whose tenant and app (and `users`, when given) are synced: someone who can sign in. */
+export async function purchaseWithTenant(world: SsoWorld, users?: unknown[]): Promise<KitTestScope> {
+  const { instanceId } = await createInstance();
+  const s = { instanceId, tenantId: newKitScope().tenantId };
+  await syncTenantAndApp(world, s, { users });
+  return s;
+}
+
 export async function syncTenantAndApp(world: SsoWorld, s: KitTestScope, options: { testFlag?: 0 | 1; appId?: string; users?: unknown[] } = {}): Promise<void> {
   const testFlag = options.testFlag ?? 0;
   const kit = async (name: string, body: object) => {
