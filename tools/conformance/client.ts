@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createV2Signature } from "../../src/protocol/v2-signature";
 import { formatKitTimeStamp, formatV1TimeStamp } from "../../src/protocol/time-formats";
 import { specV1AuthToken, specV1KitParams } from "./spec-signatures";
+import { jsonObjectOf } from "../../src/operations/self-check/interfaces/debugger-rules";
 
 /*
  * Requests built and signed the way the Marketplace sends them (saas-production-interface §2.2, §2.3, §5.1),
@@ -107,13 +108,7 @@ export async function send(request: Prepared, timeoutMs = TIMEOUT_MS): Promise<A
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
-    let json: Record<string, unknown> | null = null;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
-    } catch {
-      json = null;
-    }
+    const json = jsonObjectOf(text);
     return {
       status: response.status,
       contentType: response.headers.get("content-type") ?? "",

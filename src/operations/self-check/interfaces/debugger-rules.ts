@@ -8,6 +8,16 @@ import type { DebugAnswer } from "./in-process";
  * `npm run simulate` (tools/conformance/checks.ts), for answers read in-process.
  */
 
+/** An answer's body as the debugger reads it: a JSON object, or null for anything else (an array, text, HTML). */
+export function jsonObjectOf(text: string): Record<string, unknown> | null {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** HTTP 200, application/json, a JSON object with a six-digit resultCode and a resultMsg, a Body-Sign with `key`. */
 export function transportProblems(answer: DebugAnswer, key: string): string[] {
   const problems: string[] = [];

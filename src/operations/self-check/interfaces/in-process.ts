@@ -2,6 +2,7 @@
 // because `router` is only read when a check runs, long after every module was evaluated.
 import { router } from "../../../routes/router";
 import { SELF_CHECK_PROPS } from "../context";
+import { jsonObjectOf } from "./debugger-rules";
 
 /** An answer as the Marketplace's debugger reads it. */
 export interface DebugAnswer {
@@ -24,12 +25,5 @@ export async function sendInProcess(env: Env, request: Request): Promise<DebugAn
   const response: Response = await router.fetch(request, env, ctx as unknown as ExecutionContext);
   const text = await response.text();
   await Promise.allSettled(pending);
-  let json: Record<string, unknown> | null = null;
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
-  } catch {
-    json = null;
-  }
-  return { status: response.status, contentType: response.headers.get("content-type") ?? "", text, json, bodySign: response.headers.get("Body-Sign") };
+  return { status: response.status, contentType: response.headers.get("content-type") ?? "", text, json: jsonObjectOf(text), bodySign: response.headers.get("Body-Sign") };
 }
