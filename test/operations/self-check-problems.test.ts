@@ -6,6 +6,7 @@ import { SELF_CHECK_PROPS } from "../../src/operations/self-check/context";
 import { runSelfCheck } from "../../src/operations/self-check/self-check";
 import { scheduledJobs } from "../../src/schedule";
 import { mockFetch } from "../marketplace-api/fetch-mock";
+import { queryOrderInfo } from "../support/orders";
 import { adminGet } from "../support/admin";
 
 interface ProblemRow {
@@ -28,12 +29,7 @@ function marketplace(state: { recovered: boolean }): void {
   mockFetch((request) => {
     if (request.url.pathname !== QUERY_ORDER_PATH) return new Response("ok");
     if (!state.recovered) return Response.json({ error_code: "APIGW.0301", error_msg: "Incorrect IAM authentication information" }, { status: 401 });
-    const orderId = request.url.searchParams.get("orderId") ?? "";
-    return Response.json({
-      resultCode: "MKT.0000",
-      resultMsg: "success",
-      orderInfo: { orderId, orderType: "NEW", createTime: "20241121090846", orderLine: [{ orderLineId: `${orderId}-000001`, chargingMode: "PERIOD", productInfo: [{ productId: "p", skuCode: "s" }] }], buyerInfo: { customerId: "c" } },
-    });
+    return Response.json({ resultCode: "MKT.0000", resultMsg: "success", orderInfo: queryOrderInfo(request.url.searchParams.get("orderId") ?? "") });
   });
 }
 
