@@ -274,6 +274,12 @@ export function featureSettings<F extends Feature>(env: object, name: F): Featur
   return result.value;
 }
 
+/** A feature's settings, or undefined while they are broken (the health names them): for a use that can do without. */
+export function featureSettingsIfValid<F extends Feature>(env: object, name: F): FeatureSettings<F> | undefined {
+  const result = parseFeatures(env)[name];
+  return result.ok ? result.value : undefined;
+}
+
 /** Per group, what is wrong, by name and rule (never a value), or "ok". */
 export function settingsProblems(env: object): Record<SettingGroup, SettingProblem | "ok"> {
   const problems = { marketplace: marketplaceProblem(env) ?? "ok" } as Record<SettingGroup, SettingProblem | "ok">;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { httpsOrLocalUrl, publicOrigin } from "../env";
+import { featureSettingsIfValid, httpsOrLocalUrl } from "../env";
 import { ProblemSeverity } from "./problem-kinds";
 
 export const AlertFormat = z.enum(["json", "slack", "wecom", "dingtalk", "feishu"]);
@@ -34,9 +34,8 @@ function read(env: object, name: string): unknown {
 
 /** Read on every use (cheap): tests and `wrangler dev` change bindings between requests of one isolate. */
 export function alertConfigOf(env: object): AlertConfig {
-  // A malformed PUBLIC_URL is the gateway's settings error (env.ts); here it only leaves the link out of the text.
-  const origin = publicOrigin.safeParse(read(env, "PUBLIC_URL"));
-  const publicUrl = origin.success ? origin.data : undefined;
+  // A malformed PUBLIC_URL is named by the health (env.ts, the publicUrl group); here it only leaves the link out.
+  const publicUrl = featureSettingsIfValid(env, "publicUrl")?.url;
   const parsed = RawAlertSettings.safeParse({
     ALERT_WEBHOOK_URL: read(env, "ALERT_WEBHOOK_URL"),
     ALERT_WEBHOOK_FORMAT: read(env, "ALERT_WEBHOOK_FORMAT"),

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { z } from "zod";
-import { oncePerEnv } from "../env";
+import { oncePerEnv, publicOrigin } from "../env";
 
 /*
  * Single sign-on settings, parsed on their own: SSO is an optional feature, so a broken SSO setting disables SSO only
@@ -54,12 +54,8 @@ export const pemText = (value: string): string => value.replace(/\\n/g, "\n").tr
 
 const text = z.string().trim().min(1, "is missing");
 
-const publicUrl = text
-  .refine((value) => {
-    const url = parsedUrl(value);
-    return url !== undefined && isAllowedUrl(url) && (url.pathname === "/" || url.pathname === "") && !url.search && !url.hash && !url.username;
-  }, "must be an origin such as https://gateway.example.com (https://, or http:// only for 127.0.0.1 or localhost), with no path")
-  .transform((value) => new URL(value).origin);
+// The setting's one rule (env.ts publicOrigin): SSO only adds that it is required.
+const publicUrl = text.pipe(publicOrigin);
 
 const redirectUris = text
   .transform((value) => value.split(",").map((uri) => uri.trim()).filter(Boolean))
