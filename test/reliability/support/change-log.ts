@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { dueWorkStatement } from "../../support/background-work";
 
 /**
  * What the Worker wrote, per table, kept by triggers instead of read back from the tables. The fuzzer asks after every
@@ -40,7 +41,7 @@ export function installChangeLog(db: D1Database = env.DB): Promise<void> {
 export interface Written {
   /** `{"table": {"insert": n, "update": n, "delete": n}}` since the last call. */
   tables: Record<string, Record<string, number>>;
-  /** Background work due now (webhook deliveries, order fetches): the next case waits for it to settle. */
+  /** Background work due now (dueWorkStatement): the next case waits for it to settle. */
   due: number;
 }
 
@@ -48,11 +49,7 @@ export interface Written {
 export async function takeChanges(db: D1Database = env.DB, now = Date.now()): Promise<Written> {
   const [changes, due] = await db.batch<Record<string, unknown>>([
     db.prepare(`SELECT tbl, op, count(*) AS n FROM ${LOG} GROUP BY tbl, op ORDER BY tbl, op`),
-    db.prepare(
-      `SELECT (SELECT COUNT(*) FROM events WHERE delivery_state = 'pending' AND next_attempt_at <= ?1)
-            + (SELECT COUNT(*) FROM orders WHERE fetch_state = 'pending' AND next_fetch_at <= ?1)
-            + (SELECT COUNT(*) FROM general_orders WHERE state = 'received' AND next_fetch_at <= ?1) AS n`,
-    ).bind(now),
+    dueWorkStatement(db, now),
     db.prepare(`DELETE FROM ${LOG}`),
   ]);
   const tables: Record<string, Record<string, number>> = {};
