@@ -40,6 +40,12 @@ export const generalOrders = sqliteTable(
     periodNumber: integer("period_number"),
     expireAt: epochMs("expire_at"),
     products: text("products", { mode: "json" }).$type<GeneralOrderProduct[]>(),
+    /** `currencyAfterDiscount` of the line (what the buyer paid), a decimal string; null until fetched. */
+    amount: text("amount"),
+    /** `currency` of the line (list price), a decimal string; null until fetched. */
+    listAmount: text("list_amount"),
+    /** The order's `createTime`: the statement's period is chosen by it. */
+    orderCreatedAt: epochMs("order_created_at"),
     customerId: text("customer_id"),
     /** The buyer's account name as query order gives it: the one buyer field the seller's product needs. */
     customerName: text("customer_name"),
@@ -60,6 +66,7 @@ export const generalOrders = sqliteTable(
     // The seller API lists orders newest first (keyset on these columns), all or of one state.
     index("general_orders_received_idx").on(t.receivedAt, t.orderId, t.orderLineId, t.isTest),
     index("general_orders_state_idx").on(t.state, t.receivedAt, t.orderId, t.orderLineId, t.isTest),
+    index("general_orders_created_idx").on(t.orderCreatedAt),
   ],
 );
 

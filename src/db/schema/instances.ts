@@ -90,6 +90,12 @@ export const orders = sqliteTable(
     expireAt: epochMs("expire_at"),
     customerId: text("customer_id"),
     customerName: text("customer_name"),
+    /** What the buyer paid for the line (`currencyAfterDiscount`), a decimal string as query order gives it; null until fetched. */
+    amount: text("amount"),
+    /** The line's list price (`currency`), a decimal string; null until fetched. */
+    listAmount: text("list_amount"),
+    /** The order's `createTime` (when the buyer placed it): the statement's period is chosen by it. */
+    orderCreatedAt: epochMs("order_created_at"),
     /** The whole orderInfo as the Marketplace returned it. */
     snapshot: text("snapshot", { mode: "json" }).$type<Record<string, unknown>>(),
     fetchedAt: epochMs("fetched_at"),
@@ -99,6 +105,7 @@ export const orders = sqliteTable(
     primaryKey({ name: "orders_pk", columns: [t.orderId, t.orderLineId] }),
     index("orders_instance_idx").on(t.instanceId),
     index("orders_fetch_due_idx").on(t.fetchState, t.nextFetchAt),
+    index("orders_created_idx").on(t.orderCreatedAt),
   ],
 );
 

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { epochMs, timestamps } from "./common";
 
 /**
@@ -86,3 +86,48 @@ export const licenseUsageQueue = sqliteTable(
 export type LicenseCodeRow = typeof licenseCodes.$inferSelect;
 export type NewLicenseCodeRow = typeof licenseCodes.$inferInsert;
 export type LicenseUsageRow = typeof licenseUsageQueue.$inferSelect;
+
+/** Where query order stands for a license code's order: asked and answered, still being retried, or given up. */
+export const LICENSE_CODE_ORDER_FETCH_STATES = ["pending", "fetched", "failed"] as const;
+
+/**
+ * Every order a license-code callback named (the purchase, each renewal, an unsubscription), with its amounts once
+ * query order answered. Kept for the statement: license_codes keeps only the latest order of a code. Written only
+ * by the code's LicenseCodeActor.
+ */
+export const licenseCodeOrders = sqliteTable(
+  "license_code_orders",
+  {
+    orderId: text("order_id").notNull(),
+    /** "" when the callback named no line. */
+    orderLineId: text("order_line_id").notNull(),
+    isTest: integer("is_test", { mode: "boolean" }).notNull(),
+    code: text("code").notNull(),
+    /** The callback that named the order: createLicenseCode, refreshLicenseCode, releaseLicenseCode. */
+    activity: text("activity").notNull(),
+    fetchState: text("fetch_state", { enum: LICENSE_CODE_ORDER_FETCH_STATES }).notNull(),
+    fetchAttempts: integer("fetch_attempts").notNull(),
+    nextFetchAt: epochMs("next_fetch_at"),
+    lastError: text("last_error"),
+    orderType: text("order_type"),
+    chargingMode: text("charging_mode"),
+    productId: text("product_id"),
+    skuCode: text("sku_code"),
+    /** `currencyAfterDiscount` of the line, a decimal string; null until fetched. */
+    amount: text("amount"),
+    /** `currency` of the line, a decimal string; null until fetched. */
+    listAmount: text("list_amount"),
+    /** The order's `createTime`: the statement's period is chosen by it. */
+    orderCreatedAt: epochMs("order_created_at"),
+    fetchedAt: epochMs("fetched_at"),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ name: "license_code_orders_pk", columns: [t.orderId, t.orderLineId, t.isTest] }),
+    index("license_code_orders_code_idx").on(t.code),
+    index("license_code_orders_created_idx").on(t.orderCreatedAt),
+    index("license_code_orders_fetch_due_idx").on(t.fetchState, t.nextFetchAt),
+  ],
+);
+
+export type LicenseCodeOrder = typeof licenseCodeOrders.$inferSelect;
