@@ -921,7 +921,9 @@ export class InstanceActor extends SerialActor {
         return;
       }
       const orderRow = statements.upsertOrder(this.db, await orderRowOf(this.settings, instanceId, item, truth, now));
-      await this.commit(instance, await orderArrived(instance, item, truth, this.settings, now), now, { statements: [orderRow] });
+      // A record for the statement: stored, the instance untouched (order-fetch.ts recordFetchOf).
+      if (item.purpose === "record") await this.db.batch([orderRow]);
+      else await this.commit(instance, await orderArrived(instance, item, truth, this.settings, now), now, { statements: [orderRow] });
       this.replacePending(item, null);
       if (item.attempts >= QUERY_ORDER_FAILING_AFTER) inBackground((promise) => this.ctx.waitUntil(promise), () => clearProblem(this.env, "query_order.failing", instanceId, now));
     });
