@@ -37,9 +37,10 @@ export interface StatementOrderLine {
   activity: string;
   refund: boolean;
   /**
-   * A purchase that failed (not provisioned, or its order never fetched, within the Marketplace's 3-hour window):
-   * the Marketplace judges it failed and refunds it (src/instances/provisioning-window.ts). Its amount is shown as the
-   * order says, unsigned; the statement decides how to count it.
+   * The purchase line of an instance that failed (its window closed unprovisioned or without its order, or the
+   * seller's backend reported the failure): the Marketplace retries it until its 3-hour window ends, then judges it
+   * failed and refunds it (src/instances/provisioning-window.ts). Its amount is shown as the order says, unsigned;
+   * the statement decides how to count it.
    */
   refundedAfterWindow: boolean;
 }
