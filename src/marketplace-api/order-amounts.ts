@@ -36,3 +36,18 @@ function plainDecimal(text: string): string {
   if (point >= digits.length) return `${sign}${digits}${"0".repeat(point - digits.length)}`;
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
+
+/** The exact sum of decimal strings (as decimalAmountOf gives them), in BigInt units of the finest scale among them. */
+export function sumDecimals(values: readonly string[]): string {
+  const scale = Math.max(0, ...values.map((v) => v.split(".")[1]?.length ?? 0));
+  const units = (value: string): bigint => {
+    const negative = value.startsWith("-");
+    const [whole = "0", fraction = ""] = value.replace(/^-/, "").split(".");
+    const magnitude = BigInt(whole + fraction.padEnd(scale, "0"));
+    return negative ? -magnitude : magnitude;
+  };
+  const total = values.reduce((sum, value) => sum + units(value), 0n);
+  const digits = (total < 0n ? -total : total).toString().padStart(scale + 1, "0");
+  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+  return total < 0n ? `-${text}` : text;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decimalAmountOf } from "../../src/marketplace-api/order-amounts";
+import { decimalAmountOf, sumDecimals } from "../../src/marketplace-api/order-amounts";
 import { isRefund, signedAmount } from "../../src/statements/refunds";
 
 describe("query order's amounts as exact decimal text", () => {
@@ -22,6 +22,18 @@ describe("query order's amounts as exact decimal text", () => {
     expect(decimalAmountOf(undefined)).toEqual({ ok: true, value: null });
     expect(decimalAmountOf(null)).toEqual({ ok: true, value: null });
     for (const bad of ["12,50", "1e3", "abc", ".5", "5.", { value: 1 }, true]) expect(decimalAmountOf(bad).ok).toBe(false);
+  });
+});
+
+describe("sumDecimals", () => {
+  it("adds exactly where a float sum would not", () => {
+    expect(0.1 + 0.2).not.toBe(0.3);
+    expect(sumDecimals(["0.10", "0.20"])).toBe("0.30");
+    expect(sumDecimals(["0.1", "0.2"])).toBe("0.3");
+    expect(sumDecimals(["100", "0.005", "-0.5"])).toBe("99.505");
+    expect(sumDecimals(["-0.10", "0.05"])).toBe("-0.05");
+    expect(sumDecimals(["12"])).toBe("12");
+    expect(sumDecimals([])).toBe("0");
   });
 });
 

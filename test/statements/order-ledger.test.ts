@@ -205,6 +205,17 @@ describe("license-code orders", () => {
   });
 });
 
+describe("general orders", () => {
+  it("a notification naming no line stands for the whole order: its amount is the exact sum of every line's", async () => {
+    const orderId = uniqueId("GO");
+    await controlOrders({ orders: { [orderId]: queryOrderInfo(orderId, [{ amount: "0.10", listAmount: "0.10" }, { amount: "0.20", listAmount: "0.25" }]) } });
+    expect((await callGeneral({ activity: "orderNotify", orderId, testFlag: "0" })).json.resultCode).toBe("000000");
+    await settleBackgroundWork();
+    const row = await env.DB.prepare("SELECT state, amount, list_amount, last_error FROM general_orders WHERE order_id = ?").bind(orderId).first();
+    expect(row).toEqual({ state: "fetched", amount: "0.30", list_amount: "0.35", last_error: null });
+  });
+});
+
 describe("orderLinesCreatedBetween", () => {
   it("takes createTime in [from, to): 2026-10-31T16:30Z is November in China time; debug orders are left out", async () => {
     // November 2026 in Asia/Shanghai (UTC+8): the statement helper computes these bounds.
