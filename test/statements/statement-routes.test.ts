@@ -197,7 +197,7 @@ describe("GET /api/v1/statements/{period}", () => {
     expect(response.headers.get("content-type")).toBe("text/csv; charset=utf-8");
     const bytes = new Uint8Array(await response.arrayBuffer());
     expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
-    const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
+    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
     const lines = text.slice(1).split("\r\n");
     expect(lines[0]).toBe("kind,orderId,orderLineId,orderType,chargingMode,productId,skuCode,instanceId,amount,listAmount,createdAt,note,hours,quantity,rejectedQuantity,expiredQuantity,pendingQuantity");
     expect(lines).toContain(
