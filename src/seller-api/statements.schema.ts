@@ -55,7 +55,7 @@ export const StatementBody = z.object({
     usageQuantity: decimal,
     products: z.array(z.object({ productId: z.string().nullable(), orders: z.number().int(), amount: decimal, usageQuantity: decimal })),
   }),
-});
+}).meta({ id: "Statement" });
 
 const _statementShape: SameType<z.output<typeof StatementBody>, Statement> = true;
 void _statementShape;
