@@ -169,6 +169,34 @@ describe("GET /api/v1/statements/{period}", () => {
     }
   });
 
+  it("marks a purchase refunded after its window and a line whose amount is unknown; the totals leave both out", async () => {
+    const product = uniqueId("PROD-");
+    const at = Date.UTC(2027, 1, 10);
+    const failed = await purchase(at, { amount: "50.00", productId: product });
+    // The instance's window closed unprovisioned: the Marketplace judges the purchase failed and refunds it.
+    await env.DB.prepare("UPDATE instances SET status = 'failed' WHERE id = ?").bind(failed.instanceId).run();
+    const kept = await purchase(at + HOUR, { amount: "0.07", productId: product });
+    const unknown = await laterOrder(kept.instanceId, { activity: "refreshInstance:RENEWAL", orderType: "RENEW", amount: null, createdAt: at + 2 * HOUR, productId: product });
+    const statement = (await (await sellerGet("/api/v1/statements/2027-02")).json()) as { orders: Array<Record<string, unknown>>; totals: { products: Array<Record<string, unknown>> } };
+    const byId = (id: string) => statement.orders.find((o) => o.orderId === id);
+    expect(byId(failed.orderId)).toMatchObject({ amount: "50.00", note: "refunded after the 3-hour window: the Marketplace refunds a purchase it judged failed" });
+    expect(byId(kept.orderId)).toMatchObject({ amount: "0.07", note: null });
+    expect(byId(unknown)).toMatchObject({ amount: null, note: "amount unknown: query order failed 10 times: HTTP 500" });
+    expect(statement.totals.products.find((p) => p.productId === product)).toEqual({ productId: product, orders: 3, amount: "0.07", usageQuantity: "0" });
+    const csv = await (await sellerGet("/api/v1/statements/2027-02?format=csv")).text();
+    expect(csv.split("\r\n").find((l) => l.includes(failed.orderId))).toContain(",50.00,100.00,2027-02-10T00:00:00.000Z,refunded after the 3-hour window: the Marketplace refunds a purchase it judged failed,");
+    // The refunded purchase is not expected on the bill; the unknown amount differs from whatever the bill says.
+    const bill = `订单号,订单行ID,实付金额\n${kept.orderId},${kept.orderId}-000001,0.070\n${unknown},${unknown}-000001,1.00\n`;
+    const answer = await adminCall("/admin/api/statements/2027-02/reconcile", { method: "POST", body: bill, contentType: "text/csv" });
+    expect(answer.json).toEqual({
+      period: "2027-02",
+      matched: 1,
+      onlyInBill: [],
+      onlyInLedger: [],
+      different: [{ key: `order:${unknown}/${unknown}-000001`, kind: "order", bill: "1", ledger: null, rows: [3] }],
+    });
+  });
+
   it("is final from 00:00 on the 7th of the next month in China time", async () => {
     setClock(Date.UTC(2026, 11, 6, 15, 59, 59));
     expect(await (await sellerGet("/api/v1/statements/2026-11")).json()).toMatchObject({ final: false });
