@@ -52,53 +52,53 @@ export function parseCsv(input: string): { delimiter: "," | "\t"; rows: string[]
   const text = input.startsWith(BOM) ? input.slice(1) : input;
   const firstLine = text.slice(0, text.search(/\r?\n|$/));
   const delimiter = firstLine.includes("\t") ? "\t" : ",";
+  // An unquoted field runs to the next delimiter or line end; sticky, so each field is one regex step, not per character.
+  const unquoted = delimiter === "\t" ? /[^\t\r\n"]*/y : /[^,\r\n"]*/y;
   const rows: string[][] = [];
   let row: string[] = [];
-  let cell = "";
-  let inQuotes = false;
-  let afterQuote = false;
   let i = 0;
-  const endRecord = () => {
-    row.push(cell);
-    rows.push(row);
-    row = [];
-    cell = "";
-    afterQuote = false;
-  };
-  while (i < text.length) {
-    const char = text[i] as string;
-    if (inQuotes) {
-      if (char === '"') {
-        if (text[i + 1] === '"') {
-          cell += '"';
-          i += 2;
+  const end = text.length;
+  while (i < end) {
+    const rowNumber = rows.length + 1;
+    let cell: string;
+    if (text[i] === '"') {
+      // A quoted field: up to the quote not followed by another; doubled quotes are one.
+      let value = "";
+      let from = i + 1;
+      for (;;) {
+        const quote = text.indexOf('"', from);
+        if (quote < 0) throw new MalformedCsv(rowNumber, "a quoted field is never closed");
+        value += text.slice(from, quote);
+        if (text[quote + 1] === '"') {
+          value += '"';
+          from = quote + 2;
           continue;
         }
-        inQuotes = false;
-        afterQuote = true;
-      } else {
-        cell += char;
+        i = quote + 1;
+        break;
       }
+      cell = value;
+      if (i < end && text[i] !== delimiter && text[i] !== "\r" && text[i] !== "\n") throw new MalformedCsv(rowNumber, "text after a closing quote");
+    } else {
+      unquoted.lastIndex = i;
+      const match = unquoted.exec(text);
+      cell = match?.[0] ?? "";
+      i += cell.length;
+      if (text[i] === '"') throw new MalformedCsv(rowNumber, "a quote inside an unquoted field (quote the whole field and double the quote)");
+    }
+    row.push(cell);
+    if (i >= end) break;
+    if (text[i] === delimiter) {
       i += 1;
+      // A delimiter at the very end still opens one last, empty field.
+      if (i >= end) row.push("");
       continue;
     }
-    if (char === delimiter) {
-      row.push(cell);
-      cell = "";
-      afterQuote = false;
-    } else if (char === "\n" || char === "\r") {
-      endRecord();
-      if (char === "\r" && text[i + 1] === "\n") i += 1;
-    } else if (char === '"') {
-      if (cell !== "" || afterQuote) throw new MalformedCsv(rows.length + 1, "a quote inside an unquoted field (quote the whole field and double the quote)");
-      inQuotes = true;
-    } else {
-      if (afterQuote) throw new MalformedCsv(rows.length + 1, "text after a closing quote");
-      cell += char;
-    }
-    i += 1;
+    // A line end closes the record.
+    i += text[i] === "\r" && text[i + 1] === "\n" ? 2 : 1;
+    rows.push(row);
+    row = [];
   }
-  if (inQuotes) throw new MalformedCsv(rows.length + 1, "a quoted field is never closed");
-  if (cell !== "" || row.length > 0 || afterQuote) endRecord();
+  if (row.length > 0) rows.push(row);
   return { delimiter, rows };
 }

@@ -22,6 +22,13 @@ describe("CSV", () => {
     expect(parseCsv(`${BOM}订单号\t金额\r\nA1\t"1,5"\nB2\t3`)).toEqual({ delimiter: "\t", rows: [["订单号", "金额"], ["A1", "1,5"], ["B2", "3"]] });
   });
 
+  it("keeps empty fields at a record's end and ignores the last line end", () => {
+    expect(parseCsv("a,b\n1,\n").rows).toEqual([["a", "b"], ["1", ""]]);
+    expect(parseCsv('a,b\r\n"x",""').rows).toEqual([["a", "b"], ["x", ""]]);
+    expect(parseCsv("a,b\n1,").rows).toEqual([["a", "b"], ["1", ""]]);
+    expect(parseCsv("a\n\nb\n").rows).toEqual([["a"], [""], ["b"]]);
+  });
+
   it("names the row of a malformed record (header = row 1, a quoted newline stays one row)", () => {
     expect(() => parseCsv('a,b\r\n"x\ny",1\r\nbad"quote,2\r\n')).toThrow(new MalformedCsv(3, "a quote inside an unquoted field (quote the whole field and double the quote)"));
     expect(() => parseCsv('a,b\n1,"open')).toThrow(MalformedCsv);
