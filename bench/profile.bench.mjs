@@ -1,7 +1,8 @@
 // Where a fresh signed newInstance spends its CPU: a sampling profile of the gateway's isolate (workerd's inspector,
 // through wrangler dev's inspector port) while wrk sends fresh purchases, summed per source module of the bundle and
 // per named part. Run with `npm run bench:profile` (knobs: BENCH_DURATION, BENCH_CONNECTIONS, BENCH_PROFILE_ACTIVITY
-// = fresh | repeat | query). Every process listens on 127.0.0.1 only and the load run is bounded in time.
+// = fresh | repeat | query, or floor-create to profile the floor worker's /floor-create?call&log the same way).
+// Every process listens on 127.0.0.1 only and the load run is bounded in time.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -15,6 +16,7 @@ const INSPECTOR_PORT = 9391;
 const FAKE_PORT = 8790;
 const KEY = "bench-saas-access-key";
 const STATE = ".wrangler/bench-profile-state";
+const FLOOR = ACTIVITY === "floor-create";
 const OUT = "bench/results";
 const env = benchEnv;
 
@@ -157,14 +159,40 @@ function summarise(profile) {
 async function main() {
   rmSync(STATE, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
-  execFileSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE], { env, stdio: "ignore" });
+  const config = FLOOR ? ["--config", "bench/bare-worker/wrangler.toml"] : [];
+  execFileSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE, ...config], { env, stdio: "ignore" });
   const fake = spawn("npx", ["node", "tools/fake-marketplace/fake-marketplace.ts", "--port", String(FAKE_PORT), "--any-order"], { env, detached: true, stdio: "ignore" });
   const gateway = startWrangler(
-    ["--port", String(PORT), "--persist-to", STATE, "--var", `SAAS_ACCESS_KEY:${KEY}`, "--var", `MARKETPLACE_API_BASE:http://127.0.0.1:${FAKE_PORT}`],
+    [...config, "--port", String(PORT), "--persist-to", STATE, "--var", `SAAS_ACCESS_KEY:${KEY}`, "--var", `MARKETPLACE_API_BASE:http://127.0.0.1:${FAKE_PORT}`],
     `${OUT}/profile-dev.log`,
   );
   try {
     await waitReady(`http://127.0.0.1:${PORT}/healthz`);
+    const load = FLOOR ? await floorLoad() : await gatewayLoad();
+    const cdp = await inspector();
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+    await cdp.send("Profiler.start");
+    const out = execFileSync("wrk", ["-t2", `-c${CONNECTIONS}`, `-d${DURATION}`, ...load], { encoding: "utf8" });
+    const { profile } = await cdp.send("Profiler.stop", {}, (result) => result.profile !== undefined);
+    cdp.close();
+    report(profile, out);
+  } finally {
+    gateway.stop();
+    try {
+      process.kill(-fake.pid, "SIGINT");
+    } catch {}
+  }
+}
+
+/** wrk's arguments for the floor: the same request as bench/lifecycle's floor-create+call+log, warmed up first. */
+async function floorLoad() {
+  for (let i = 0; i < 50; i++) await fetch(`http://127.0.0.1:${PORT}/floor-create?call&log`, { method: "POST", body: "{}" });
+  return ["-s", "bench/bare.lua", `http://127.0.0.1:${PORT}/floor-create?call&log`];
+}
+
+/** wrk's arguments for the gateway: pre-signed calls of ACTIVITY, after 50 fresh creates to warm it up. */
+async function gatewayLoad() {
     const created = await signedAnswer(freshOrderBody());
     if (created.resultCode !== "000000") throw new Error(`unexpected answer ${JSON.stringify(created)}`);
     for (let i = 0; i < 50; i++) await signedAnswer(freshOrderBody());
@@ -173,14 +201,10 @@ async function main() {
     const query = JSON.stringify({ activity: "queryInstance", instanceId: created.instanceId });
     const makeBody = ACTIVITY === "repeat" ? () => repeated : ACTIVITY === "query" ? () => query : freshOrderBody;
     const file = writeRequestFile(`profile-${ACTIVITY}`, KEY, 20000, makeBody);
+    return ["-s", "bench/requests.lua", `http://127.0.0.1:${PORT}`, "--", file, "2"];
+}
 
-    const cdp = await inspector();
-    await cdp.send("Profiler.enable");
-    await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
-    await cdp.send("Profiler.start");
-    const out = execFileSync("wrk", ["-t2", `-c${CONNECTIONS}`, `-d${DURATION}`, "-s", "bench/requests.lua", `http://127.0.0.1:${PORT}`, "--", file, "2"], { encoding: "utf8" });
-    const { profile } = await cdp.send("Profiler.stop", {}, (result) => result.profile !== undefined);
-    cdp.close();
+function report(profile, out) {
     const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
     const notOk = Number(/NOT_OK (\d+)/.exec(out)?.[1] ?? 0);
     const { total, busy, self, inclusive, parts, selfFunctions } = summarise(profile);
@@ -201,12 +225,6 @@ async function main() {
     console.log(top(inclusive, 30));
     console.log("\ninclusive time by part (functions named in PARTS):");
     console.log(top(parts, PARTS.length));
-  } finally {
-    gateway.stop();
-    try {
-      process.kill(-fake.pid, "SIGINT");
-    } catch {}
-  }
 }
 
 await main();
