@@ -1,0 +1,102 @@
+// @ts-check
+/*
+ * The Statements view's pure part: the period asked for, and the statement and reconciliation answers as rows of
+ * text. No DOM and no fetch (test/node/admin-page-format.test.ts). Amounts and quantities stay the API's decimal
+ * strings: the page adds nothing up, so it can get no sum wrong.
+ */
+
+/** @typedef {import("../../src/admin/page/api-types").Statement} Statement */
+/** @typedef {import("../../src/admin/page/api-types").StatementTotals} StatementTotals */
+/** @typedef {import("../../src/admin/page/api-types").Reconciliation} Reconciliation */
+
+import { text } from "./format.js";
+
+/**
+ * The API's period for a month input (YYYY-MM): the month itself, or its quarter (YYYY-Qn).
+ * @param {string} month
+ * @param {"month" | "quarter"} span
+ * @returns {string | null} null when the month is not YYYY-MM
+ */
+export function periodOf(month, span) {
+  const match = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(month);
+  if (!match) return null;
+  if (span === "month") return month;
+  return match[1] + "-Q" + Math.ceil(Number(match[2]) / 3);
+}
+
+/**
+ * The month before the one of `now` in China time (the Marketplace's bills are monthly, in UTC+8): the month a seller
+ * most often checks.
+ * @param {Date} now
+ * @returns {string}
+ */
+export function previousMonth(now) {
+  const china = new Date(now.getTime() + 8 * 3600_000);
+  const year = china.getUTCFullYear();
+  const month = china.getUTCMonth(); // 0-based: the previous month, 1-based
+  return month === 0 ? year - 1 + "-12" : year + "-" + String(month).padStart(2, "0");
+}
+
+/**
+ * The file name of a period's CSV.
+ * @param {string} period
+ * @returns {string}
+ */
+export function csvFileName(period) {
+  return "statement-" + period + ".csv";
+}
+
+/**
+ * One line above the tables: the period, its zone and currency, and whether it can still change.
+ * @param {Statement} statement
+ * @returns {string}
+ */
+export function statementHeadline(statement) {
+  const state = statement.final ? "final" : "open: it can still change until the bill of the 7th of the next month";
+  return statement.period + " (" + statement.timezone + "), amounts in " + statement.currency + ", " + state + ". " +
+    statement.orders.length + " order line(s), " + statement.usage.length + " usage row(s).";
+}
+
+/**
+ * The totals as a table: one row per product, one column per figure the API gives (in its order).
+ * @param {StatementTotals} totals
+ * @returns {{ headings: string[], rows: string[][] }}
+ */
+export function totalsTable(totals) {
+  /** @type {Array<[string, Record<string, unknown>]>} */
+  const products = Array.isArray(totals)
+    ? totals.map((row) => [text(row.productId), row])
+    : Object.entries(totals);
+  /** @type {string[]} */
+  const figures = [];
+  for (const [, row] of products) {
+    for (const key of Object.keys(row)) if (key !== "productId" && !figures.includes(key)) figures.push(key);
+  }
+  return {
+    headings: ["Product", ...figures],
+    rows: products.map(([product, row]) => [product, ...figures.map((key) => text(row[key]))]),
+  };
+}
+
+/**
+ * A line of the reconciliation (a bill row, a ledger line or one side of a difference) as one line of text.
+ * @param {unknown} line
+ * @returns {string}
+ */
+export function describeLine(line) {
+  if (line && typeof line === "object" && !Array.isArray(line)) {
+    return Object.entries(line).map(([key, value]) => key + ": " + text(value)).join(", ");
+  }
+  return text(line);
+}
+
+/**
+ * The reconciliation's headline, e.g. "12 matched, 1 only in the bill, 1 only in the ledger, 1 different".
+ * @param {Reconciliation} answer
+ * @returns {string}
+ */
+export function reconciliationSummary(answer) {
+  const matched = Array.isArray(answer.matched) ? answer.matched.length : answer.matched;
+  return matched + " matched, " + answer.onlyInBill.length + " only in the bill, " + answer.onlyInLedger.length +
+    " only in the ledger, " + answer.different.length + " different";
+}
