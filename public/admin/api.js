@@ -31,8 +31,8 @@ export class SignedOut extends Error {
 /** @typedef {Record<string, string | number | null | undefined>} Query */
 
 /**
- * A body: JSON of a value, or a file's text as it is (`{ text, type }`).
- * @typedef {{ json: unknown } | { text: string, type: string }} Body
+ * A body: JSON of a value, or a file's bytes as they are (`{ file, type }`): the API reads their encoding, BOM included.
+ * @typedef {{ json: unknown } | { file: Blob, type: string }} Body
  */
 
 /**
@@ -53,14 +53,14 @@ export async function request(method, path, query, body, accept = "application/j
   }
   /** @type {Record<string, string>} */
   const headers = { Authorization: "Bearer " + token(), Accept: accept };
-  /** @type {string | undefined} */
+  /** @type {string | Blob | undefined} */
   let payload;
   if (body && "json" in body) {
     headers["Content-Type"] = "application/json";
     payload = JSON.stringify(body.json);
   } else if (body) {
     headers["Content-Type"] = body.type;
-    payload = body.text;
+    payload = body.file;
   }
   const response = await fetch(url.toString(), { method, headers, body: payload, cache: "no-store", credentials: "omit" });
   if (response.status === 401) throw new SignedOut();

@@ -111,7 +111,8 @@ export async function downloadCsv(say) {
 }
 
 /**
- * Sends the chosen bill export (its text, as text/csv) to be reconciled with the asked period, and shows the answer.
+ * Sends the chosen bill export (its bytes as saved, as text/csv: decoding it here would drop its BOM and could not tell
+ * its encoding) to be reconciled with the asked period, and shows the answer.
  * @param {(message: string, isError?: boolean) => void} say
  */
 export async function reconcile(say) {
@@ -121,7 +122,7 @@ export async function reconcile(say) {
   if (!file) throw new Error("Choose the bill detail export first.");
   say("Reconciling " + file.name + " with " + period + "\u2026");
   const answer = /** @type {Reconciliation} */ (
-    await api("POST", statementPath(period) + "/reconcile", null, { text: await file.text(), type: "text/csv; charset=utf-8" })
+    await api("POST", statementPath(period) + "/reconcile", null, { file, type: "text/csv" })
   );
   const summary = reconciliationSummary(answer);
   const clean = answer.onlyInBill.length + answer.onlyInLedger.length + answer.different.length === 0;
