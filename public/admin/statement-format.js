@@ -38,6 +38,24 @@ export function previousMonth(now) {
 }
 
 /**
+ * Whether a decimal string is zero ("0", "0.0000", "-0"): compared as text, as the API gives it.
+ * @param {string | null | undefined} decimal
+ * @returns {boolean}
+ */
+export function isZero(decimal) {
+  return decimal === null || decimal === undefined || /^[-+]?0*(\.0*)?$/.test(decimal.trim()) && /\d/.test(decimal);
+}
+
+/**
+ * A usage row with quantities the Marketplace rejected or let expire (shown in red).
+ * @param {import("../../src/admin/page/api-types").StatementUsage} row
+ * @returns {boolean}
+ */
+export function usageLost(row) {
+  return !isZero(row.rejectedQuantity) || !isZero(row.expiredQuantity);
+}
+
+/**
  * The file name of a period's CSV.
  * @param {string} period
  * @returns {string}

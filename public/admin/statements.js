@@ -13,7 +13,7 @@
 import { api, request } from "./api.js";
 import { byId, clear, el, formById, formValues, table } from "./dom.js";
 import { text, when } from "./format.js";
-import { csvFileName, describeLine, periodOf, previousMonth, reconciliationSummary, statementHeadline, totalsTable } from "./statement-format.js";
+import { csvFileName, describeLine, periodOf, previousMonth, reconciliationSummary, statementHeadline, totalsTable, usageLost } from "./statement-format.js";
 
 /**
  * @param {string} period
@@ -54,7 +54,7 @@ export async function loadStatement(say) {
     table(statement.orders, orderColumns()),
     el("h2", { text: "Usage" }),
     table(statement.usage, usageColumns(), (row, tr) => {
-      if (row.rejectedQuantity !== "0" || row.expiredQuantity !== "0") tr.className = "rejected";
+      if (usageLost(row)) tr.className = "rejected";
     }),
   );
   say("Statement of " + statement.period + ": " + statement.orders.length + " order line(s), " + statement.usage.length + " usage row(s)");

@@ -3,7 +3,7 @@ import type { Reconciliation, TimelineEntry } from "../../src/admin/page/api-typ
 import { PLACE } from "../../src/operations/problem-kinds";
 import { entryTitle, isBad, text, utc, when } from "../../public/admin/format.js";
 import { PLACES } from "../../public/admin/problem-places.js";
-import { csvFileName, describeLine, periodOf, previousMonth, reconciliationSummary, statementHeadline, totalsTable } from "../../public/admin/statement-format.js";
+import { csvFileName, describeLine, isZero, periodOf, previousMonth, reconciliationSummary, statementHeadline, totalsTable, usageLost } from "../../public/admin/statement-format.js";
 
 /* The admin page's pure functions, as the browser runs them (public/admin/*.js imported as they are served). */
 
@@ -68,6 +68,13 @@ describe("the Statements view", () => {
       rows: [["P-1", "2", "10.10", "0.3"], ["P-2", "1", "-5.00", "—"]],
     });
     expect(totalsTable([{ productId: "P-1", amount: "1.00" }])).toEqual({ headings: ["Product", "amount"], rows: [["P-1", "1.00"]] });
+  });
+
+  it("marks usage with rejected or expired quantities, reading the decimal strings as text (0.0000 is zero)", () => {
+    expect(["0", "0.0000", "-0", "00.0", "0."].map(isZero)).toEqual([true, true, true, true, true]);
+    expect(["0.0001", "1", "-0.5", "", "."].map(isZero)).toEqual([false, false, false, false, false]);
+    const row = { instanceId: "i", productId: "p", skuCode: "s", hours: 1, quantity: "1", rejectedQuantity: "0.0000", expiredQuantity: "0", pendingQuantity: "0" };
+    expect([usageLost(row), usageLost({ ...row, expiredQuantity: "0.0001" }), usageLost({ ...row, rejectedQuantity: "2" })]).toEqual([false, true, true]);
   });
 
   it("says whether a statement is final, and counts its lines", () => {
