@@ -2,11 +2,11 @@
  * Query order's amounts (marketplace-open-apis §2.1): each order line carries `currency` (the list price) and
  * `currencyAfterDiscount` (what the buyer paid), decimal strings in the Marketplace's mock. They are kept as the exact
  * decimal text, never through a float: a statement sums them as decimals, and 0.1 + 0.2 must stay 0.3.
+ * Sums and comparisons are src/statements/decimal.ts.
  */
+import { isDecimal } from "../statements/decimal";
 
 export type AmountCheck = { ok: true; value: string | null } | { ok: false; problem: string };
-
-const DECIMAL = /^-?\d+(\.\d+)?$/;
 
 /**
  * The amount as a decimal string: a decimal string as sent, a JSON number as the exact decimal JSON gave (the shortest
@@ -20,7 +20,7 @@ export function decimalAmountOf(value: unknown): AmountCheck {
   }
   if (typeof value !== "string") return { ok: false, problem: `not a decimal: ${typeof value}` };
   const text = value.trim();
-  if (!DECIMAL.test(text)) return { ok: false, problem: `not a decimal: ${JSON.stringify(value.slice(0, 40))}` };
+  if (!isDecimal(text)) return { ok: false, problem: `not a decimal: ${JSON.stringify(value.slice(0, 40))}` };
   return { ok: true, value: text };
 }
 
@@ -35,19 +35,4 @@ function plainDecimal(text: string): string {
   if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
   if (point >= digits.length) return `${sign}${digits}${"0".repeat(point - digits.length)}`;
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
-}
-
-/** The exact sum of decimal strings (as decimalAmountOf gives them), in BigInt units of the finest scale among them. */
-export function sumDecimals(values: readonly string[]): string {
-  const scale = Math.max(0, ...values.map((v) => v.split(".")[1]?.length ?? 0));
-  const units = (value: string): bigint => {
-    const negative = value.startsWith("-");
-    const [whole = "0", fraction = ""] = value.replace(/^-/, "").split(".");
-    const magnitude = BigInt(whole + fraction.padEnd(scale, "0"));
-    return negative ? -magnitude : magnitude;
-  };
-  const total = values.reduce((sum, value) => sum + units(value), 0n);
-  const digits = (total < 0n ? -total : total).toString().padStart(scale + 1, "0");
-  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-  return total < 0n ? `-${text}` : text;
 }

@@ -4,7 +4,8 @@ import { compoundKey } from "../db/compound-key";
 import type { GeneralOrder, GeneralOrderProduct, GeneralOrderState } from "../db/schema/general-orders";
 import type { Settings } from "../env";
 import type { EventDraft } from "../events/outbox";
-import { decimalAmountOf, sumDecimals } from "../marketplace-api/order-amounts";
+import { decimalAmountOf } from "../marketplace-api/order-amounts";
+import { sumDecimals } from "../statements/decimal";
 import { OrderInfo, type OrderTruth } from "../marketplace-api/order.api";
 
 /**

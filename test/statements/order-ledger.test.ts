@@ -212,7 +212,7 @@ describe("general orders", () => {
     expect((await callGeneral({ activity: "orderNotify", orderId, testFlag: "0" })).json.resultCode).toBe("000000");
     await settleBackgroundWork();
     const row = await env.DB.prepare("SELECT state, amount, list_amount, last_error FROM general_orders WHERE order_id = ?").bind(orderId).first();
-    expect(row).toEqual({ state: "fetched", amount: "0.30", list_amount: "0.35", last_error: null });
+    expect(row).toEqual({ state: "fetched", amount: "0.3", list_amount: "0.35", last_error: null });
   });
 });
 
