@@ -76,36 +76,30 @@ export function statementHeadline(statement) {
 }
 
 /**
- * The totals as a table: one row per product, one column per figure the API gives (in its order).
+ * The totals as a table: one row per product, then all products (with how many amounts are unknown, left out of
+ * the sum).
  * @param {StatementTotals} totals
  * @returns {{ headings: string[], rows: string[][] }}
  */
 export function totalsTable(totals) {
-  /** @type {Array<[string, Record<string, unknown>]>} */
-  const products = Array.isArray(totals)
-    ? totals.map((row) => [text(row.productId), row])
-    : Object.entries(totals);
-  /** @type {string[]} */
-  const figures = [];
-  for (const [, row] of products) {
-    for (const key of Object.keys(row)) if (key !== "productId" && !figures.includes(key)) figures.push(key);
-  }
+  const all = totals.amount + (totals.unknownAmounts ? " (" + totals.unknownAmounts + " unknown, left out)" : "");
   return {
-    headings: ["Product", ...figures],
-    rows: products.map(([product, row]) => [product, ...figures.map((key) => text(row[key]))]),
+    headings: ["Product", "Orders", "Amount", "Usage quantity"],
+    rows: [
+      ...totals.products.map((product) => [text(product.productId), String(product.orders), product.amount, product.usageQuantity]),
+      ["All products", String(totals.orders), all, totals.usageQuantity],
+    ],
   };
 }
 
 /**
- * A line of the reconciliation (a bill row, a ledger line or one side of a difference) as one line of text.
- * @param {unknown} line
+ * A line found on one side only, e.g. "order CS-1/CS-1-000001: 9.90 (bill row 2)".
+ * @param {import("../../src/admin/page/api-types").ReconciliationEntry} entry
  * @returns {string}
  */
-export function describeLine(line) {
-  if (line && typeof line === "object" && !Array.isArray(line)) {
-    return Object.entries(line).map(([key, value]) => key + ": " + text(value)).join(", ");
-  }
-  return text(line);
+export function describeEntry(entry) {
+  const rows = entry.rows && entry.rows.length ? " (bill row" + (entry.rows.length > 1 ? "s " : " ") + entry.rows.join(", ") + ")" : "";
+  return entry.kind + " " + entry.key + ": " + text(entry.value) + rows;
 }
 
 /**
@@ -114,7 +108,6 @@ export function describeLine(line) {
  * @returns {string}
  */
 export function reconciliationSummary(answer) {
-  const matched = Array.isArray(answer.matched) ? answer.matched.length : answer.matched;
-  return matched + " matched, " + answer.onlyInBill.length + " only in the bill, " + answer.onlyInLedger.length +
+  return answer.matched + " matched, " + answer.onlyInBill.length + " only in the bill, " + answer.onlyInLedger.length +
     " only in the ledger, " + answer.different.length + " different";
 }

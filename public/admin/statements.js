@@ -13,7 +13,7 @@
 import { api, request } from "./api.js";
 import { byId, clear, el, formById, formValues, table } from "./dom.js";
 import { text, when } from "./format.js";
-import { csvFileName, describeLine, periodOf, previousMonth, reconciliationSummary, statementHeadline, totalsTable, usageLost } from "./statement-format.js";
+import { csvFileName, describeEntry, periodOf, previousMonth, reconciliationSummary, statementHeadline, totalsTable, usageLost } from "./statement-format.js";
 
 /**
  * @param {string} period
@@ -51,7 +51,9 @@ export async function loadStatement(say) {
     el("h2", { text: "Totals per product" }),
     table(totals.rows, totals.headings.map((heading, index) => [heading, (/** @type {string[]} */ row) => row[index] ?? ""])),
     el("h2", { text: "Orders" }),
-    table(statement.orders, orderColumns()),
+    table(statement.orders, orderColumns(), (row, tr) => {
+      if (row.note) tr.className = "late";
+    }),
     el("h2", { text: "Usage" }),
     table(statement.usage, usageColumns(), (row, tr) => {
       if (usageLost(row)) tr.className = "rejected";
@@ -73,6 +75,7 @@ function orderColumns() {
     ["Instance", (r) => text(r.instanceId)],
     ["Amount", (r) => text(r.amount)],
     ["List amount", (r) => text(r.listAmount)],
+    ["Note", (r) => text(r.note)],
   ];
 }
 
@@ -126,8 +129,8 @@ export async function reconcile(say) {
   );
   const summary = reconciliationSummary(answer);
   const clean = answer.onlyInBill.length + answer.onlyInLedger.length + answer.different.length === 0;
-  /** @type {import("./dom.js").Column<unknown>[]} */
-  const lineColumns = [["Line", describeLine]];
+  /** @type {import("./dom.js").Column<import("../../src/admin/page/api-types").ReconciliationEntry>[]} */
+  const lineColumns = [["Line", describeEntry]];
   clear(byId("reconciliation")).append(
     el("p", { className: clean ? "hint" : "warning", text: period + ": " + summary }),
     el("h2", { text: "Only in the bill" }),
@@ -137,8 +140,10 @@ export async function reconcile(say) {
     el("h2", { text: "Different" }),
     table(answer.different, [
       ["Key", (r) => r.key],
-      ["Bill", (r) => describeLine(r.bill)],
-      ["Ledger", (r) => describeLine(r.ledger)],
+      ["Kind", (r) => r.kind],
+      ["Bill", (r) => r.bill],
+      ["Ledger", (r) => text(r.ledger)],
+      ["Bill rows", (r) => r.rows.join(", ")],
     ], (_row, tr) => { tr.className = "rejected"; }),
   );
   say("Reconciled " + period + ": " + summary, !clean);

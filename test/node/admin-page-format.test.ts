@@ -3,7 +3,7 @@ import type { Reconciliation, TimelineEntry } from "../../src/admin/page/api-typ
 import { PLACE } from "../../src/operations/problem-kinds";
 import { entryTitle, isBad, text, utc, when } from "../../public/admin/format.js";
 import { PLACES } from "../../public/admin/problem-places.js";
-import { csvFileName, describeLine, isZero, periodOf, previousMonth, reconciliationSummary, statementHeadline, totalsTable, usageLost } from "../../public/admin/statement-format.js";
+import { csvFileName, describeEntry, isZero, periodOf, previousMonth, reconciliationSummary, statementHeadline, totalsTable, usageLost } from "../../public/admin/statement-format.js";
 
 /* The admin page's pure functions, as the browser runs them (public/admin/*.js imported as they are served). */
 
@@ -61,13 +61,22 @@ describe("the Statements view", () => {
     expect(previousMonth(new Date("2026-11-30T16:30:00Z"))).toBe("2026-11");
   });
 
-  it("lays out totals per product with every figure the API gives, keyed or listed", () => {
-    const keyed = totalsTable({ "P-1": { orders: 2, amount: "10.10", usageQuantity: "0.3" }, "P-2": { orders: 1, amount: "-5.00" } });
-    expect(keyed).toEqual({
-      headings: ["Product", "orders", "amount", "usageQuantity"],
-      rows: [["P-1", "2", "10.10", "0.3"], ["P-2", "1", "-5.00", "—"]],
+  it("lays out totals per product, then all products with the unknown amounts named", () => {
+    const totals = {
+      orders: 3,
+      amount: "0.30",
+      unknownAmounts: 1,
+      usageQuantity: "1.5",
+      products: [
+        { productId: "P-1", orders: 2, amount: "10.10", usageQuantity: "1.5" },
+        { productId: null, orders: 1, amount: "-9.80", usageQuantity: "0" },
+      ],
+    };
+    expect(totalsTable(totals)).toEqual({
+      headings: ["Product", "Orders", "Amount", "Usage quantity"],
+      rows: [["P-1", "2", "10.10", "1.5"], ["—", "1", "-9.80", "0"], ["All products", "3", "0.30 (1 unknown, left out)", "1.5"]],
     });
-    expect(totalsTable([{ productId: "P-1", amount: "1.00" }])).toEqual({ headings: ["Product", "amount"], rows: [["P-1", "1.00"]] });
+    expect(totalsTable({ ...totals, unknownAmounts: 0, products: [] }).rows).toEqual([["All products", "3", "0.30", "1.5"]]);
   });
 
   it("marks usage with rejected or expired quantities, reading the decimal strings as text (0.0000 is zero)", () => {
@@ -78,7 +87,8 @@ describe("the Statements view", () => {
   });
 
   it("says whether a statement is final, and counts its lines", () => {
-    const statement = { period: "2026-11", timezone: "Asia/Shanghai", currency: "CNY", final: false, generatedAt: at, orders: [], usage: [], totals: {} };
+    const totals = { orders: 0, amount: "0", unknownAmounts: 0, usageQuantity: "0", products: [] };
+    const statement = { period: "2026-11", timezone: "Asia/Shanghai", currency: "CNY", final: false, generatedAt: at, from: at, to: at, orders: [], usage: [], totals };
     expect(statementHeadline(statement)).toBe(
       "2026-11 (Asia/Shanghai), amounts in CNY, open: it can still change until the bill of the 7th of the next month. 0 order line(s), 0 usage row(s).",
     );
@@ -87,14 +97,15 @@ describe("the Statements view", () => {
 
   it("sums up a reconciliation and shows each line as text", () => {
     const answer: Reconciliation = {
+      period: "2026-11",
       matched: 12,
-      onlyInBill: [{ orderId: "CS1", orderLineId: "CS1-1", amount: "9.90" }],
-      onlyInLedger: [],
-      different: [{ key: "instance i-1", bill: { usage: "3.5" }, ledger: { usage: "3.4" } }],
+      onlyInBill: [{ key: "CS1/CS1-1", kind: "order", value: "9.90", rows: [2, 5] }],
+      onlyInLedger: [{ key: "i-2", kind: "usage", value: null }],
+      different: [{ key: "i-1", kind: "usage", bill: "3.5", ledger: "3.4", rows: [3] }],
     };
-    expect(reconciliationSummary(answer)).toBe("12 matched, 1 only in the bill, 0 only in the ledger, 1 different");
-    expect(reconciliationSummary({ ...answer, matched: [{}, {}] })).toContain("2 matched");
-    expect(describeLine(answer.onlyInBill[0])).toBe("orderId: CS1, orderLineId: CS1-1, amount: 9.90");
-    expect(describeLine("<b>x</b>")).toBe("<b>x</b>");
+    expect(reconciliationSummary(answer)).toBe("12 matched, 1 only in the bill, 1 only in the ledger, 1 different");
+    expect(describeEntry(answer.onlyInBill[0]!)).toBe("order CS1/CS1-1: 9.90 (bill rows 2, 5)");
+    expect(describeEntry(answer.onlyInLedger[0]!)).toBe("usage i-2: —");
+    expect(describeEntry({ key: "<b>x</b>", kind: "order", value: "1", rows: [7] })).toBe("order <b>x</b>: 1 (bill row 7)");
   });
 });

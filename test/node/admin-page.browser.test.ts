@@ -31,22 +31,34 @@ const STATEMENT = {
   currency: "CNY",
   final: false,
   generatedAt: "2026-12-06T15:00:00.000Z",
+  from: "2026-09-30T16:00:00.000Z",
+  to: "2026-12-31T16:00:00.000Z",
   orders: [
-    { orderId: "CS-1", orderLineId: "CS-1-000001", orderType: "NEW", chargingMode: "PERIOD", productId: `${HOSTILE_NAME}2`, skuCode: "sku", instanceId: "i-1", amount: "9.90", listAmount: "19.90", createdAt: "2026-11-01T01:00:00.000Z" },
-    { orderId: "CS-2", orderLineId: "CS-2-000001", orderType: "UNSUBSCRIBE", chargingMode: "PERIOD", productId: "P-2", skuCode: "sku", instanceId: null, amount: "-99.90", listAmount: "-99.90", createdAt: "2026-11-30T15:59:59.000Z" },
+    { source: "instance", note: null, orderId: "CS-1", orderLineId: "CS-1-000001", orderType: "NEW", chargingMode: "PERIOD", productId: `${HOSTILE_NAME}2`, skuCode: "sku", instanceId: "i-1", amount: "9.90", listAmount: "19.90", createdAt: "2026-11-01T01:00:00.000Z" },
+    { source: "instance", note: null, orderId: "CS-2", orderLineId: "CS-2-000001", orderType: "UNSUBSCRIBE", chargingMode: "PERIOD", productId: "P-2", skuCode: "sku", instanceId: null, amount: "-99.90", listAmount: "-99.90", createdAt: "2026-11-30T15:59:59.000Z" },
   ],
   usage: [
     { instanceId: "i-3", productId: "P-3", skuCode: "hour", hours: 720, quantity: "0.3", rejectedQuantity: "0", expiredQuantity: "0", pendingQuantity: "0" },
     { instanceId: "i-4", productId: "P-3", skuCode: "hour", hours: 2, quantity: "1.5", rejectedQuantity: "0.1", expiredQuantity: "0", pendingQuantity: "0" },
   ],
-  totals: { [`${HOSTILE_NAME}2`]: { orders: 1, amount: "9.90", usageQuantity: "0" }, "P-2": { orders: 1, amount: "-99.90", usageQuantity: "0" } },
+  totals: {
+    orders: 2,
+    amount: "-90.00",
+    unknownAmounts: 0,
+    usageQuantity: "1.8",
+    products: [
+      { productId: `${HOSTILE_NAME}2`, orders: 1, amount: "9.90", usageQuantity: "0" },
+      { productId: "P-2", orders: 1, amount: "-99.90", usageQuantity: "0" },
+    ],
+  },
 };
 const STATEMENT_CSV = "\uFEFFkind,orderId,amount\norder,CS-1,9.90\norder,CS-2,-99.90\n";
 const STATEMENT_RECONCILIATION = {
+  period: "2026-Q4",
   matched: 3,
-  onlyInBill: [{ orderId: HOSTILE_NAME, orderLineId: "X-1", amount: "1.00" }],
+  onlyInBill: [{ key: `${HOSTILE_NAME}/X-1`, kind: "order", value: "1.00", rows: [3] }],
   onlyInLedger: [],
-  different: [{ key: "i-4", bill: { usage: "1.6" }, ledger: { usage: "1.5" } }],
+  different: [{ key: "i-4", kind: "usage", bill: "1.6", ledger: "1.5", rows: [4] }],
 };
 
 async function freePort(): Promise<number> {
@@ -324,7 +336,7 @@ describe("the admin page in headless Chromium", () => {
     await page.setInputFiles("#reconcile-form input[name=bill]", { name: "bill.csv", mimeType: "text/csv", buffer: Buffer.from(bill, "utf8") });
     await page.click("#reconcile-form button[type=submit]");
     await expect.poll(() => page.locator("#reconciliation p.warning").textContent()).toBe("2026-Q4: 3 matched, 1 only in the bill, 0 only in the ledger, 1 different");
-    expect(await page.locator("#reconciliation").textContent()).toContain(`orderId: ${HOSTILE_NAME}`);
+    expect(await page.locator("#reconciliation").textContent()).toContain(`order ${HOSTILE_NAME}/X-1: 1.00 (bill row 3)`);
     // The file's bytes as saved, its BOM included.
     expect(uploads).toEqual([{ type: "text/csv", body: Buffer.from(bill, "utf8").toString("hex") }]);
 

@@ -21,38 +21,44 @@ export type {
 export type { ProblemKind, ProblemPlace } from "../../operations/problem-kinds";
 
 /*
- * The statement and its reconciliation (GET /admin/api/statements/{period}, POST .../reconcile), as the seller
- * contract fixes them. Written here until their zod schemas land; then these become `export type { ... } from` them.
- * Amounts and quantities are decimal strings (never summed as floats in the page).
+ * GET /admin/api/statements/{period} and POST .../reconcile. Written out here because their schema modules import the
+ * Worker's D1 types, which the page's DOM-only check cannot load; api-types.check.ts (in the Worker's check only)
+ * fails the build when these drift from StatementBody and the reconciliation the Worker answers.
  */
 export interface StatementOrder {
+  source: "instance" | "general" | "license";
   orderId: string;
-  orderLineId: string;
-  orderType: string;
+  orderLineId: string | null;
+  orderType: string | null;
   chargingMode: string | null;
   productId: string | null;
   skuCode: string | null;
   instanceId: string | null;
-  /** What the buyer paid (query order's currencyAfterDiscount); null when the order could not be fetched. */
+  /** What the buyer paid (currencyAfterDiscount); null while the order's amount is unknown (see note). */
   amount: string | null;
-  /** The list price (query order's currency). */
   listAmount: string | null;
   createdAt: string;
+  note: string | null;
 }
 
 export interface StatementUsage {
   instanceId: string;
   productId: string | null;
   skuCode: string | null;
-  hours: number | string;
+  hours: number;
   quantity: string;
   rejectedQuantity: string;
   expiredQuantity: string;
   pendingQuantity: string;
 }
 
-/** Per product: its figures (orders, amount, usage quantity), keyed by product id, or a list of rows naming it. */
-export type StatementTotals = Record<string, Record<string, unknown>> | Array<Record<string, unknown>>;
+export interface StatementTotals {
+  orders: number;
+  amount: string;
+  unknownAmounts: number;
+  usageQuantity: string;
+  products: Array<{ productId: string | null; orders: number; amount: string; usageQuantity: string }>;
+}
 
 export interface Statement {
   period: string;
@@ -60,15 +66,24 @@ export interface Statement {
   currency: string;
   final: boolean;
   generatedAt: string;
+  from: string;
+  to: string;
   orders: StatementOrder[];
   usage: StatementUsage[];
   totals: StatementTotals;
 }
 
+export interface ReconciliationEntry {
+  key: string;
+  kind: "order" | "usage";
+  value: string | null;
+  rows?: number[];
+}
+
 export interface Reconciliation {
-  /** How many lines matched (or the matched lines themselves). */
-  matched: number | unknown[];
-  onlyInBill: unknown[];
-  onlyInLedger: unknown[];
-  different: Array<{ key: string; bill: unknown; ledger: unknown }>;
+  period: string;
+  matched: number;
+  onlyInBill: ReconciliationEntry[];
+  onlyInLedger: ReconciliationEntry[];
+  different: Array<{ key: string; kind: "order" | "usage"; bill: string; ledger: string | null; rows: number[] }>;
 }
