@@ -350,6 +350,21 @@ describe("the admin page in headless Chromium", () => {
     expect(await page.locator("#status.error").count()).toBe(1); // the reconciliation found differences: said in red
     expect(problems).toEqual([]);
     await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, "-statements.png"), fullPage: true });
+
+    // The real statements API: the month of the first test's purchase (its createTime, 2026-11-01) lists its order.
+    await page.unroute("**/admin/api/statements/**");
+    await page.fill("#statement-filters input[name=month]", "2026-11");
+    await page.selectOption("#statement-filters select[name=span]", "month");
+    await page.click("#statement-filters button[type=submit]");
+    await expect.poll(() => page.locator("#statement").textContent()).toContain(orderId);
+    expect(await page.locator("#statement p").first().textContent()).toContain("2026-11 (Asia/Shanghai), amounts in CNY");
+    const [real] = await Promise.all([page.waitForEvent("download"), page.click("#statement-csv")]);
+    expect(real.suggestedFilename()).toBe("statement-2026-11.csv");
+    const csv = readFileSync(await real.path(), "utf8");
+    expect(csv.startsWith("\uFEFF")).toBe(true);
+    expect(csv).toContain(orderId);
+    expect(await page.locator("#status.error").count()).toBe(0);
+    expect(problems).toEqual([]);
     await context.close();
   }, 60_000);
 
