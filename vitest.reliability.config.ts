@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { configDefaults, defineConfig } from "vitest/config";
 import { workerProjects } from "./vitest.workers.ts";
+import { ALERT_WEBHOOK_URL_UNDER_TEST } from "./test/reliability/support/day-settings.ts";
 import { ReliabilitySummary } from "./test/reliability/support/summary-reporter.ts";
 
 /*
@@ -21,9 +22,14 @@ export default defineConfig(async () => {
       silent: "passed-only" as const,
       reporters: [...configDefaults.reporters, new ReliabilitySummary()],
       projects: [
-        worker("reliability", ["test/reliability/**/*.test.ts"], ["test/reliability/faults/d1-*.test.ts"], { vars }),
+        worker("reliability", ["test/reliability/**/*.test.ts"], ["test/reliability/faults/d1-*.test.ts", "test/reliability/faults/day-*.test.ts"], { vars }),
         // D1 errors at each write: the same Worker behind a test-only entry that wraps its D1 binding.
         worker("reliability-d1-faults", ["test/reliability/faults/d1-*.test.ts"], [], { vars, main: "./test/reliability/support/faulty-d1.entry.ts" }),
+        // The simulated day at scale: D1 faults too, and alerts on (their robot is the test's fetch mock).
+        worker("reliability-day", ["test/reliability/faults/day-*.test.ts"], [], {
+          vars: { ...vars, ALERT_WEBHOOK_URL: ALERT_WEBHOOK_URL_UNDER_TEST, ALERT_WEBHOOK_FORMAT: "json", ALERT_MIN_SEVERITY: "warning" },
+          main: "./test/reliability/support/faulty-d1.entry.ts",
+        }),
       ],
     },
   };
