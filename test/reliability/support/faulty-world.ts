@@ -1,7 +1,6 @@
 import { vi } from "vitest";
 import { MOCK_ORDER_ID } from "../../../src/operations/self-check/checks/marketplace-credentials.check";
 import { QUERY_ORDER_PATH } from "../../../src/marketplace-api/order.api";
-import { LICENSE_PATHS } from "../../../src/marketplace-api/license.api";
 import { USAGE_PUSH_PATHS } from "../../../src/marketplace-api/usage.api";
 import { ALERT_WEBHOOK_URL_UNDER_TEST } from "./day-settings";
 import { formatCompactUtc } from "../../../src/protocol/time-formats";
@@ -21,6 +20,7 @@ import { queryOrderInfo } from "../../support/orders";
 export type Target = "queryOrder" | "usagePush" | "licenseUpload" | "sellerWebhook" | "alertWebhook";
 export type Fault = "error" | "drop" | "hang";
 
+const UPLOAD_PATH = /^\/api\/mkp-openapi-public\/global\/v1\/market-event\/([^/]+)\/file$/;
 export const SELLER_WEBHOOK_URL = "http://127.0.0.1:9/__seller/webhook";
 export const ALERT_WEBHOOK_URL = ALERT_WEBHOOK_URL_UNDER_TEST;
 
@@ -69,6 +69,8 @@ export class FaultyWorld {
   readonly deliveries: SellerDelivery[] = [];
   readonly alerts: AlertReceived[] = [];
   readonly unexpected: string[] = [];
+  /** License uploads the Marketplace took, per event id. */
+  readonly uploads = new Map<string, number>();
 
   constructor(
     private readonly random: () => number,
@@ -102,10 +104,13 @@ export class FaultyWorld {
     if (request.url === ALERT_WEBHOOK_URL) return this.alertWebhook(request);
     if (url.pathname === QUERY_ORDER_PATH) return this.queryOrder(url);
     if (url.pathname === USAGE_PUSH_PATHS.new) return this.usagePush(request);
-    if (Object.values(LICENSE_PATHS).includes(url.pathname as (typeof LICENSE_PATHS)[keyof typeof LICENSE_PATHS])) {
+    const upload = UPLOAD_PATH.exec(url.pathname);
+    if (upload) {
       const fault = this.fault("licenseUpload");
       if (fault) return FaultyWorld.failWith(fault);
-      return Response.json({ error_code: "MKT.0000", error_msg: "success" });
+      const eventId = decodeURIComponent(upload[1] ?? "");
+      this.uploads.set(eventId, (this.uploads.get(eventId) ?? 0) + 1);
+      return Response.json({ error_code: "CBC.0000", error_msg: "success" });
     }
     this.unexpected.push(`${request.method} ${url.origin}${url.pathname}`);
     return Response.json({ error_code: "MKT.0999", error_msg: `unexpected ${url.pathname}` }, { status: 404 });
