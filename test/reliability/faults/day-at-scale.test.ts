@@ -2,12 +2,14 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { HOUR_MS } from "../../../src/billing/periods";
 import { parseQuantity } from "../../../src/billing/quantity";
+import { MAX_RECORDS_PER_PUSH } from "../../../src/marketplace-api/usage.api";
 import { createKeyOf, instanceIdFor } from "../../../src/instances/instance-id";
 import { sendDueAlerts } from "../../../src/operations/alerts";
 import { CLEARING_KINDS, FINAL_KINDS } from "../../../src/operations/problem-kinds";
 import { PING_EVENT_TYPE } from "../../../src/operations/self-check/checks/seller-webhook.check";
 import { formatCompactUtc, formatOnlineLicenseTime } from "../../../src/protocol/time-formats";
 import { runScheduled } from "../../../src/schedule";
+import { dueWorkStatement } from "../../support/background-work";
 import { setClock } from "../../support/billing";
 import { runDueOrderFetches } from "../../support/lifecycle";
 import { licenseRequest } from "../../support/licenses";
@@ -61,7 +63,7 @@ interface Purchase {
 const world = new FaultyWorld(faultRandom, REJECT_RATE);
 const purchases: Purchase[] = [];
 const ingestedUnits = new Map<string, number>();
-const stats = { v2Calls: 0, v2Retries: 0, ingestBatches: 0, ingestRetries: 0, events: 0, d1Faults: 0, cronFailures: 0, alarmFailures: 0, resentAfterAck: 0, alertsResent: 0, licenses: 0 };
+const stats = { v2Calls: 0, v2Retries: 0, ingestBatches: 0, ingestRetries: 0, events: 0, d1Faults: 0, cronFailures: 0, alarmFailures: 0, resentAfterAck: 0, alertsResent: 0, snsResent: 0, licenses: 0 };
 
 function faultsOn(on: boolean): void {
   world.rates = on ? { ...FAULT_RATES } : { queryOrder: 0, usagePush: 0, licenseUpload: 0, sellerWebhook: 0, alertWebhook: 0 };
@@ -210,6 +212,9 @@ async function tick(now: number): Promise<void> {
   });
 }
 
+// The shared settle-background-work hook (afterAll) may wait 5 s on a loaded machine after an hour of D1 writes.
+vi.setConfig({ hookTimeout: 60_000 });
+
 // Before the shared settle-background-work hook: with the clock still in 2031 it would wait on work due "now" forever.
 afterEach(() => {
   resetD1Faults(null);
@@ -246,12 +251,21 @@ describe("a simulated day at scale with faults everywhere", () => {
       faultsOn(false);
       const recoveryDeliveries = world.deliveries.length;
       const recoveryAlerts = world.alerts.length;
+      const resentBeforeRecovery = world.resent.length;
+      const takenBeforeRecovery = new Set(world.received.keys());
       const recoveryStart = DAY + SCALE.hours * HOUR_MS;
       for (let now = recoveryStart; now < recoveryStart + SCALE.recoveryHours * HOUR_MS; now += TICK_MS) await tick(now);
       const simulatedMs = performance.now() - started;
 
       // ---- usage: every unit billed exactly once or accounted --------------------------------------------------
-      expect(world.receivedTwice, `metering_sns the Marketplace took twice; ${context()}`).toEqual([]);
+      // The Marketplace takes an sn once; the gateway resends one only when the D1 write recording its answer failed,
+      // never once the faults are off, and never with another value.
+      expect(world.changedOnResend, `metering_sns resent with another value; ${context()}`).toEqual([]);
+      const resentFresh = world.resent.slice(resentBeforeRecovery).filter((sn) => !takenBeforeRecovery.has(sn));
+      expect(resentFresh, `metering_sns first sent with the faults off and yet sent again; ${context()}`).toEqual([]);
+      const failedLedgerWrites = injectedWrites.filter((sql) => /usage_records/i.test(sql)).length;
+      expect(resentBeforeRecovery, `resent metering_sns, against failed writes of usage_records (${failedLedgerWrites}); ${context()}`).toBeLessThanOrEqual(failedLedgerWrites * MAX_RECORDS_PER_PUSH);
+      stats.snsResent = resentBeforeRecovery;
       const records = await env.DB.prepare("SELECT metering_sn, instance_id, usage_units, usage_value, state FROM usage_records").all<{
         metering_sn: string;
         instance_id: string;
@@ -366,10 +380,13 @@ describe("a simulated day at scale with faults everywhere", () => {
       expect(world.unexpected, `calls to targets the test does not know; ${context()}`).toEqual([]);
 
       const kinds = problems.results.reduce<Record<string, number>>((all, p) => ({ ...all, [p.kind]: (all[p.kind] ?? 0) + 1 }), {});
+      // What the shared settle hook will find due once the real clock is back (it waits up to 5 s on it).
+      vi.useRealTimers();
+      const dueAfter = (await dueWorkStatement(env.DB, Date.now()).first<{ n: number }>())?.n ?? 0;
       task.meta.runSummary = (
         `day-at-scale ${profile}: ${SCALE.instances} instances, ${SCALE.hours} h + ${SCALE.recoveryHours} h recovery, ${context()} in ${(simulatedMs / 1000).toFixed(1)} s;` +
           ` calls ${JSON.stringify(world.calls)} faults ${JSON.stringify(world.faults)}; ${JSON.stringify(stats)}; records ${records.results.length}` +
-          ` (${world.rejectedSns.size} refused); events ${events.results.length}; problems ${JSON.stringify(kinds)}; alerts ${world.alerts.length}`
+          ` (${world.rejectedSns.size} refused); events ${events.results.length}; problems ${JSON.stringify(kinds)}; alerts ${world.alerts.length}; due at the real clock afterwards ${dueAfter}`
       );
     },
     PROPERTY_TIMEOUT_MS,

@@ -14,7 +14,7 @@ import { queryOrderInfo } from "../../support/orders";
  * A hang of the seller's webhook is the one fault that happens AFTER the target acted: the seller stored the event
  * and its answer was lost, so the gateway's retry reaches it again under the same webhook-id. A hang of the other
  * targets happens before they act: the Marketplace cannot take a usage record twice under one metering_sn (the
- * gateway resends the same sn, but it must never send an sn that was already taken).
+ * gateway resends an sn whose answer it lost, and the Marketplace answers 005, duplicate, for one it took).
  */
 
 export type Target = "queryOrder" | "usagePush" | "licenseUpload" | "sellerWebhook" | "alertWebhook";
@@ -63,8 +63,10 @@ export class FaultyWorld {
   readonly orders = new Map<string, OrderPlan>();
   /** metering_sn → usage_value, for every record the Marketplace took (accepted or rejected). */
   readonly received = new Map<string, string>();
-  /** metering_sns the Marketplace was sent again after taking them: must stay empty. */
-  readonly receivedTwice: string[] = [];
+  /** metering_sns sent again after the Marketplace took or refused them (the gateway lost the answer). */
+  readonly resent: string[] = [];
+  /** ...with another usage_value than the first time: must stay empty. */
+  readonly changedOnResend: string[] = [];
   readonly rejectedSns = new Set<string>();
   readonly deliveries: SellerDelivery[] = [];
   readonly alerts: AlertReceived[] = [];
@@ -85,7 +87,9 @@ export class FaultyWorld {
 
   private fault(target: Target): Fault | null {
     this.calls[target] += 1;
-    if (this.random() >= this.rates[target]) return null;
+    // The first call to a faulty target always fails, so even a short run sees every target fail.
+    const first = this.rates[target] > 0 && this.faults[target] === 0;
+    if (!first && this.random() >= this.rates[target]) return null;
     this.faults[target] += 1;
     const draw = this.random();
     return draw < 0.4 ? "error" : draw < 0.7 ? "drop" : "hang";
@@ -137,9 +141,20 @@ export class FaultyWorld {
     const { usage_records: records } = (await request.json()) as { usage_records: Array<{ metering_sn: string; usage_value: string }> };
     const rejected: Array<{ metering_sn: string; error_code: string; error_msg: string }> = [];
     for (const record of records) {
-      if (this.received.has(record.metering_sn)) this.receivedTwice.push(record.metering_sn);
+      // The Marketplace takes a metering_sn once: a resend is answered as before (refused again, or 005 duplicate).
+      if (this.rejectedSns.has(record.metering_sn)) {
+        this.resent.push(record.metering_sn);
+        rejected.push({ metering_sn: record.metering_sn, error_code: "12", error_msg: "not pay-per-use (injected)" });
+        continue;
+      }
+      if (this.received.has(record.metering_sn)) {
+        this.resent.push(record.metering_sn);
+        if (this.received.get(record.metering_sn) !== record.usage_value) this.changedOnResend.push(record.metering_sn);
+        rejected.push({ metering_sn: record.metering_sn, error_code: "005", error_msg: "duplicate metering_sn" });
+        continue;
+      }
       this.received.set(record.metering_sn, record.usage_value);
-      if (this.random() < this.rejectRate) {
+      if (this.rejectedSns.size === 0 || this.random() < this.rejectRate) {
         this.rejectedSns.add(record.metering_sn);
         rejected.push({ metering_sn: record.metering_sn, error_code: "12", error_msg: "not pay-per-use (injected)" });
       }
