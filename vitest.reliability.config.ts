@@ -8,6 +8,10 @@ import { ReliabilitySummary } from "./test/reliability/support/summary-reporter.
  * `npm run test:reliability`: fuzzing, concurrency storms and faults (test/reliability), apart from `npm test`.
  * RELIABILITY_PROFILE=ci runs the small profile (.ci/run); RELIABILITY_SEED replays one fast-check run.
  */
+function withHookTimeout<P extends { test: object }>(project: P, hookTimeout: number): P {
+  return { ...project, test: { ...project.test, hookTimeout } };
+}
+
 export default defineConfig(async () => {
   const worker = await workerProjects();
   // A seller RSA key, so fuzzed applicationSyncs reach the decryption of clientSecret instead of a settings error.
@@ -26,10 +30,14 @@ export default defineConfig(async () => {
         // D1 errors at each write: the same Worker behind a test-only entry that wraps its D1 binding.
         worker("reliability-d1-faults", ["test/reliability/faults/d1-*.test.ts"], [], { vars, main: "./test/reliability/support/faulty-d1.entry.ts" }),
         // The simulated day at scale: D1 faults too, and alerts on (their robot is the test's fetch mock).
-        worker("reliability-day", ["test/reliability/faults/day-*.test.ts"], [], {
-          vars: { ...vars, ALERT_WEBHOOK_URL: ALERT_WEBHOOK_URL_UNDER_TEST, ALERT_WEBHOOK_FORMAT: "json", ALERT_MIN_SEVERITY: "warning" },
-          main: "./test/reliability/support/faulty-d1.entry.ts",
-        }),
+        withHookTimeout(
+          worker("reliability-day", ["test/reliability/faults/day-*.test.ts"], [], {
+            vars: { ...vars, ALERT_WEBHOOK_URL: ALERT_WEBHOOK_URL_UNDER_TEST, ALERT_WEBHOOK_FORMAT: "json", ALERT_MIN_SEVERITY: "warning" },
+            main: "./test/reliability/support/faulty-d1.entry.ts",
+          }),
+          // After a day's worth of log lines, workerd is still relaying them when the shared settle hook runs.
+          120_000,
+        ),
       ],
     },
   };

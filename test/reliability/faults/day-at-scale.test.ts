@@ -212,9 +212,6 @@ async function tick(now: number): Promise<void> {
   });
 }
 
-// The shared settle-background-work hook (afterAll) may wait 5 s on a loaded machine after an hour of D1 writes.
-vi.setConfig({ hookTimeout: 60_000 });
-
 // Before the shared settle-background-work hook: with the clock still in 2031 it would wait on work due "now" forever.
 afterEach(() => {
   resetD1Faults(null);
