@@ -4,6 +4,8 @@ declare module "vitest" {
   interface TaskMeta {
     /** Cases a fuzz property ran (test/reliability/support/fuzz-suite.ts). */
     fuzzCases?: number;
+    /** What a simulated run did (test/reliability/faults/day-at-scale.test.ts): calls, faults, problems, time. */
+    runSummary?: string;
   }
 }
 
@@ -27,6 +29,8 @@ export class ReliabilitySummary implements Reporter {
         if (fuzzCases !== undefined) cases += fuzzCases;
         const seconds = ((test.diagnostic()?.duration ?? 0) / 1000).toFixed(1);
         lines.push(`  ${test.result().state.padEnd(7)} ${seconds.padStart(7)} s  ${fuzzCases === undefined ? "" : `${fuzzCases} cases  `}${test.fullName}`);
+        const runSummary = test.meta().runSummary;
+        if (runSummary !== undefined) lines.push(`          ${runSummary}`);
       }
     }
     const minutes = ((Date.now() - this.started) / 60_000).toFixed(1);
