@@ -35,16 +35,14 @@ export async function runDueDuties(s: InstanceScope, duties: readonly Duty[], no
 
 /**
  * Arms the alarm for the earliest due duty (an accepted call left unwritten counts as due after the failure pause), but
- * not before `notBefore`; deletes it when nothing is due. An earlier alarm already set is kept: it finds nothing due
- * and re-arms.
+ * not before `notBefore`. An earlier alarm already set is kept: it runs what is due then and re-arms. With nothing due
+ * the alarm is left as it is, never deleted: a delivery loop may have cleared its mark while a concurrent commit armed
+ * the alarm for new events (test/seller-contract/event-feed-concurrency.test.ts hangs when it is deleted).
  */
 export async function armAlarm(s: InstanceScope, duties: readonly Duty[], storage: AlarmStorage, notBefore = 0): Promise<void> {
   const times = duties.map((duty) => duty.nextDue(s)).filter((time): time is number => time !== undefined);
   if (s.kv.get(KV.accepted) !== undefined) times.push(Date.now() + ALARM_FAILURE_RETRY_MS);
-  if (times.length === 0) {
-    await storage.deleteAlarm();
-    return;
-  }
+  if (times.length === 0) return;
   const due = Math.max(Math.min(...times), notBefore);
   const current = await storage.getAlarm();
   if (current === null || current > due) await storage.setAlarm(due);
@@ -54,5 +52,4 @@ export async function armAlarm(s: InstanceScope, duties: readonly Duty[], storag
 export interface AlarmStorage {
   getAlarm(): Promise<number | null>;
   setAlarm(at: number): Promise<void>;
-  deleteAlarm(): Promise<void>;
 }
