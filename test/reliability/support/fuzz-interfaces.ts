@@ -15,6 +15,7 @@ import {
   stringish,
   tamperArb,
 } from "./fuzz-requests";
+import { type SsoPool, ssoInterfaces } from "./fuzz-sso";
 
 /*
  * Every interface the fuzzer drives, one entry each. Adding a route is one entry: a signed JSON route
@@ -32,12 +33,19 @@ export type AnswerShape =
   /** A public document (JWKS, the admin page and its assets): 200 whatever the query or headers. */
   | { kind: "static" }
   /** No such route: a JSON 404. */
-  | { kind: "not-found" };
+  | { kind: "not-found" }
+  /**
+   * Single sign-on (/oidc): a 302 (refused when it sends the browser back with `error`), an HTML page, or OAuth JSON
+   * whose errors carry `error` (RFC 6749 §5.2); refused when 4xx.
+   */
+  | { kind: "oidc" };
 
 export interface FuzzInterface {
   name: string;
   answer: AnswerShape;
   cases: fc.Arbitrary<CaseSpec>;
+  /** How a case reaches the Worker when not as the test bindings configure it (SSO: with its settings laid over). */
+  send?: (request: Request) => Promise<Response>;
 }
 
 /** Instance ids the fuzz bodies draw from: a few that exist (created by the test), the rest random. */
@@ -253,7 +261,7 @@ function kitBodies(pool: IdPool): fc.Arbitrary<Record<string, unknown>> {
 const kitName = fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...KIT_SYNCS) }, { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 20 }).map(encodeURIComponent) });
 
 /** The fuzzed interfaces. */
-export function fuzzInterfaces(pool: IdPool): FuzzInterface[] {
+export function fuzzInterfaces(pool: IdPool, sso: SsoPool): FuzzInterface[] {
   const seller = sellerApiRoutes.map((route) =>
     bearerInterface({ name: `seller ${route.method.toUpperCase()} ${route.path}`, method: route.method, path: route.path, key: "SELLER_API_TOKEN", query: route.query, body: route.body, pool }),
   );
@@ -266,8 +274,9 @@ export function fuzzInterfaces(pool: IdPool): FuzzInterface[] {
     signedJsonInterface({ name: "license POST /license", path: fc.constant("/license"), scheme: "v2-query", key: "LICENSE_ACCESS_KEY", valid: licenseBodies(pool) }),
     ...seller,
     ...ADMIN_ROUTES.map((route) =>
-      bearerInterface({ name: `admin ${route.method.toUpperCase()} ${route.path}`, method: route.method, path: route.path, key: "ADMIN_TOKEN", pool }),
+      bearerInterface({ name: `admin ${route.method.toUpperCase()} ${route.path}`, method: route.method, path: route.path, key: "ADMIN_TOKEN", query: route.query, body: route.body, pool }),
     ),
+    ...ssoInterfaces(sso),
     ...["/healthz", "/.well-known/jwks.json", "/admin", "/admin/app.js"].map((path) => ({
       name: `GET ${path}`,
       answer: (path === "/healthz" ? { kind: "health" } : { kind: "static" }) satisfies AnswerShape,

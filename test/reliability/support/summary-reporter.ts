@@ -4,6 +4,8 @@ declare module "vitest" {
   interface TaskMeta {
     /** Cases a fuzz property ran (test/reliability/support/fuzz-suite.ts). */
     fuzzCases?: number;
+    /** Of those, the cases the route did not refuse. */
+    fuzzAccepted?: number;
   }
 }
 
@@ -25,8 +27,9 @@ export class ReliabilitySummary implements Reporter {
       for (const test of module.children.allTests()) {
         const fuzzCases = test.meta().fuzzCases;
         if (fuzzCases !== undefined) cases += fuzzCases;
-        const seconds = ((test.diagnostic()?.duration ?? 0) / 1000).toFixed(1);
-        lines.push(`  ${test.result().state.padEnd(7)} ${seconds.padStart(7)} s  ${fuzzCases === undefined ? "" : `${fuzzCases} cases  `}${test.fullName}`);
+        const ms = test.diagnostic()?.duration ?? 0;
+        const fuzzed = fuzzCases !== undefined ? `${fuzzCases} cases (${test.meta().fuzzAccepted ?? 0} accepted, ${(ms / Math.max(fuzzCases, 1)).toFixed(1)} ms each)  ` : "";
+        lines.push(`  ${test.result().state.padEnd(7)} ${(ms / 1000).toFixed(1).padStart(7)} s  ${fuzzed}${test.fullName}`);
       }
     }
     const minutes = ((Date.now() - this.started) / 60_000).toFixed(1);
