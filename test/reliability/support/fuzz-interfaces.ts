@@ -46,6 +46,8 @@ export interface FuzzInterface {
   cases: fc.Arbitrary<CaseSpec>;
   /** How a case reaches the Worker when not as the test bindings configure it (SSO: with its settings laid over). */
   send?: (request: Request) => Promise<Response>;
+  /** Run before the interface's cases (their writes are not the cases'): fresh one-time values, say. */
+  prepare?: () => Promise<void>;
 }
 
 /** Instance ids the fuzz bodies draw from: a few that exist (created by the test), the rest random. */

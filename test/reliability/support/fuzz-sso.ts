@@ -30,18 +30,31 @@ export const isSsoInterface = (fuzzed: FuzzInterface): boolean => fuzzed.name.st
 
 const SIGN_INS = 6;
 
-/** A purchase whose tenant's IdP signs alice in, and the one-time values of a few sign-ins. */
+/** The SSO world: a purchase whose tenant's IdP signs alice in. Once per test file. */
 export async function prepareSso(pool: SsoPool): Promise<void> {
   const world = await ssoWorld();
   pool.world = world;
   const scope = await purchaseWithTenant(world, [kitUser("alice")]);
   pool.instanceId = scope.instanceId;
   pool.tenantId = scope.tenantId;
+}
+
+/**
+ * Fresh one-time values from a few sign-ins, before each SSO interface: codes live a minute and states ten, so values
+ * made when the file started would all be expired by the time a time-boxed run reaches the later interfaces.
+ */
+export async function freshSignIns(pool: SsoPool): Promise<void> {
+  const world = pool.world;
+  if (!world) throw new Error("the SSO world is not prepared");
+  pool.callbacks.length = 0;
+  pool.codes.length = 0;
+  pool.accessTokens.length = 0;
+  pool.idTokens.length = 0;
   const config = await appClient(world);
   for (let i = 0; i < SIGN_INS; i++) {
-    const pending = await startSignIn(config, { instance_id: scope.instanceId });
+    const pending = await startSignIn(config, { instance_id: pool.instanceId });
     pool.callbacks.push(new URL(await callbackUrlFor(world, pending.url, "alice")).search);
-    const session = await startSignIn(config, { instance_id: scope.instanceId });
+    const session = await startSignIn(config, { instance_id: pool.instanceId });
     const code = (await browse(world, session.url, "alice")).location?.searchParams.get("code");
     if (!code) throw new Error("the SSO world's sign-in gave no code");
     // Half the codes stay unused for the fuzzer; the others are redeemed here for tokens.
@@ -85,13 +98,16 @@ function mutatedParams(valid: fc.Arbitrary<Array<[string, string]>>): fc.Arbitra
     });
 }
 
+/** A JSON value as query text (String() throws on fast-check's prototype-less objects). */
+const asText = (value: unknown): string => (typeof value === "string" ? value : (JSON.stringify(value) ?? ""));
+
 const challenge = fc.stringMatching(/^[A-Za-z0-9_-]{43}$/);
 
-function ssoInterface(method: string, path: string, query: fc.Arbitrary<Array<[string, string]>>, options: { headers?: fc.Arbitrary<Array<[string, string]>>; body?: fc.Arbitrary<string | null> } = {}, send: (request: Request) => Promise<Response>): FuzzInterface {
+function ssoInterface(method: string, path: string, query: fc.Arbitrary<Array<[string, string]>>, options: { headers?: fc.Arbitrary<Array<[string, string]>>; body?: fc.Arbitrary<string | null> } = {}, via: Required<Pick<FuzzInterface, "send" | "prepare">>): FuzzInterface {
   return {
     name: `SSO ${method} ${path}`,
     answer: { kind: "oidc" },
-    send,
+    ...via,
     cases: fc.record({
       method: fc.constant(method),
       path: fc.constant(path),
@@ -107,9 +123,12 @@ function ssoInterface(method: string, path: string, query: fc.Arbitrary<Array<[s
 
 /** The /oidc routes, their cases drawing on `pool` (filled before the cases run, read when each case is made). */
 export function ssoInterfaces(pool: SsoPool): FuzzInterface[] {
-  const send = (request: Request): Promise<Response> => {
-    if (!pool.world) throw new Error("the SSO world is not prepared");
-    return pool.world.fetch(request);
+  const via = {
+    send: (request: Request): Promise<Response> => {
+      if (!pool.world) throw new Error("the SSO world is not prepared");
+      return pool.world.fetch(request);
+    },
+    prepare: () => freshSignIns(pool),
   };
   const instanceId = fc.oneof({ weight: 4, arbitrary: fc.constant(null).map(() => pool.instanceId) }, { weight: 1, arbitrary: stringish.map(String) });
   const authorizeParams = fc
@@ -169,15 +188,15 @@ export function ssoInterfaces(pool: SsoPool): FuzzInterface[] {
     .map(([hint, id, tenant, returnTo, state]) =>
       Object.entries({ id_token_hint: hint, instance_id: id, tenant_id: tenant, post_logout_redirect_uri: returnTo, state }).filter((entry): entry is [string, string] => entry[1] !== undefined),
     );
-  const randomQuery = fc.oneof({ weight: 4, arbitrary: extraQuery }, { weight: 1, arbitrary: fc.array(fc.tuple(fc.string({ maxLength: 12 }), anyValue.map(String)), { maxLength: 3 }) });
+  const randomQuery = fc.oneof({ weight: 4, arbitrary: extraQuery }, { weight: 1, arbitrary: fc.array(fc.tuple(fc.string({ maxLength: 12 }), anyValue.map(asText)), { maxLength: 3 }) });
   return [
-    ssoInterface("GET", "/oidc/.well-known/openid-configuration", randomQuery, {}, send),
-    ssoInterface("GET", "/oidc/jwks", randomQuery, {}, send),
-    ssoInterface("GET", "/oidc/authorize", fc.oneof({ weight: 6, arbitrary: mutatedParams(authorizeParams) }, { weight: 1, arbitrary: extraQuery }), {}, send),
-    ssoInterface("GET", "/oidc/callback", fc.oneof({ weight: 6, arbitrary: mutatedParams(callbackParams) }, { weight: 1, arbitrary: extraQuery }), {}, send),
-    ssoInterface("POST", "/oidc/token", extraQuery, { headers: tokenHeaders, body: tokenBody }, send),
-    ssoInterface("GET", "/oidc/userinfo", extraQuery, { headers: bearer }, send),
-    ssoInterface("POST", "/oidc/userinfo", extraQuery, { headers: bearer, body: fc.option(fc.string({ maxLength: 60 }), { nil: null }) }, send),
-    ssoInterface("GET", "/oidc/logout", fc.oneof({ weight: 6, arbitrary: mutatedParams(logoutParams) }, { weight: 1, arbitrary: extraQuery }), {}, send),
+    ssoInterface("GET", "/oidc/.well-known/openid-configuration", randomQuery, {}, via),
+    ssoInterface("GET", "/oidc/jwks", randomQuery, {}, via),
+    ssoInterface("GET", "/oidc/authorize", fc.oneof({ weight: 6, arbitrary: mutatedParams(authorizeParams) }, { weight: 1, arbitrary: extraQuery }), {}, via),
+    ssoInterface("GET", "/oidc/callback", fc.oneof({ weight: 6, arbitrary: mutatedParams(callbackParams) }, { weight: 1, arbitrary: extraQuery }), {}, via),
+    ssoInterface("POST", "/oidc/token", extraQuery, { headers: tokenHeaders, body: tokenBody }, via),
+    ssoInterface("GET", "/oidc/userinfo", extraQuery, { headers: bearer }, via),
+    ssoInterface("POST", "/oidc/userinfo", extraQuery, { headers: bearer, body: fc.option(fc.string({ maxLength: 60 }), { nil: null }) }, via),
+    ssoInterface("GET", "/oidc/logout", fc.oneof({ weight: 6, arbitrary: mutatedParams(logoutParams) }, { weight: 1, arbitrary: extraQuery }), {}, via),
   ];
 }
