@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { ConfigurationError } from "./protocol/errors";
+import { billColumnsSetting } from "./statements/bill-columns";
+import { isTimeZone } from "./statements/period";
 
 const secret = z.string().trim().min(1, "is empty");
 const optionalSecret = z
@@ -247,6 +249,26 @@ export const FEATURE_SETTINGS = {
    * issuer, the self-check's public_url. No Marketplace interface needs it, so a malformed one never answers 000005.
    */
   publicUrl: z.object({ PUBLIC_URL: publicOrigin.optional() }).transform((raw) => ({ url: raw.PUBLIC_URL })),
+  /**
+   * Statements and their reconciliation (src/statements): the zone of the Marketplace's bills, the currency named on
+   * the statement (query order's amounts carry none), and the bill export's column headers. Broken, only the
+   * statement routes answer 503.
+   */
+  statements: z
+    .object({
+      STATEMENT_TIMEZONE: z
+        .string()
+        .trim()
+        .refine(isTimeZone, { message: "must be an IANA time zone such as Asia/Shanghai" })
+        .default("Asia/Shanghai"),
+      STATEMENT_CURRENCY: z
+        .string()
+        .trim()
+        .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as CNY")
+        .default("CNY"),
+      BILL_COLUMNS: billColumnsSetting,
+    })
+    .transform((raw) => ({ timeZone: raw.STATEMENT_TIMEZONE, currency: raw.STATEMENT_CURRENCY, billColumns: raw.BILL_COLUMNS })),
 };
 
 export type Feature = keyof typeof FEATURE_SETTINGS;

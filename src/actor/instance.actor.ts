@@ -900,7 +900,8 @@ export class InstanceActor extends SerialActor {
           this.replacePending(item, null);
           return;
         }
-        if (instance && attempts >= QUERY_ORDER_FAILING_AFTER) this.problem(queryOrderFailing(instance, attempts, message, giveUp), now);
+        // A record's failure costs the buyer nothing: the statement shows its amount null with the reason.
+        if (instance && attempts >= QUERY_ORDER_FAILING_AFTER && item.purpose !== "record") this.problem(queryOrderFailing(instance, attempts, message, giveUp), now);
         if (giveUp && item.purpose === "create" && instance && instance.orderKnownAt === null && instance.status === "provisioning") {
           // No order, no provisioning: the purchase fails; a new newInstance from the Marketplace tries again.
           await this.commit(instance, purchaseFailed(instance, ResultCode.InternalError, ORDER_NEVER_FETCHED, now), now, { statements: [orderRow] });
@@ -921,7 +922,9 @@ export class InstanceActor extends SerialActor {
         return;
       }
       const orderRow = statements.upsertOrder(this.db, await orderRowOf(this.settings, instanceId, item, truth, now));
-      await this.commit(instance, await orderArrived(instance, item, truth, this.settings, now), now, { statements: [orderRow] });
+      // A record for the statement: stored, the instance untouched (order-fetch.ts recordFetchOf).
+      if (item.purpose === "record") await this.db.batch([orderRow]);
+      else await this.commit(instance, await orderArrived(instance, item, truth, this.settings, now), now, { statements: [orderRow] });
       this.replacePending(item, null);
       if (item.attempts >= QUERY_ORDER_FAILING_AFTER) inBackground((promise) => this.ctx.waitUntil(promise), () => clearProblem(this.env, "query_order.failing", instanceId, now));
     });

@@ -1,7 +1,19 @@
 import type { BatchItem } from "drizzle-orm/batch";
 import type { EventType } from "../db/schema/events";
 import { inbox } from "../db/schema/instances";
-import type { LicenseCodeRow } from "../db/schema/license-codes";
+import type { LicenseCodeOrder, LicenseCodeRow } from "../db/schema/license-codes";
+import { orderFetchDelay, shouldGiveUp } from "../instances/order-fetch";
+import {
+  dueLicenseOrders,
+  failedLicenseOrder,
+  fetchedLicenseOrder,
+  licenseOrderOf,
+  licenseOrderStatements,
+  nextLicenseOrderFetchAt,
+  pendingLicenseOrder,
+} from "../license-codes/license-code-orders";
+import { MarketplaceApiError } from "../marketplace-api/errors";
+import { queryOrder } from "../marketplace-api/order.api";
 import { eventRow, outboxStatements } from "../events/outbox";
 import { findInboxEntry } from "../instances/instance.repo";
 import {
@@ -25,6 +37,11 @@ import { SerialActor } from "./serial-actor";
 import { isSelfCheckData } from "../operations/self-check/marker";
 
 type Statement = BatchItem<"sqlite">;
+
+/** The code this actor is named after (idFromName keeps no name): its alarm fetches that code's orders. */
+const KV_CODE = "code";
+/** After an alarm that threw, the next one waits this long, whatever is overdue. */
+const ALARM_FAILURE_RETRY_MS = 60_000;
 
 export interface LicenseCallbackEnvelope {
   receivedAt: number;
@@ -72,8 +89,15 @@ export class LicenseCodeActor extends SerialActor {
         answer: JSON.stringify(outcome),
         receivedAt: now,
       };
-      await this.commit(current, plan.next, plan.event, now, [db.insert(inbox).values(inboxRow)]);
+      const order = licenseOrderOf(call);
+      const orderRecord = order ? [licenseOrderStatements.record(db, pendingLicenseOrder(call.license, order, now))] : [];
+      await this.commit(current, plan.next, plan.event, now, [db.insert(inbox).values(inboxRow), ...orderRecord]);
       log("info", "license_code.changed", { activity: call.activity, from: current?.status ?? null, to: plan.next.status, event: plan.event });
+      // Fetched by the alarm, after the answer: query order never delays a callback.
+      if (order) {
+        this.kv.put(KV_CODE, call.license);
+        await this.armOrderFetch(call.license);
+      }
       return outcome;
     });
   }
@@ -105,6 +129,50 @@ export class LicenseCodeActor extends SerialActor {
       if (!current) return;
       await this.commit(current, { ...current, lastCallError: error.slice(0, 500), lastCallErrorAt: now, version: current.version + 1, updatedAt: now }, null, now);
     });
+  }
+
+  override async alarm(): Promise<void> {
+    const code = this.kv.get<string>(KV_CODE);
+    if (!code) return;
+    let notBefore = 0;
+    try {
+      for (const row of await dueLicenseOrders(this.db, code, Date.now())) await this.fetchOrder(row);
+    } catch (error) {
+      // Re-armed at once, a D1 outage would call query order again in a tight loop.
+      notBefore = Date.now() + ALARM_FAILURE_RETRY_MS;
+      log("error", "license_code.alarm_failed", { error: error instanceof Error ? error.message : String(error) });
+      throw error;
+    } finally {
+      await this.armOrderFetch(code, notBefore);
+    }
+  }
+
+  /** Query order for one of the code's orders, with the SaaS orders' backoff and limit (src/instances/order-fetch.ts). */
+  private async fetchOrder(row: LicenseCodeOrder): Promise<void> {
+    const now = Date.now();
+    const attempts = row.fetchAttempts + 1;
+    let changes: Partial<LicenseCodeOrder>;
+    try {
+      const truth = await queryOrder(this.settings.marketplace, row.orderId, row.orderLineId || null, new Date(now));
+      changes = fetchedLicenseOrder(truth, attempts, now);
+      log("info", "license_code.order_fetched", { orderId: row.orderId, attempts });
+    } catch (error) {
+      const retryable = error instanceof MarketplaceApiError ? error.retryable : true;
+      const giveUp = shouldGiveUp(retryable, attempts);
+      const message = error instanceof Error ? error.message : String(error);
+      log(giveUp ? "error" : "warn", "license_code.order_fetch_failed", { orderId: row.orderId, attempts, retryable, giveUp, error: message });
+      changes = failedLicenseOrder(attempts, message, giveUp ? null : now + orderFetchDelay(attempts), now);
+    }
+    const update = licenseOrderStatements.update(this.db, row, changes);
+    await this.serialize(() => this.db.batch([update]));
+  }
+
+  private async armOrderFetch(code: string, notBefore = 0): Promise<void> {
+    const next = await nextLicenseOrderFetchAt(this.db, code);
+    if (next === undefined) return;
+    const due = Math.max(next, notBefore);
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > due) await this.ctx.storage.setAlarm(due);
   }
 
   /** The record and its event in one D1 batch; then the stream's deliverer is woken. */

@@ -29,6 +29,7 @@ import { adminHealth } from "./health.routes";
 import { searchInstances } from "./instance-search.query";
 import { listJobs, runJobNow } from "./jobs";
 import { replayInboxEntry } from "./replay";
+import { STATEMENT_ROUTES } from "./statements";
 import { timelineOf } from "./timeline";
 import { correctUsage, usageReport } from "./usage";
 import { runSelfCheck } from "../operations/self-check/self-check";
@@ -128,6 +129,8 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     if (result.status !== 200) throw new AdminApiError(result.status, result.error);
     return adminJson({ problem: result.problem });
   }),
+
+  ...STATEMENT_ROUTES,
 ];
 
 /** Registered from src/routes/router.ts with one line. */

@@ -12,7 +12,7 @@ import { requireAdmin } from "./admin-auth";
  * AdminApiError; `handle` below is the one place that turns errors into answers.
  */
 
-export type AdminErrorStatus = 400 | 404 | 409 | 503;
+export type AdminErrorStatus = 400 | 404 | 409 | 413 | 503;
 
 export class AdminApiError extends Error {
   override readonly name = "AdminApiError";

@@ -4,7 +4,7 @@ import { ResultCode } from "../protocol/result-codes";
 import type { CallEnvelope, LifecycleCommand, Outcome } from "./commands";
 import type { InstanceChange } from "./instance-change";
 import { instanceEvent } from "./instance-events";
-import type { PendingOrderFetch } from "./order-fetch";
+import { type PendingOrderFetch, recordFetchOf } from "./order-fetch";
 import { type LifecycleEvent, transition } from "./state-machine";
 
 export const SUCCESS: Outcome = { resultCode: ResultCode.Success, resultMsg: "success" };
@@ -77,6 +77,7 @@ export function planChange(instance: Instance | undefined, instanceId: string, e
     case "checkChange":
       break;
   }
+  orderFetch ??= recordFetchOf(envelope, command, instance.orderId);
   const change: InstanceChange = {
     next,
     events,

@@ -3,8 +3,12 @@ import type { Settings } from "../env";
 import type { OrderTruth } from "../marketplace-api/order.api";
 import type { statements } from "./instance.repo";
 
-/** Why an order is fetched: a purchase to provision, or an upgrade whose new product/SKU the instance takes on. */
-export type OrderFetchPurpose = "create" | "upgrade";
+/**
+ * Why an order is fetched: a purchase to provision, an upgrade whose new product/SKU the instance takes on, or a
+ * record for the statement (a renewal's, trial-to-paid's, renewal refund's or unsubscription's order): stored with its
+ * amounts, changing nothing about the instance.
+ */
+export type OrderFetchPurpose = "create" | "upgrade" | "record";
 
 export interface PendingOrderFetch {
   orderId: string;
@@ -55,6 +59,9 @@ export function emptyOrderRow(instanceId: string, item: PendingOrderFetch, now: 
     expireAt: null,
     customerId: null,
     customerName: null,
+    amount: null,
+    listAmount: null,
+    orderCreatedAt: null,
     snapshot: null,
     fetchedAt: null,
     createdAt: now,
@@ -77,7 +84,37 @@ export async function orderRowOf(settings: Settings, instanceId: string, item: P
     expireAt: truth.expireAt,
     customerId: truth.customerId,
     customerName: truth.customerName,
+    amount: truth.amount,
+    listAmount: truth.listAmount,
+    orderCreatedAt: truth.createdAt,
+    // Fetched, but what the Marketplace sent malformed is said where the statement shows the line's amount as null.
+    lastError: truth.problems.length > 0 ? truth.problems.join("; ").slice(0, 500) : null,
     snapshot: await sealOrderSnapshot(settings.dataKey, truth.snapshot),
     fetchedAt: now,
+  };
+}
+
+/**
+ * The background fetch of a lifecycle call's own order, for the statement (docs/lifecycle-rules.md "Orders recorded for
+ * the statement"): every renewal, trial-to-paid, renewal refund and renewal change, and the refund order of an
+ * unsubscription. Debug calls never ask query order; a release naming the purchase's own order (V1 sends it) has it
+ * stored already. The scene goes with the activity: a renewal refund is told apart by it.
+ */
+export function recordFetchOf(
+  call: { activity: string; isTest: boolean; receivedAt: number },
+  command: { event: string; orderId?: string; orderLineId?: string; productId?: string; scene?: string },
+  purchaseOrderId: string,
+): PendingOrderFetch | undefined {
+  if (call.isTest || !command.orderId) return undefined;
+  if (command.event !== "renew" && command.event !== "release") return undefined;
+  if (command.event === "release" && command.orderId === purchaseOrderId) return undefined;
+  return {
+    orderId: command.orderId,
+    orderLineId: command.orderLineId ?? null,
+    productId: command.productId ?? null,
+    purpose: "record",
+    activity: command.scene ? `${call.activity}:${command.scene}` : call.activity,
+    attempts: 0,
+    nextAt: call.receivedAt,
   };
 }

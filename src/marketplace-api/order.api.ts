@@ -2,6 +2,7 @@ import { z } from "zod";
 import { COMPACT_UTC } from "../protocol/time-formats";
 import { type OpenApiCredentials, callOpenApi, failureOf, resultOf } from "./client";
 import { MarketplaceApiError } from "./errors";
+import { decimalAmountOf } from "./order-amounts";
 
 export const QUERY_ORDER_PATH = "/api/mkp-openapi-public/global/v1/order/query";
 /** The docs show MKT.0000 in examples and CBC.0000 in the table (spec marketplace-open-apis §2.1): accept both. */
@@ -21,6 +22,9 @@ const OrderLine = z.looseObject({
   periodType: z.string().optional(),
   periodNumber: z.coerce.number().int().optional(),
   productInfo: z.array(ProductInfo).optional(),
+  // Checked apart (order-amounts.ts): a malformed amount is noted on the order, not a failure of the whole fetch.
+  currency: z.unknown().optional(),
+  currencyAfterDiscount: z.unknown().optional(),
 });
 
 export const OrderInfo = z.looseObject({
@@ -49,6 +53,14 @@ export interface OrderTruth {
   expireAt: number | null;
   customerId: string | null;
   customerName: string | null;
+  /** The line's `currencyAfterDiscount` (what the buyer paid), exact decimal text; null when absent or malformed. */
+  amount: string | null;
+  /** The line's `currency` (list price), exact decimal text; null when absent or malformed. */
+  listAmount: string | null;
+  /** The order's `createTime` (UTC): the statement's period is chosen by it; null when absent or malformed. */
+  createdAt: number | null;
+  /** What of the above the Marketplace sent malformed (kept as the order's last_error); empty when all was well. */
+  problems: string[];
   snapshot: Record<string, unknown>;
 }
 
@@ -83,6 +95,17 @@ export async function queryOrder(
     if (!expire.ok) throw new MarketplaceApiError(api, "BAD_ORDER_INFO", `expireTime: ${expire.problem}`, false, status);
     expireAt = expire.epochMs;
   }
+  const problems: string[] = [];
+  const amount = decimalAmountOf(line?.currencyAfterDiscount);
+  if (!amount.ok) problems.push(`currencyAfterDiscount: ${amount.problem}`);
+  const listAmount = decimalAmountOf(line?.currency);
+  if (!listAmount.ok) problems.push(`currency: ${listAmount.problem}`);
+  let createdAt: number | null = null;
+  if (info.createTime) {
+    const created = COMPACT_UTC.check(info.createTime);
+    if (created.ok) createdAt = created.epochMs;
+    else problems.push(`createTime: ${created.problem}`);
+  }
   return {
     orderId: info.orderId,
     orderLineId: line?.orderLineId ?? orderLineId ?? "",
@@ -96,6 +119,10 @@ export async function queryOrder(
     expireAt,
     customerId: info.buyerInfo?.customerId ?? null,
     customerName: info.buyerInfo?.customerName ?? null,
+    amount: amount.ok ? amount.value : null,
+    listAmount: listAmount.ok ? listAmount.value : null,
+    createdAt,
+    problems,
     snapshot: info,
   };
 }

@@ -4,6 +4,8 @@ import { compoundKey } from "../db/compound-key";
 import type { GeneralOrder, GeneralOrderProduct, GeneralOrderState } from "../db/schema/general-orders";
 import type { Settings } from "../env";
 import type { EventDraft } from "../events/outbox";
+import { decimalAmountOf } from "../marketplace-api/order-amounts";
+import { sumDecimals } from "../statements/decimal";
 import { OrderInfo, type OrderTruth } from "../marketplace-api/order.api";
 
 /**
@@ -81,23 +83,51 @@ export function receivedRow(key: OrderLineKey, now: number, extra: Record<string
  * (`orderLineId` WHOLE_ORDER) the terms are its first line's, and the products every line's.
  */
 export async function fetchedChanges(settings: Settings, truth: OrderTruth, orderLineId: string, attempts: number, now: number): Promise<Partial<GeneralOrder>> {
+  const whole = orderLineId === WHOLE_ORDER ? wholeOrderAmounts(truth) : undefined;
+  const amounts = whole ?? truth;
+  // The whole order's amount problems name their lines, in place of the first line's.
+  const problems = whole ? [...truth.problems.filter((p) => !p.startsWith("currency")), ...whole.problems] : truth.problems;
   return {
     state: "fetched",
     fetchAttempts: attempts,
     nextFetchAt: null,
-    lastError: null,
+    // Fetched, but what the Marketplace sent malformed is said where the statement shows the amount as null.
+    lastError: problems.length > 0 ? problems.join("; ").slice(0, 500) : null,
     orderType: truth.orderType,
     chargingMode: truth.chargingMode,
     periodType: truth.periodType,
     periodNumber: truth.periodNumber,
     expireAt: truth.expireAt,
     products: productsOf(truth, orderLineId === WHOLE_ORDER),
+    amount: amounts.amount,
+    listAmount: amounts.listAmount,
+    orderCreatedAt: truth.createdAt,
     customerId: truth.customerId,
     customerName: truth.customerName,
     snapshot: await sealOrderSnapshot(settings.dataKey, truth.snapshot),
     fetchedAt: now,
     updatedAt: now,
   };
+}
+
+/**
+ * The whole order's amounts (a notification that named no line): the exact sum of every line's, null when a line
+ * lacks one or sent one malformed (the reason kept).
+ */
+function wholeOrderAmounts(truth: OrderTruth): { amount: string | null; listAmount: string | null; problems: string[] } {
+  const info = OrderInfo.safeParse(truth.snapshot);
+  const lines = info.success ? info.data.orderLine : [];
+  const problems: string[] = [];
+  const total = (field: "currencyAfterDiscount" | "currency"): string | null => {
+    const values: string[] = [];
+    for (const line of lines) {
+      const check = decimalAmountOf(line[field]);
+      if (!check.ok) problems.push(`${field} of line ${line.orderLineId}: ${check.problem}`);
+      else if (check.value !== null) values.push(check.value);
+    }
+    return values.length > 0 && values.length === lines.length ? sumDecimals(values) : null;
+  };
+  return { amount: total("currencyAfterDiscount"), listAmount: total("currency"), problems };
 }
 
 /** What a failed query order changes: another attempt, and either the next one or the end. */

@@ -9,6 +9,7 @@ import { openApiDocument } from "./openapi";
 import { getOrder, listOrders } from "./orders.routes";
 import { getCredentials, postProvisioned, postProvisioningFailed } from "./provisioning.routes";
 import { type SellerRoute, defineRoute, json } from "./route";
+import { getStatement } from "./statements.routes";
 
 /** Every /api/v1 route. Registration and openapi.json both read this list, so they cannot disagree. */
 const routes: SellerRoute[] = [
@@ -27,6 +28,7 @@ const routes: SellerRoute[] = [
   ...licenseCodeRoutes,
   getLicense,
   postLicense,
+  getStatement,
 ];
 
 let document: Record<string, unknown> | undefined;

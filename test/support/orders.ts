@@ -8,17 +8,28 @@ export interface OrderLineSpec {
   periodType?: string;
   /** yyyyMMddHHmmss UTC, as query order writes it. */
   expireTime?: string;
+  /** `currency` (list price) as the Marketplace's mock sends it: a decimal string (or a number, to test that). */
+  listAmount?: string | number;
+  /** `currencyAfterDiscount` (what the buyer paid). */
+  amount?: string | number;
+}
+
+/** The order's own fields; the defaults are a purchase placed on 2026-11-01 09:08:46 UTC. */
+export interface OrderSpec {
+  orderType?: string;
+  /** yyyyMMddHHmmss UTC. */
+  createTime?: string;
 }
 
 /**
  * An `orderInfo` as query order answers it (marketplace-open-apis §2.1): line n is `<orderId>-00000n`; pay-per-use
  * lines carry no period. The outbound test service answers it for `orderId` once given to controlOrders.
  */
-export function queryOrderInfo(orderId: string, lines: OrderLineSpec[] = [{}]) {
+export function queryOrderInfo(orderId: string, lines: OrderLineSpec[] = [{}], order: OrderSpec = {}) {
   return {
     orderId,
-    orderType: "NEW",
-    createTime: "20261101090846",
+    orderType: order.orderType ?? "NEW",
+    createTime: order.createTime ?? "20261101090846",
     orderLine: lines.map((line, index) => {
       const chargingMode = line.chargingMode ?? "PERIOD";
       const productId = line.productId ?? "OFFI000000001";
@@ -29,6 +40,8 @@ export function queryOrderInfo(orderId: string, lines: OrderLineSpec[] = [{}]) {
           ? {}
           : { periodType: line.periodType ?? "year", periodNumber: 1, expireTime: line.expireTime ?? "20271101235959" }),
         productInfo: [{ productId, skuCode: line.skuCode ?? "SKU-STD", linearValue: 1, productName: "Standard" }],
+        currency: line.listAmount ?? "100.00",
+        currencyAfterDiscount: line.amount ?? "90.00",
       };
     }),
     buyerInfo: { customerId: "cust-1", customerName: "Test Buyer" },

@@ -84,6 +84,8 @@ function defaultOrder(orderId: string, orderLineId: string) {
         periodNumber: 1,
         expireTime: "20271101235959",
         productInfo: [{ productId: "OFFI000000001", skuCode: "SKU-STD", linearValue: 1, productName: "Standard" }],
+        currency: "100.00",
+        currencyAfterDiscount: "90.00",
       },
     ],
     buyerInfo: { customerId: "cust-1", customerName: "Test Buyer" },

@@ -93,4 +93,5 @@ export const SELLER_API_OPERATIONS: readonly string[] = [
   "POST /api/v1/license-client-tokens",
   "GET /api/v1/licenses/{eventId}",
   "POST /api/v1/licenses/{eventId}",
+  "GET /api/v1/statements/{period}",
 ];

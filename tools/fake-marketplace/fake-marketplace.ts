@@ -535,7 +535,8 @@ function anyOrder(orderId: string): Record<string, unknown> {
     orderId,
     orderType: "NEW",
     createTime: "20261101090846",
-    orderLine: [{ orderLineId: `${orderId}-000001`, ...terms }],
+    // Amounts as the Marketplace's mock serialises them: decimal strings (spec §2.1).
+    orderLine: [{ orderLineId: `${orderId}-000001`, ...terms, currency: "100.00", currencyAfterDiscount: "90.00" }],
     buyerInfo: { customerId: "local-customer-id", customerName: "local-customer" },
   };
 }
