@@ -26,8 +26,8 @@ import { type SsoPool, ssoInterfaces } from "./fuzz-sso";
 export type AnswerShape =
   /** HTTP 200, JSON with resultCode and resultMsg, Body-Sign valid under this key (spec §2.1, §2.4). */
   | { kind: "marketplace"; key: KeyName }
-  /** JSON; errors as {"error": "…"} with a 4xx (docs/seller-contract.md). */
-  | { kind: "json-api" }
+  /** JSON (or, where the route offers `format=csv`, CSV); errors as {"error": "…"} with a 4xx (docs/seller-contract.md). */
+  | { kind: "json-api"; csv?: boolean }
   /** /healthz: 200 "ok" or its documented 503 "degraded". */
   | { kind: "health" }
   /** A public document (JWKS, the admin page and its assets): 200 whatever the query or headers. */
@@ -120,14 +120,57 @@ export function v1GetInterface(options: { name: string; path: string; key: KeyNa
 const shapeKeys = (schema: unknown): string[] =>
   schema && typeof schema === "object" && "shape" in schema && schema.shape && typeof schema.shape === "object" ? Object.keys(schema.shape) : [];
 
+/** The values an enum field of a zod object accepts (through default/optional/nullable wrappers), for every field. */
+function enumValues(schema: unknown): string[] {
+  const values: string[] = [];
+  const shape = schema && typeof schema === "object" && "shape" in schema && schema.shape && typeof schema.shape === "object" ? Object.values(schema.shape) : [];
+  for (let field of shape as unknown[]) {
+    for (let depth = 0; depth < 4 && field && typeof field === "object"; depth++) {
+      if ("options" in field && Array.isArray(field.options)) values.push(...field.options.filter((option): option is string => typeof option === "string"));
+      const def = (field as { def?: { innerType?: unknown } }).def;
+      field = def?.innerType;
+    }
+  }
+  return values;
+}
+
+/** Statement periods (`YYYY-MM`, `YYYY-Qn`): valid ones, and near misses. */
+const period = fc.oneof(
+  fc.tuple(fc.integer({ min: 2020, max: 2030 }), fc.integer({ min: 1, max: 12 })).map(([y, m]) => `${y}-${String(m).padStart(2, "0")}`),
+  fc.tuple(fc.integer({ min: 2020, max: 2030 }), fc.integer({ min: 1, max: 4 })).map(([y, q]) => `${y}-Q${q}`),
+  fc.constantFrom("2026-13", "2026-00", "2026-Q5", "2026-q1", "2026-1", "0000-01", "9999-12", "2026-11-01"),
+);
+
+/** Bill exports for reconciliation (CSV, comma or tab, the default headers): well-formed rows, odd cells, and junk. */
+const billCsv = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom(",", "\t"),
+        fc.array(fc.tuple(fc.constantFrom("FZ-1", "FZ-2", ""), fc.oneof(fc.constantFrom("10.00", "-3.50", "0", "1e3", "¥5"), stringish.map(String)), fc.nat({ max: 99 })), { maxLength: 5 }),
+        fc.boolean(),
+      )
+      .map(([sep, rows, bom]) => {
+        const lines = [["订单号", "订单行ID", "实付金额", "实例ID", "使用量"].join(sep), ...rows.map(([order, amount, usage]) => [order, `${order}-000001`, amount, "", String(usage)].join(sep))];
+        return `${bom ? "\uFEFF" : ""}${lines.join("\r\n")}`;
+      }),
+  },
+  { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
+  { weight: 1, arbitrary: fc.constantFrom("", "\uFEFF", '"unterminated,1\n', "a,b\n1,2,3\n") },
+);
+
 /** A bearer-token JSON API route: random path parameters, query and body built from its zod schemas' field names. */
 export function bearerInterface(options: { name: string; method: string; path: string; key: KeyName; query?: unknown; body?: unknown; pool: IdPool }): FuzzInterface {
-  const segment = fc.oneof({ weight: 3, arbitrary: idFrom(options.pool) }, { weight: 1, arbitrary: fc.constantFrom("", "%2F..", "a/b", "%00") });
+  const ids = /statements/.test(options.path) ? fc.oneof({ weight: 3, arbitrary: period }, { weight: 1, arbitrary: stringish }) : idFrom(options.pool);
+  const segment = fc.oneof({ weight: 3, arbitrary: ids }, { weight: 1, arbitrary: fc.constantFrom("", "%2F..", "a/b", "%00") });
   // OpenAPI `{id}` (seller routes) and itty `:id` (admin routes) alike.
   const path = segment.map((id) => options.path.replace(/\{\w+\}|:\w+/g, encodeURIComponent(id)));
   const queryNames = shapeKeys(options.query);
+  const choices = enumValues(options.query);
+  const queryValue = fc.oneof(stringish.map(String), fc.integer().map(String), ...(choices.length ? [fc.constantFrom(...choices)] : []));
   const query = fc.oneof(
-    fc.array(fc.tuple(queryNames.length ? fc.constantFrom(...queryNames) : fc.string({ maxLength: 8 }), fc.oneof(stringish.map(String), fc.integer().map(String))), { maxLength: 4 }),
+    fc.array(fc.tuple(queryNames.length ? fc.constantFrom(...queryNames) : fc.string({ maxLength: 8 }), queryValue), { maxLength: 4 }),
     extraQuery,
   );
   const bodyNames = shapeKeys(options.body);
@@ -135,14 +178,16 @@ export function bearerInterface(options: { name: string; method: string; path: s
   const body =
     options.method === "get"
       ? fc.constant(null)
-      : fc.oneof(
+      : /\/reconcile$/.test(options.path)
+        ? billCsv
+        : fc.oneof(
           { weight: 6, arbitrary: fields.map((b) => JSON.stringify(b)) },
           { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? "null") },
           { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 100 }), fc.constantFrom("", "{", "[]")) },
         );
   return {
     name: options.name,
-    answer: { kind: "json-api" },
+    answer: { kind: "json-api", csv: choices.includes("csv") },
     cases: fc.record({
       method: fc.constant(options.method.toUpperCase()),
       path,

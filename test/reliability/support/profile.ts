@@ -9,8 +9,8 @@ import { env } from "cloudflare:workers";
  * reached 10,000 early) goes to the ones after it. Why a budget and not a smaller fixed count: measured on the 2-core
  * machine shared by seven sessions (December 2026), a case costs from ~1 ms (static documents) through 3-9 ms (most
  * routes, flat over 10,000 cases since the change log replaced the table digests) to ~60 ms (admin health) and
- * ~170 ms (a whole self-check per POST); 10,000 of each of the 54 interfaces is about 45 minutes per core, past the
- * 20 minutes the run must fit. The whole full run took 13.0 minutes there under a load average of 6-10 (52,835 cases). A fixed count small enough for the slowest route and the slowest machine would throw
+ * ~170 ms (a whole self-check per POST); 10,000 of each of the 57 interfaces is about 45 minutes per core, past the
+ * 20 minutes the run must fit. The whole full run took 13.0 minutes there under a load average of 6-10 (52,835 cases, 54 interfaces then). A fixed count small enough for the slowest route and the slowest machine would throw
  * away most of the cheap routes' cases; the budget runs as many as the machine affords, and the summary
  * (support/summary-reporter.ts) prints how many each interface got.
  *
