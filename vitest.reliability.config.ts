@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { configDefaults, defineConfig } from "vitest/config";
 import { workerProjects } from "./vitest.workers.ts";
+import { ALERT_WEBHOOK_URL_UNDER_TEST } from "./test/reliability/support/day-settings.ts";
 import { ReliabilitySummary } from "./test/reliability/support/summary-reporter.ts";
 
 /*
@@ -9,6 +10,10 @@ import { ReliabilitySummary } from "./test/reliability/support/summary-reporter.
  * (a part of an interface's name) and RELIABILITY_CASES fuzz one interface at a given count, to measure or replay it;
  * RELIABILITY_FUZZ_MINUTES is the full profile's fuzzing time per core (test/reliability/support/profile.ts).
  */
+function withHookTimeout<P extends { test: object }>(project: P, hookTimeout: number): P {
+  return { ...project, test: { ...project.test, hookTimeout } };
+}
+
 export default defineConfig(async () => {
   const worker = await workerProjects();
   // A seller RSA key, so fuzzed applicationSyncs reach the decryption of clientSecret instead of a settings error.
@@ -28,9 +33,18 @@ export default defineConfig(async () => {
       maxWorkers: 2,
       reporters: [...configDefaults.reporters, new ReliabilitySummary()],
       projects: [
-        worker("reliability", ["test/reliability/**/*.test.ts"], ["test/reliability/faults/d1-*.test.ts"], { vars }),
+        worker("reliability", ["test/reliability/**/*.test.ts"], ["test/reliability/faults/d1-*.test.ts", "test/reliability/faults/day-*.test.ts"], { vars }),
         // D1 errors at each write: the same Worker behind a test-only entry that wraps its D1 binding.
         worker("reliability-d1-faults", ["test/reliability/faults/d1-*.test.ts"], [], { vars, main: "./test/reliability/support/faulty-d1.entry.ts" }),
+        // The simulated day at scale: D1 faults too, and alerts on (their robot is the test's fetch mock).
+        withHookTimeout(
+          worker("reliability-day", ["test/reliability/faults/day-*.test.ts"], [], {
+            vars: { ...vars, ALERT_WEBHOOK_URL: ALERT_WEBHOOK_URL_UNDER_TEST, ALERT_WEBHOOK_FORMAT: "json", ALERT_MIN_SEVERITY: "warning" },
+            main: "./test/reliability/support/faulty-d1.entry.ts",
+          }),
+          // After a day's worth of log lines, workerd is still relaying them when the shared settle hook runs.
+          120_000,
+        ),
       ],
     },
   };

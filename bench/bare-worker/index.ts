@@ -5,7 +5,12 @@ const BODY = JSON.stringify({ resultCode: "000000", resultMsg: "success" });
 interface FloorEnv {
   FLOORS: DurableObjectNamespace<FloorActor>;
   DB: D1Database;
+  /** The local fake Marketplace (`--var MARKETPLACE_API_BASE:…`), for `?call`. */
+  MARKETPLACE_API_BASE?: string;
 }
+
+/** The path of query order on the fake Marketplace (src/marketplace-api/order.api.ts). */
+const QUERY_ORDER_PATH = "/api/mkp-openapi-public/global/v1/order/query";
 
 /**
  * The floors of the design (issue 13), measured beside the gateway: what any gateway with one Durable Object per
@@ -16,6 +21,9 @@ interface FloorEnv {
  *   /floor-repeat  bare + one call to the same Durable Object.
  * Each also with one JSON log line per request (`?log`), as the design asks of the gateway: under `wrangler dev` a
  * console line is relayed through the inspector to wrangler's own process, and costs more CPU than a floor-repeat.
+ * `?call` (floor-create) first makes the one outbound call that order-first provisioning makes: a GET of query order
+ * to the fake Marketplace, its JSON answer read and parsed (unsigned: the fake refuses it at once, so the floor pays
+ * the round trip, not the gateway's AK/SK signing nor the fake's check of it).
  */
 export class FloorActor extends DurableObject<FloorEnv> {
   async create(id: string, at: number): Promise<string> {
@@ -46,17 +54,27 @@ export default {
     const started = Date.now();
     await request.arrayBuffer();
     const url = new URL(request.url);
-    const response = await floor(url.pathname, env);
+    const response = await floor(url.pathname, env, url.searchParams.has("call"));
     if (url.searchParams.has("log")) logLine(url.pathname, started);
     return response;
   },
 } satisfies ExportedHandler<FloorEnv>;
 
-async function floor(path: string, env: FloorEnv): Promise<Response> {
+async function floor(path: string, env: FloorEnv, call: boolean): Promise<Response> {
   if (path === "/floor-create") {
     const id = crypto.randomUUID();
+    if (call) await queryOrder(env, id);
     return answer(await env.FLOORS.get(env.FLOORS.idFromName(id)).create(id, Date.now()));
   }
   if (path === "/floor-repeat") return answer(await env.FLOORS.get(env.FLOORS.idFromName("the-same-one")).repeat());
   return answer(BODY);
+}
+
+/** The GET order-first provisioning makes before it creates anything; its answer is read as the client reads it. */
+async function queryOrder(env: FloorEnv, orderId: string): Promise<unknown> {
+  if (!env.MARKETPLACE_API_BASE) throw new Error("?call needs --var MARKETPLACE_API_BASE:<the fake Marketplace>");
+  const url = new URL(env.MARKETPLACE_API_BASE + QUERY_ORDER_PATH);
+  url.searchParams.append("orderId", orderId);
+  const response = await fetch(url, { signal: AbortSignal.timeout(8_000) });
+  return JSON.parse(await response.text());
 }

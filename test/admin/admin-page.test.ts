@@ -1,7 +1,9 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 
-const PAGE = ["/admin", "/admin/", "/admin/app.js", "/admin/app.css"];
+/** The page and every file of public/admin/ it loads (app.js imports the other modules). */
+const MODULES = ["/admin/app.js", "/admin/api.js", "/admin/dom.js", "/admin/format.js", "/admin/problem-places.js", "/admin/statement-format.js", "/admin/statements.js"];
+const PAGE = ["/admin", "/admin/", ...MODULES, "/admin/app.css"];
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
@@ -15,24 +17,31 @@ describe("GET /admin and its assets", () => {
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
     expect(response.headers.get("referrer-policy")).toBe("no-referrer");
     expect(response.headers.get("x-frame-options")).toBe("DENY");
+    // Served by the Worker (run_worker_first), not by the platform alone: its request id and log line included.
+    expect(response.headers.get("x-request-id")).toMatch(/\S/);
   });
 
   it("serves each file with its own content type", async () => {
     expect((await get("/admin")).headers.get("content-type")).toBe("text/html; charset=utf-8");
-    expect((await get("/admin/app.js")).headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    for (const path of MODULES) expect((await get(path)).headers.get("content-type"), path).toBe("text/javascript; charset=utf-8");
     expect((await get("/admin/app.css")).headers.get("content-type")).toBe("text/css; charset=utf-8");
   });
 
   it("loads only its own script and style sheet, and has no inline script, style or handler", async () => {
     const html = await (await get("/admin")).text();
-    expect([...html.matchAll(/<script\b[^>]*>/g)].map((match) => match[0])).toEqual(['<script src="/admin/app.js" defer>']);
+    expect([...html.matchAll(/<script\b[^>]*>/g)].map((match) => match[0])).toEqual(['<script type="module" src="/admin/app.js">']);
     expect([...html.matchAll(/<link\b[^>]*>/g)].map((match) => match[0])).toEqual(['<link rel="icon" href="data:,">', '<link rel="stylesheet" href="/admin/app.css">']);
     expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
-    expect(html).toMatch(/<script src="\/admin\/app\.js" defer><\/script>/);
+    expect(html).toMatch(/<script type="module" src="\/admin\/app\.js"><\/script>/);
+    // Every module app.js imports is one the Worker serves, from this origin (script-src 'self').
+    for (const path of MODULES) {
+      const script = await (await get(path)).text();
+      for (const [, imported] of script.matchAll(/^import .* from "\.\/([a-z-]+\.js)";$/gm)) expect(MODULES, `${path} imports ${imported}`).toContain(`/admin/${imported}`);
+    }
   });
 
   it("refers to no external URL in the page, the script or the style sheet", async () => {
-    for (const path of ["/admin", "/admin/app.js", "/admin/app.css"]) {
+    for (const path of ["/admin", ...MODULES, "/admin/app.css"]) {
       const text = await (await get(path)).text();
       expect(text, path).not.toMatch(/https?:|\/\/[a-z0-9.-]+\.[a-z]{2,}/i);
       // CSS ways to fetch something (lower case: the script's own `new URL(` builds same-origin API paths).
@@ -41,12 +50,16 @@ describe("GET /admin and its assets", () => {
   });
 
   it("builds the DOM from data with textContent only: the script never parses data as HTML", async () => {
-    const script = await (await get("/admin/app.js")).text();
-    expect(script).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function|setTimeout\(\s*["']/);
-    expect(script).toContain("textContent");
+    const scripts = await Promise.all(MODULES.map(async (path) => (await get(path)).text()));
+    for (const script of scripts) {
+      // Outside comments: a comment may name what the script never does.
+      const code = script.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
+      expect(code).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function|setTimeout\(\s*["']/);
+      expect(code).not.toMatch(/localStorage|document\.cookie/);
+    }
+    expect(scripts.join("\n")).toContain("textContent");
     // The token lives in sessionStorage only.
-    expect(script).toContain("sessionStorage");
-    expect(script).not.toMatch(/localStorage|document\.cookie/);
+    expect(scripts.join("\n")).toContain("sessionStorage");
   });
 
   it("the sign-in form posts an unnamed field: a POST (the form without its script) is sent back to the page, nothing reflected", async () => {
@@ -67,7 +80,11 @@ describe("GET /admin and its assets", () => {
 
   it("is not served for other methods or under other names", async () => {
     expect((await exports.default.fetch("https://gateway.test/admin", { method: "PUT" })).status).toBe(404);
-    expect((await get("/admin/app.ts")).status).toBe(404);
+    for (const path of ["/admin/app.ts", "/admin/index.html", "/admin/missing.js", "/admin/App.js", "/admin/%2e%2e%2fwrangler.toml", "/admin/..%2Fpackage.json", "/admin/sub/app.js"]) {
+      const response = await get(path);
+      expect(response.status, path).toBe(404);
+      expect(response.headers.get("x-request-id"), path).toMatch(/\S/);
+    }
   });
 });
 
@@ -79,8 +96,21 @@ describe("the Problems view", () => {
     const script = await (await get("/admin/app.js")).text();
     expect(script).toContain('api("GET", "/admin/api/problems"');
     expect(script).toContain('"/admin/api/problems/" + encodeURIComponent(problem.id) + "/resolve"');
-    // Every kind's place, from the one table in src/operations/problem-kinds.ts.
-    expect(script).toContain('"job.stale":"jobs"');
-    expect(script).not.toContain("__PROBLEM_PLACES__");
+    // Every kind's place (test/node/admin-page-format.test.ts holds it equal to src/operations/problem-kinds.ts).
+    expect(await (await get("/admin/problem-places.js")).text()).toContain('"job.stale": "jobs"');
+  });
+});
+
+describe("the Statements view", () => {
+  it("has its tab, the period form, the CSV download and the bill upload", async () => {
+    const html = await (await get("/admin")).text();
+    expect(html).toContain('<button type="button" data-tab="statements" class="tab">Statements</button>');
+    expect(html).toContain('<section id="tab-statements"');
+    expect(html).toMatch(/<input name="month" type="month"/);
+    expect(html).toContain('id="statement-csv"');
+    expect(html).toMatch(/<input name="bill" type="file"/);
+    const script = await (await get("/admin/statements.js")).text();
+    expect(script).toContain('"/admin/api/statements/" + encodeURIComponent(period)');
+    expect(script).toContain('statementPath(period) + "/reconcile"');
   });
 });

@@ -1,17 +1,34 @@
-import { Script } from "node:vm";
+import { execFile } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { ADMIN_JS } from "../../src/admin/page/admin-script";
 
-describe("the admin page's script", () => {
-  it("is valid JavaScript as served (it is a string in the Worker: nothing else would notice a syntax error)", () => {
-    expect(() => new Script(ADMIN_JS, { filename: "app.js" })).not.toThrow();
+const folder = path.join(import.meta.dirname, "../../public/admin");
+const modules = readdirSync(folder).filter((name) => name.endsWith(".js"));
+const source = (name: string) => readFileSync(path.join(folder, name), "utf8");
+const run = promisify(execFile);
+
+describe("the admin page's script modules (public/admin/*.js)", () => {
+  it.each(modules)("%s is a valid ES module for Node's parser (the browser gets the file as it is)", async (name) => {
+    await expect(run(process.execPath, ["--check", path.join(folder, name)])).resolves.toBeDefined();
   });
 
-  it("calls only the admin API of its own origin, through one fetch", () => {
-    const paths = [...ADMIN_JS.matchAll(/api\("(?:GET|POST)", "([^"]*)"/g)].map((match) => match[1] ?? "");
+  it("are type-checked: each starts with // @ts-check (tsconfig.page.json checks them in npm run check)", () => {
+    for (const name of modules) expect(source(name).startsWith("// @ts-check\n"), name).toBe(true);
+    const config = readFileSync(path.join(import.meta.dirname, "../../tsconfig.page.json"), "utf8");
+    expect(config).toContain('"checkJs": true');
+    const scripts = JSON.parse(readFileSync(path.join(import.meta.dirname, "../../package.json"), "utf8")) as { scripts: Record<string, string> };
+    expect(scripts.scripts.check).toContain("tsc -p tsconfig.page.json");
+  });
+
+  it("call only the admin API of their own origin, through one fetch", () => {
+    const all = modules.map(source).join("\n");
+    const paths = [...all.matchAll(/(?:api|request)\("(?:GET|POST)", "([^"]*)"/g)].map((match) => match[1] ?? "");
     expect(paths.length).toBeGreaterThan(5);
-    for (const path of paths) expect(path).toMatch(/^\/admin\/api\//);
-    expect(ADMIN_JS.match(/\bfetch\(/g)).toHaveLength(1);
-    expect(ADMIN_JS).toContain("new URL(path, location.origin)");
+    for (const apiPath of paths) expect(apiPath).toMatch(/^\/admin\/api\//);
+    expect(all).toContain('return "/admin/api/statements/" + encodeURIComponent(period);');
+    expect(all.match(/\bfetch\(/g)).toHaveLength(1);
+    expect(all).toContain("new URL(path, location.origin)");
   });
 });

@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -24,6 +24,42 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOT = path.join(root, "test-results/admin-page.png");
 const HOSTILE_NAME = "<script>alert(1)</script>";
 const run = promisify(execFile);
+
+const STATEMENT = {
+  period: "2026-11",
+  timezone: "Asia/Shanghai",
+  currency: "CNY",
+  final: false,
+  generatedAt: "2026-12-06T15:00:00.000Z",
+  from: "2026-09-30T16:00:00.000Z",
+  to: "2026-12-31T16:00:00.000Z",
+  orders: [
+    { source: "instance", note: null, orderId: "CS-1", orderLineId: "CS-1-000001", orderType: "NEW", chargingMode: "PERIOD", productId: `${HOSTILE_NAME}2`, skuCode: "sku", instanceId: "i-1", amount: "9.90", listAmount: "19.90", createdAt: "2026-11-01T01:00:00.000Z" },
+    { source: "instance", note: null, orderId: "CS-2", orderLineId: "CS-2-000001", orderType: "UNSUBSCRIBE", chargingMode: "PERIOD", productId: "P-2", skuCode: "sku", instanceId: null, amount: "-99.90", listAmount: "-99.90", createdAt: "2026-11-30T15:59:59.000Z" },
+  ],
+  usage: [
+    { instanceId: "i-3", productId: "P-3", skuCode: "hour", hours: 720, quantity: "0.3", rejectedQuantity: "0", expiredQuantity: "0", pendingQuantity: "0" },
+    { instanceId: "i-4", productId: "P-3", skuCode: "hour", hours: 2, quantity: "1.5", rejectedQuantity: "0.1", expiredQuantity: "0", pendingQuantity: "0" },
+  ],
+  totals: {
+    orders: 2,
+    amount: "-90.00",
+    unknownAmounts: 0,
+    usageQuantity: "1.8",
+    products: [
+      { productId: `${HOSTILE_NAME}2`, orders: 1, amount: "9.90", usageQuantity: "0" },
+      { productId: "P-2", orders: 1, amount: "-99.90", usageQuantity: "0" },
+    ],
+  },
+};
+const STATEMENT_CSV = "\uFEFFkind,orderId,amount\norder,CS-1,9.90\norder,CS-2,-99.90\n";
+const STATEMENT_RECONCILIATION = {
+  period: "2026-Q4",
+  matched: 3,
+  onlyInBill: [{ key: `${HOSTILE_NAME}/X-1`, kind: "order", value: "1.00", rows: [3] }],
+  onlyInLedger: [],
+  different: [{ key: "i-4", kind: "usage", bill: "1.6", ledger: "1.5", rows: [4] }],
+};
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -244,6 +280,93 @@ describe("the admin page in headless Chromium", () => {
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);
+
+  it("the Statements tab: a period's totals, orders and usage as text, its CSV saved with the token, a bill reconciled", async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium".`);
+    const context = await browser!.newContext({ acceptDownloads: true });
+    const page = await context.newPage();
+    const dialogs: string[] = [];
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    const problems: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") problems.push(message.text());
+    });
+    page.on("pageerror", (error) => problems.push(error.message));
+    // The statements API as the seller contract fixes it, answered here: the page is what this test looks at.
+    const asked: string[] = [];
+    const uploads: Array<{ type: string | undefined; body: string }> = [];
+    await page.route("**/admin/api/statements/**", async (route) => {
+      const request = route.request();
+      const url = new URL(request.url());
+      asked.push(`${request.method()} ${url.pathname}${url.search} ${request.headers().authorization === `Bearer ${TEST_SECRETS.ADMIN_TOKEN}` ? "with token" : "WITHOUT TOKEN"}`);
+      if (request.method() === "POST") {
+        uploads.push({ type: request.headers()["content-type"], body: (request.postDataBuffer() ?? Buffer.alloc(0)).toString("hex") });
+        await route.fulfill({ json: STATEMENT_RECONCILIATION });
+      } else if (url.searchParams.get("format") === "csv") {
+        await route.fulfill({ status: 200, contentType: "text/csv; charset=utf-8", body: STATEMENT_CSV });
+      } else {
+        await route.fulfill({ json: { ...STATEMENT, period: decodeURIComponent(url.pathname.split("/").pop() ?? "") } });
+      }
+    });
+
+    await page.goto(`${base}/admin#statements`);
+    await page.fill("#token", TEST_SECRETS.ADMIN_TOKEN);
+    await page.click("#sign-in-form button[type=submit]");
+    await page.waitForSelector("#tab-statements:not([hidden])");
+    // Opening the tab shows last month (China time) at once.
+    await page.locator("#statement table").first().waitFor();
+    await page.fill("#statement-filters input[name=month]", "2026-11");
+    await page.selectOption("#statement-filters select[name=span]", "quarter");
+    await page.click("#statement-filters button[type=submit]");
+    await expect.poll(() => page.locator("#statement p").first().textContent()).toContain("2026-Q4 (Asia/Shanghai), amounts in CNY, open");
+    const statement = page.locator("#statement");
+    expect(await statement.locator("table").nth(0).textContent()).toContain(`${HOSTILE_NAME}2`);
+    expect(await statement.locator("table").nth(1).locator("tbody tr").count()).toBe(2);
+    expect(await statement.locator("table").nth(1).textContent()).toContain("-99.90");
+    expect(await statement.locator("table").nth(2).locator("tr.rejected").count()).toBe(1);
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#statement-csv")]);
+    expect(download.suggestedFilename()).toBe("statement-2026-Q4.csv");
+    expect(readFileSync(await download.path(), "utf8")).toBe(STATEMENT_CSV);
+
+    const bill = "\uFEFF订单号,订单行号,金额\nCS-1,CS-1-000001,9.90\n";
+    await page.setInputFiles("#reconcile-form input[name=bill]", { name: "bill.csv", mimeType: "text/csv", buffer: Buffer.from(bill, "utf8") });
+    await page.click("#reconcile-form button[type=submit]");
+    await expect.poll(() => page.locator("#reconciliation p.warning").textContent()).toBe("2026-Q4: 3 matched, 1 only in the bill, 0 only in the ledger, 1 different");
+    expect(await page.locator("#reconciliation").textContent()).toContain(`order ${HOSTILE_NAME}/X-1: 1.00 (bill row 3)`);
+    // The file's bytes as saved, its BOM included.
+    expect(uploads).toEqual([{ type: "text/csv", body: Buffer.from(bill, "utf8").toString("hex") }]);
+
+    expect(asked.every((line) => line.endsWith("with token"))).toBe(true);
+    expect(asked.slice(1)).toEqual([
+      "GET /admin/api/statements/2026-Q4 with token",
+      "GET /admin/api/statements/2026-Q4?format=csv with token",
+      "POST /admin/api/statements/2026-Q4/reconcile with token",
+    ]);
+    expect(dialogs).toEqual([]);
+    expect(await page.locator("#status.error").count()).toBe(1); // the reconciliation found differences: said in red
+    expect(problems).toEqual([]);
+    await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, "-statements.png"), fullPage: true });
+
+    // The real statements API: the month of the first test's purchase (its createTime, 2026-11-01) lists its order.
+    await page.unroute("**/admin/api/statements/**");
+    await page.fill("#statement-filters input[name=month]", "2026-11");
+    await page.selectOption("#statement-filters select[name=span]", "month");
+    await page.click("#statement-filters button[type=submit]");
+    await expect.poll(() => page.locator("#statement").textContent()).toContain(orderId);
+    expect(await page.locator("#statement p").first().textContent()).toContain("2026-11 (Asia/Shanghai), amounts in CNY");
+    const [real] = await Promise.all([page.waitForEvent("download"), page.click("#statement-csv")]);
+    expect(real.suggestedFilename()).toBe("statement-2026-11.csv");
+    const csv = readFileSync(await real.path(), "utf8");
+    expect(csv.startsWith("\uFEFF")).toBe(true);
+    expect(csv).toContain(orderId);
+    expect(await page.locator("#status.error").count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 60_000);
 
   it("with JavaScript off, submitting the sign-in form puts the token in no URL and sends it nowhere", async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium".`);

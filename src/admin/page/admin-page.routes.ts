@@ -1,7 +1,4 @@
 import type { IRequest, RouterType } from "itty-router";
-import { ADMIN_CSS } from "./admin-style";
-import { ADMIN_JS } from "./admin-script";
-import { ADMIN_HTML } from "./admin-html";
 
 /**
  * Only this origin's own script, style and API; no inline code, no framing, no forms posted elsewhere. `img-src data:`
@@ -27,18 +24,40 @@ const SECURITY_HEADERS = {
   "Cache-Control": "no-cache",
 };
 
-function asset(body: string, contentType: string): () => Response {
-  return () => new Response(body, { headers: { ...SECURITY_HEADERS, "Content-Type": contentType } });
+const CONTENT_TYPES = {
+  html: "text/html; charset=utf-8",
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+} as const;
+
+/** The page's script modules and style sheets (public/admin/): a plain name, nothing else of the folder. */
+const PAGE_FILE = /^[a-z][a-z0-9-]{0,63}\.(js|css)$/;
+
+/**
+ * One file of public/admin/ through the ASSETS binding, with the page's headers. wrangler.toml's `run_worker_first =
+ * true` sends every request here first, so the page keeps the Worker's x-request-id, log line and 404s, and nothing
+ * in the folder is reachable except what this names. null when the file is not there (the router's 404).
+ */
+async function pageFile(request: IRequest, env: Env, file: string, type: keyof typeof CONTENT_TYPES): Promise<Response | null> {
+  const asset = await env.ASSETS.fetch(new URL(`/admin/${file}`, request.url), { method: "GET" });
+  if (asset.status !== 200) {
+    await asset.body?.cancel();
+    return null;
+  }
+  return new Response(asset.body, { headers: { ...SECURITY_HEADERS, "Content-Type": CONTENT_TYPES[type] } });
 }
 
-/** GET /admin and its two assets (and POST /admin, the sign-in form without its script), from strings compiled into the Worker: no build step, nothing fetched elsewhere. */
+/** GET /admin and its files (and POST /admin, the sign-in form without its script), from the static assets. */
 export function registerAdminPage(router: RouterType<IRequest, [Env, ExecutionContext]>): void {
-  const page = asset(ADMIN_HTML, "text/html; charset=utf-8");
+  const page = (request: IRequest, env: Env) => pageFile(request, env, "index.html", "html");
   router.get("/admin", page);
   router.get("/admin/", page);
   // The sign-in form submitted by the browser itself (app.js not loaded yet): its unnamed field sent nothing, and the
   // answer sends the browser back to the page (303: a reload does not post again), reading nothing of the body.
   router.post("/admin", () => new Response(null, { status: 303, headers: { ...SECURITY_HEADERS, Location: "/admin" } }));
-  router.get("/admin/app.js", asset(ADMIN_JS, "text/javascript; charset=utf-8"));
-  router.get("/admin/app.css", asset(ADMIN_CSS, "text/css; charset=utf-8"));
+  router.get("/admin/:file", (request: IRequest, env: Env) => {
+    const file = request.params.file ?? "";
+    const match = PAGE_FILE.exec(file);
+    return match ? pageFile(request, env, file, match[1] === "js" ? "js" : "css") : null;
+  });
 }

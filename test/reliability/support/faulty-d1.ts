@@ -14,6 +14,8 @@ export interface D1FaultPlan {
   writes: number;
   /** The SQL (first 120 characters) of each injected failure. */
   injected: string[];
+  /** Besides failAt: fail every write for which this answers true (a seeded draw per write); null: none. */
+  chance: (() => boolean) | null;
 }
 
 const KEY = Symbol.for("koogallery-gateway.test.d1-faults");
@@ -21,13 +23,18 @@ type WithPlan = typeof globalThis & { [KEY]?: D1FaultPlan };
 
 export function d1Faults(): D1FaultPlan {
   const holder = globalThis as WithPlan;
-  holder[KEY] ??= { failAt: null, writes: 0, injected: [] };
+  holder[KEY] ??= { failAt: null, writes: 0, injected: [], chance: null };
   return holder[KEY];
 }
 
 /** Count writes from zero and fail the `failAt`-th (null: none). */
 export function resetD1Faults(failAt: number | null): void {
-  Object.assign(d1Faults(), { failAt, writes: 0, injected: [] });
+  Object.assign(d1Faults(), { failAt, writes: 0, injected: [], chance: null });
+}
+
+/** Fail a seeded fraction of writes from now on (null: stop); the count and log of injected failures restart. */
+export function failD1WritesBy(chance: (() => boolean) | null): void {
+  Object.assign(d1Faults(), { failAt: null, writes: 0, injected: [], chance });
 }
 
 const WRITE = /^\s*(insert|update|delete|replace)\b|\breturning\b/i;
@@ -35,7 +42,7 @@ const WRITE = /^\s*(insert|update|delete|replace)\b|\breturning\b/i;
 function write(sql: string): void {
   const plan = d1Faults();
   plan.writes += 1;
-  if (plan.failAt !== plan.writes) return;
+  if (plan.failAt !== plan.writes && !plan.chance?.()) return;
   plan.injected.push(sql.slice(0, 120));
   // Worded as D1 words its own failures, so callers that look for "D1_" treat it as one.
   throw new Error(`D1_ERROR: injected fault at write ${plan.writes}`);

@@ -6,6 +6,8 @@ declare module "vitest" {
     fuzzCases?: number;
     /** Of those, the cases the route did not refuse. */
     fuzzAccepted?: number;
+    /** What a simulated run did (test/reliability/faults/day-at-scale.test.ts): calls, faults, problems, time. */
+    runSummary?: string;
   }
 }
 
@@ -30,6 +32,8 @@ export class ReliabilitySummary implements Reporter {
         const ms = test.diagnostic()?.duration ?? 0;
         const fuzzed = fuzzCases !== undefined ? `${fuzzCases} cases (${test.meta().fuzzAccepted ?? 0} accepted, ${(ms / Math.max(fuzzCases, 1)).toFixed(1)} ms each)  ` : "";
         lines.push(`  ${test.result().state.padEnd(7)} ${(ms / 1000).toFixed(1).padStart(7)} s  ${fuzzed}${test.fullName}`);
+        const runSummary = test.meta().runSummary;
+        if (runSummary !== undefined) lines.push(`          ${runSummary}`);
       }
     }
     const minutes = ((Date.now() - this.started) / 60_000).toFixed(1);
