@@ -25,8 +25,10 @@ export class ReliabilitySummary implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const lines: string[] = [];
     let cases = 0;
+    let tests = 0;
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
+        tests += 1;
         const fuzzCases = test.meta().fuzzCases;
         if (fuzzCases !== undefined) cases += fuzzCases;
         const ms = test.diagnostic()?.duration ?? 0;
@@ -37,6 +39,6 @@ export class ReliabilitySummary implements Reporter {
       }
     }
     const minutes = ((Date.now() - this.started) / 60_000).toFixed(1);
-    console.log(`\nreliability: ${cases} fuzz cases, ${lines.length} tests, ${minutes} min\n${lines.join("\n")}`);
+    console.log(`\nreliability: ${cases} fuzz cases, ${tests} tests, ${minutes} min\n${lines.join("\n")}`);
   }
 }
