@@ -6,8 +6,12 @@ declare namespace Cloudflare {
     KIT_ACCESS_KEY: string;
     KIT_RSA_PRIVATE_KEY: string;
     SELLER_WEBHOOK_SECRET: string;
-    // vitest.reliability.config.ts: "full" or "ci", and a fast-check seed to replay ("" for a random one).
+    // vitest.reliability.config.ts: "full" or "ci", a fast-check seed to replay ("" for a random one), and the knobs of
+    // test/reliability/support/profile.ts.
     RELIABILITY_PROFILE?: string;
     RELIABILITY_SEED?: string;
+    RELIABILITY_ONLY?: string;
+    RELIABILITY_CASES?: string;
+    RELIABILITY_FUZZ_MINUTES?: string;
   }
 }

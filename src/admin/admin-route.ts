@@ -39,6 +39,9 @@ export interface AdminRoute {
   method: "get" | "post";
   /** itty-router form: `/admin/api/instances/:id`. */
   path: `/admin/api/${string}`;
+  /** The query's and body's schemas, as the seller routes publish theirs: the reliability fuzzer builds inputs from them. */
+  query?: z.ZodObject;
+  body?: z.ZodType;
   handle(request: IRequest, env: Env, ctx?: ExecutionContext): Promise<Response>;
 }
 
@@ -57,6 +60,8 @@ export function adminRoute<P extends z.ZodObject | undefined, Q extends z.ZodObj
   return {
     method: spec.method,
     path: spec.path,
+    ...(spec.query ? { query: spec.query } : {}),
+    ...(spec.body ? { body: spec.body } : {}),
     async handle(request, env, ctx) {
       const now = Date.now();
       const refused = requireAdmin(request, env);

@@ -15,6 +15,7 @@ import {
   stringish,
   tamperArb,
 } from "./fuzz-requests";
+import { type SsoPool, ssoInterfaces } from "./fuzz-sso";
 
 /*
  * Every interface the fuzzer drives, one entry each. Adding a route is one entry: a signed JSON route
@@ -25,19 +26,28 @@ import {
 export type AnswerShape =
   /** HTTP 200, JSON with resultCode and resultMsg, Body-Sign valid under this key (spec §2.1, §2.4). */
   | { kind: "marketplace"; key: KeyName }
-  /** JSON; errors as {"error": "…"} with a 4xx (docs/seller-contract.md). */
-  | { kind: "json-api" }
+  /** JSON (or, where the route offers `format=csv`, CSV); errors as {"error": "…"} with a 4xx (docs/seller-contract.md). */
+  | { kind: "json-api"; csv?: boolean }
   /** /healthz: 200 "ok" or its documented 503 "degraded". */
   | { kind: "health" }
   /** A public document (JWKS, the admin page and its assets): 200 whatever the query or headers. */
   | { kind: "static" }
   /** No such route: a JSON 404. */
-  | { kind: "not-found" };
+  | { kind: "not-found" }
+  /**
+   * Single sign-on (/oidc): a 302 (refused when it sends the browser back with `error`), an HTML page, or OAuth JSON
+   * whose errors carry `error` (RFC 6749 §5.2); refused when 4xx.
+   */
+  | { kind: "oidc" };
 
 export interface FuzzInterface {
   name: string;
   answer: AnswerShape;
   cases: fc.Arbitrary<CaseSpec>;
+  /** How a case reaches the Worker when not as the test bindings configure it (SSO: with its settings laid over). */
+  send?: (request: Request) => Promise<Response>;
+  /** Run before the interface's cases (their writes are not the cases'): fresh one-time values, say. */
+  prepare?: () => Promise<void>;
 }
 
 /** Instance ids the fuzz bodies draw from: a few that exist (created by the test), the rest random. */
@@ -110,14 +120,57 @@ export function v1GetInterface(options: { name: string; path: string; key: KeyNa
 const shapeKeys = (schema: unknown): string[] =>
   schema && typeof schema === "object" && "shape" in schema && schema.shape && typeof schema.shape === "object" ? Object.keys(schema.shape) : [];
 
+/** The values an enum field of a zod object accepts (through default/optional/nullable wrappers), for every field. */
+function enumValues(schema: unknown): string[] {
+  const values: string[] = [];
+  const shape = schema && typeof schema === "object" && "shape" in schema && schema.shape && typeof schema.shape === "object" ? Object.values(schema.shape) : [];
+  for (let field of shape as unknown[]) {
+    for (let depth = 0; depth < 4 && field && typeof field === "object"; depth++) {
+      if ("options" in field && Array.isArray(field.options)) values.push(...field.options.filter((option): option is string => typeof option === "string"));
+      const def = (field as { def?: { innerType?: unknown } }).def;
+      field = def?.innerType;
+    }
+  }
+  return values;
+}
+
+/** Statement periods (`YYYY-MM`, `YYYY-Qn`): valid ones, and near misses. */
+const period = fc.oneof(
+  fc.tuple(fc.integer({ min: 2020, max: 2030 }), fc.integer({ min: 1, max: 12 })).map(([y, m]) => `${y}-${String(m).padStart(2, "0")}`),
+  fc.tuple(fc.integer({ min: 2020, max: 2030 }), fc.integer({ min: 1, max: 4 })).map(([y, q]) => `${y}-Q${q}`),
+  fc.constantFrom("2026-13", "2026-00", "2026-Q5", "2026-q1", "2026-1", "0000-01", "9999-12", "2026-11-01"),
+);
+
+/** Bill exports for reconciliation (CSV, comma or tab, the default headers): well-formed rows, odd cells, and junk. */
+const billCsv = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom(",", "\t"),
+        fc.array(fc.tuple(fc.constantFrom("FZ-1", "FZ-2", ""), fc.oneof(fc.constantFrom("10.00", "-3.50", "0", "1e3", "¥5"), stringish.map(String)), fc.nat({ max: 99 })), { maxLength: 5 }),
+        fc.boolean(),
+      )
+      .map(([sep, rows, bom]) => {
+        const lines = [["订单号", "订单行ID", "实付金额", "实例ID", "使用量"].join(sep), ...rows.map(([order, amount, usage]) => [order, `${order}-000001`, amount, "", String(usage)].join(sep))];
+        return `${bom ? "\uFEFF" : ""}${lines.join("\r\n")}`;
+      }),
+  },
+  { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
+  { weight: 1, arbitrary: fc.constantFrom("", "\uFEFF", '"unterminated,1\n', "a,b\n1,2,3\n") },
+);
+
 /** A bearer-token JSON API route: random path parameters, query and body built from its zod schemas' field names. */
 export function bearerInterface(options: { name: string; method: string; path: string; key: KeyName; query?: unknown; body?: unknown; pool: IdPool }): FuzzInterface {
-  const segment = fc.oneof({ weight: 3, arbitrary: idFrom(options.pool) }, { weight: 1, arbitrary: fc.constantFrom("", "%2F..", "a/b", "%00") });
+  const ids = /statements/.test(options.path) ? fc.oneof({ weight: 3, arbitrary: period }, { weight: 1, arbitrary: stringish }) : idFrom(options.pool);
+  const segment = fc.oneof({ weight: 3, arbitrary: ids }, { weight: 1, arbitrary: fc.constantFrom("", "%2F..", "a/b", "%00") });
   // OpenAPI `{id}` (seller routes) and itty `:id` (admin routes) alike.
   const path = segment.map((id) => options.path.replace(/\{\w+\}|:\w+/g, encodeURIComponent(id)));
   const queryNames = shapeKeys(options.query);
+  const choices = enumValues(options.query);
+  const queryValue = fc.oneof(stringish.map(String), fc.integer().map(String), ...(choices.length ? [fc.constantFrom(...choices)] : []));
   const query = fc.oneof(
-    fc.array(fc.tuple(queryNames.length ? fc.constantFrom(...queryNames) : fc.string({ maxLength: 8 }), fc.oneof(stringish.map(String), fc.integer().map(String))), { maxLength: 4 }),
+    fc.array(fc.tuple(queryNames.length ? fc.constantFrom(...queryNames) : fc.string({ maxLength: 8 }), queryValue), { maxLength: 4 }),
     extraQuery,
   );
   const bodyNames = shapeKeys(options.body);
@@ -125,14 +178,16 @@ export function bearerInterface(options: { name: string; method: string; path: s
   const body =
     options.method === "get"
       ? fc.constant(null)
-      : fc.oneof(
+      : /\/reconcile$/.test(options.path)
+        ? billCsv
+        : fc.oneof(
           { weight: 6, arbitrary: fields.map((b) => JSON.stringify(b)) },
           { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? "null") },
           { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 100 }), fc.constantFrom("", "{", "[]")) },
         );
   return {
     name: options.name,
-    answer: { kind: "json-api" },
+    answer: { kind: "json-api", csv: choices.includes("csv") },
     cases: fc.record({
       method: fc.constant(options.method.toUpperCase()),
       path,
@@ -250,10 +305,11 @@ function kitBodies(pool: IdPool): fc.Arbitrary<Record<string, unknown>> {
   );
 }
 
-const kitName = fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...KIT_SYNCS) }, { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 20 }).map(encodeURIComponent) });
+// "." and ".." are dot segments: the URL parser removes them, so the request is for another path (a 404), not a kit name.
+const kitName = fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...KIT_SYNCS) }, { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 20 }).filter((n) => n !== "." && n !== "..").map(encodeURIComponent) });
 
 /** The fuzzed interfaces. */
-export function fuzzInterfaces(pool: IdPool): FuzzInterface[] {
+export function fuzzInterfaces(pool: IdPool, sso: SsoPool): FuzzInterface[] {
   const seller = sellerApiRoutes.map((route) =>
     bearerInterface({ name: `seller ${route.method.toUpperCase()} ${route.path}`, method: route.method, path: route.path, key: "SELLER_API_TOKEN", query: route.query, body: route.body, pool }),
   );
@@ -266,8 +322,9 @@ export function fuzzInterfaces(pool: IdPool): FuzzInterface[] {
     signedJsonInterface({ name: "license POST /license", path: fc.constant("/license"), scheme: "v2-query", key: "LICENSE_ACCESS_KEY", valid: licenseBodies(pool) }),
     ...seller,
     ...ADMIN_ROUTES.map((route) =>
-      bearerInterface({ name: `admin ${route.method.toUpperCase()} ${route.path}`, method: route.method, path: route.path, key: "ADMIN_TOKEN", pool }),
+      bearerInterface({ name: `admin ${route.method.toUpperCase()} ${route.path}`, method: route.method, path: route.path, key: "ADMIN_TOKEN", query: route.query, body: route.body, pool }),
     ),
+    ...ssoInterfaces(sso),
     ...["/healthz", "/.well-known/jwks.json", "/admin", "/admin/app.js"].map((path) => ({
       name: `GET ${path}`,
       answer: (path === "/healthz" ? { kind: "health" } : { kind: "static" }) satisfies AnswerShape,

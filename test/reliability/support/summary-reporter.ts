@@ -4,6 +4,8 @@ declare module "vitest" {
   interface TaskMeta {
     /** Cases a fuzz property ran (test/reliability/support/fuzz-suite.ts). */
     fuzzCases?: number;
+    /** Of those, the cases the route did not refuse. */
+    fuzzAccepted?: number;
     /** What a simulated run did (test/reliability/faults/day-at-scale.test.ts): calls, faults, problems, time. */
     runSummary?: string;
   }
@@ -23,17 +25,20 @@ export class ReliabilitySummary implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const lines: string[] = [];
     let cases = 0;
+    let tests = 0;
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
+        tests += 1;
         const fuzzCases = test.meta().fuzzCases;
         if (fuzzCases !== undefined) cases += fuzzCases;
-        const seconds = ((test.diagnostic()?.duration ?? 0) / 1000).toFixed(1);
-        lines.push(`  ${test.result().state.padEnd(7)} ${seconds.padStart(7)} s  ${fuzzCases === undefined ? "" : `${fuzzCases} cases  `}${test.fullName}`);
+        const ms = test.diagnostic()?.duration ?? 0;
+        const fuzzed = fuzzCases !== undefined ? `${fuzzCases} cases (${test.meta().fuzzAccepted ?? 0} accepted, ${(ms / Math.max(fuzzCases, 1)).toFixed(1)} ms each)  ` : "";
+        lines.push(`  ${test.result().state.padEnd(7)} ${(ms / 1000).toFixed(1).padStart(7)} s  ${fuzzed}${test.fullName}`);
         const runSummary = test.meta().runSummary;
         if (runSummary !== undefined) lines.push(`          ${runSummary}`);
       }
     }
     const minutes = ((Date.now() - this.started) / 60_000).toFixed(1);
-    console.log(`\nreliability: ${cases} fuzz cases, ${lines.length} tests, ${minutes} min\n${lines.join("\n")}`);
+    console.log(`\nreliability: ${cases} fuzz cases, ${tests} tests, ${minutes} min\n${lines.join("\n")}`);
   }
 }
