@@ -1,6 +1,4 @@
 import { z } from "zod";
-import type { Statement } from "../statements/statement";
-import type { SameType } from "./common.schema";
 
 const decimal = z.string().describe("an exact decimal string; refunds negative");
 
@@ -41,11 +39,11 @@ export const StatementBody = z.object({
       instanceId: z.string(),
       productId: z.string().nullable(),
       skuCode: z.string().nullable(),
-      hours: z.number().int(),
+      hours: z.number().int().describe("usage records whose period begins in the statement's period (one per billed hour; a daily-billed product's day is one)"),
       quantity: decimal.describe("accepted by the Marketplace"),
       rejectedQuantity: decimal,
       expiredQuantity: decimal,
-      pendingQuantity: decimal,
+      pendingQuantity: decimal.describe("not answered yet: waiting to be pushed, or sent without a final answer"),
     }),
   ),
   totals: z.object({
@@ -57,5 +55,28 @@ export const StatementBody = z.object({
   }),
 }).meta({ id: "Statement" });
 
-const _statementShape: SameType<z.output<typeof StatementBody>, Statement> = true;
-void _statementShape;
+export type Statement = z.output<typeof StatementBody>;
+/** One order line as the statement shows it. */
+export type StatementOrder = Statement["orders"][number];
+/** One pay-per-use instance's usage in the period, per product and SKU. */
+export type StatementUsageLine = Statement["usage"][number];
+
+const reconcileKind = z.enum(["order", "usage"]);
+
+const BillEntry = z.object({
+  key: z.string().describe("order:<orderId>/<orderLineId> or usage:<instanceId>"),
+  kind: reconcileKind,
+  value: decimal.nullable().describe("the amount (order) or quantity (usage); null on the ledger side when the order's amount is not known"),
+  rows: z.array(z.number().int()).optional().describe("the bill's rows of this key (1-based, header = row 1)"),
+});
+
+/** POST /admin/api/statements/{period}/reconcile: the bill detail against the ledger of the period. */
+export const ReconciliationBody = z.object({
+  period: z.string(),
+  matched: z.number().int(),
+  onlyInBill: z.array(BillEntry),
+  onlyInLedger: z.array(BillEntry),
+  different: z.array(z.object({ key: z.string(), kind: reconcileKind, bill: decimal, ledger: decimal.nullable(), rows: z.array(z.number().int()) })),
+});
+export type Reconciliation = z.output<typeof ReconciliationBody>;
+export type BillEntry = z.output<typeof BillEntry>;

@@ -2,7 +2,7 @@ import type { BillColumns, BillField } from "./bill-columns";
 import { MalformedCsv, parseCsv } from "./csv";
 import { isDecimal, normalise, sameDecimal, sumDecimals } from "./decimal";
 import type { StatementOrderLine } from "./order-lines";
-import type { StatementUsageLine } from "./usage-lines";
+import type { BillEntry, Reconciliation, StatementUsageLine } from "../seller-api/statements.schema";
 
 /*
  * The Marketplace's exported bill detail against the gateway's ledger of the same period. An order row matches an
@@ -11,24 +11,6 @@ import type { StatementUsageLine } from "./usage-lines";
  * of one key are summed on both sides first (an export may split a line). Decimals compare exactly ("1.50" = "1.5").
  * Nothing here stores anything: the bill lives only as long as the request.
  */
-
-export type EntryKind = "order" | "usage";
-
-export interface BillEntry {
-  key: string;
-  kind: EntryKind;
-  /** The amount (order) or quantity (usage), exact; null on the ledger side when the order's amount is not known. */
-  value: string | null;
-  /** The bill's rows of this key (1-based, header = row 1). */
-  rows?: number[];
-}
-
-export interface Reconciliation {
-  matched: number;
-  onlyInBill: BillEntry[];
-  onlyInLedger: BillEntry[];
-  different: Array<{ key: string; kind: EntryKind; bill: string; ledger: string | null; rows: number[] }>;
-}
 
 interface BillOrderRow {
   row: number;
@@ -102,8 +84,8 @@ export function reconcile(
   bill: { orders: BillOrderRow[]; usage: BillUsageRow[] },
   ledgerOrders: readonly StatementOrderLine[],
   ledgerUsage: readonly StatementUsageLine[],
-): Reconciliation {
-  const result: Reconciliation = { matched: 0, onlyInBill: [], onlyInLedger: [], different: [] };
+): Omit<Reconciliation, "period"> {
+  const result: Omit<Reconciliation, "period"> = { matched: 0, onlyInBill: [], onlyInLedger: [], different: [] };
   // A purchase refunded after its window is not in the totals, nor expected on the bill (statement.ts).
   const ledger = ledgerOrders.filter((line) => !line.refundedAfterWindow);
   const consumed = new Set<StatementOrderLine>();

@@ -1,5 +1,5 @@
 import { type CsvCell, numberCell, textCell, toCsv } from "./csv";
-import type { Statement } from "./statement";
+import type { Statement } from "../seller-api/statements.schema";
 
 /*
  * The statement as one CSV table with a `kind` column (order | usage): one header, so a spreadsheet filter or pivot

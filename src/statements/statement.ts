@@ -2,52 +2,8 @@ import type { Db } from "../db/client";
 import { sumDecimals } from "./decimal";
 import { type StatementOrderLine, orderLinesCreatedBetween } from "./order-lines";
 import type { StatementPeriod } from "./period";
-import { type StatementUsageLine, usageLinesBetween } from "./usage-lines";
-
-/** docs/seller-contract.md "Statements": one order line as the statement shows it. */
-export interface StatementOrder {
-  source: StatementOrderLine["source"];
-  orderId: string;
-  orderLineId: string | null;
-  orderType: string | null;
-  chargingMode: string | null;
-  productId: string | null;
-  skuCode: string | null;
-  instanceId: string | null;
-  amount: string | null;
-  listAmount: string | null;
-  /** The order's createTime, ISO 8601 UTC. */
-  createdAt: string;
-  /** Why the line needs a second look: refunded after its window, or its amount unknown (and why); null otherwise. */
-  note: string | null;
-}
-
-export interface ProductTotals {
-  productId: string | null;
-  orders: number;
-  amount: string;
-  usageQuantity: string;
-}
-
-export interface Statement {
-  period: string;
-  timezone: string;
-  currency: string;
-  final: boolean;
-  generatedAt: string;
-  from: string;
-  to: string;
-  orders: StatementOrder[];
-  usage: StatementUsageLine[];
-  totals: {
-    orders: number;
-    amount: string;
-    /** Lines whose amount is not known (amount null): the sum leaves them out. */
-    unknownAmounts: number;
-    usageQuantity: string;
-    products: ProductTotals[];
-  };
-}
+import { usageLinesBetween } from "./usage-lines";
+import type { Statement, StatementOrder, StatementUsageLine } from "../seller-api/statements.schema";
 
 export const REFUNDED_AFTER_WINDOW = "refunded after the 3-hour window: the Marketplace refunds a purchase it judged failed";
 

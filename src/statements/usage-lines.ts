@@ -2,22 +2,8 @@ import { and, eq, gte, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { UNITS_PER_WHOLE, usageRecords } from "../db/schema/billing";
 import { instances } from "../db/schema/instances";
+import type { StatementUsageLine } from "../seller-api/statements.schema";
 import { fromUnits } from "./decimal";
-
-/** One pay-per-use instance's usage in a period, per product and SKU; quantities exact decimal strings. */
-export interface StatementUsageLine {
-  instanceId: string;
-  productId: string | null;
-  skuCode: string | null;
-  /** Usage records whose period begins in the statement's period (one per billed hour; a daily-billed product's day is one). */
-  hours: number;
-  /** What the Marketplace accepted (a record it turned out to hold after its deadline included: docs/billing-rules.md). */
-  quantity: string;
-  rejectedQuantity: string;
-  expiredQuantity: string;
-  /** Not answered yet: waiting to be pushed, or sent without a final answer. */
-  pendingQuantity: string;
-}
 
 const SCALE = Math.log10(UNITS_PER_WHOLE);
 
