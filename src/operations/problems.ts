@@ -231,12 +231,29 @@ export async function kickAlerts(env: Env): Promise<void> {
 }
 
 /**
- * Problem bookkeeping off the caller's path: its failure is logged, never thrown into work that already succeeded.
- * `waitUntil`: the request's or the Durable Object's, so the runtime keeps the work alive after the answer.
+ * Pauses before the second and third attempt of background bookkeeping. A problem's clearing has no other writer: one
+ * lost to a passing D1 error would stay open for good (the simulated day at scale found one), so it is tried again.
+ */
+export const BACKGROUND_RETRY_DELAYS_MS = [250, 2_000] as const;
+
+/**
+ * Problem bookkeeping off the caller's path: retried (BACKGROUND_RETRY_DELAYS_MS), then its failure is logged, never
+ * thrown into work that already succeeded. `waitUntil`: the request's or the Durable Object's, so the runtime keeps
+ * the work alive after the answer. Reporting twice only counts a repeat; clearing twice finds nothing open.
  */
 export function inBackground(waitUntil: ((promise: Promise<unknown>) => void) | undefined, work: () => Promise<unknown>): void {
-  const promise = Promise.resolve()
-    .then(work)
-    .catch((error: unknown) => log("error", "problem.write_failed", { error: error instanceof Error ? error.message : String(error) }));
+  const promise = withRetries(work).catch((error: unknown) => log("error", "problem.write_failed", { error: error instanceof Error ? error.message : String(error) }));
   if (waitUntil) waitUntil(promise);
+}
+
+async function withRetries(work: () => Promise<unknown>): Promise<unknown> {
+  for (const delay of BACKGROUND_RETRY_DELAYS_MS) {
+    try {
+      return await work();
+    } catch (error) {
+      log("warn", "problem.write_retried", { error: error instanceof Error ? error.message : String(error), inMs: delay });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+  return work();
 }

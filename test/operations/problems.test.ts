@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Problem, ResolveProblemAnswer } from "../../src/admin/admin-api.schema";
 import { CLEARING_KINDS, FINAL_KINDS, ProblemKind, SEVERITY } from "../../src/operations/problem-kinds";
-import { clearProblem, reportProblem } from "../../src/operations/problems";
+import { clearProblem, inBackground, reportProblem } from "../../src/operations/problems";
 import { cleanupJob } from "../../src/jobs/cleanup.job";
 import { adminActionsOf, adminCall, tableDigest } from "../support/admin";
 import { uniqueId } from "../support/marketplace";
@@ -161,5 +161,25 @@ describe("clean-up of resolved problems", () => {
     expect(counts.problemsDeleted).toBeGreaterThanOrEqual(1);
     expect(await problemRows("job.stale", old)).toEqual([]);
     expect(await problemRows("job.stale", open)).toHaveLength(1);
+  });
+});
+
+describe("inBackground", () => {
+  it("tries a clearing again after a passing D1 error, so the problem does not stay open for good", async () => {
+    const subject = uniqueId("job-");
+    await report("job.stale", subject);
+    let attempts = 0;
+    const pending: Promise<unknown>[] = [];
+    inBackground(
+      (promise) => pending.push(promise),
+      async () => {
+        attempts += 1;
+        if (attempts === 1) throw new Error("D1_ERROR: a passing write failure");
+        return clearProblem(env, "job.stale", subject, Date.now());
+      },
+    );
+    await Promise.all(pending);
+    expect(attempts).toBe(2);
+    expect((await problemRows("job.stale", subject)).map((row) => row.resolved_at !== null)).toEqual([true]);
   });
 });
