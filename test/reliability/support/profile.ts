@@ -10,8 +10,8 @@ import { env } from "cloudflare:workers";
  * machine shared by seven sessions (December 2026), a case costs from ~1 ms (static documents) through 3-9 ms (most
  * routes, flat over 10,000 cases since the change log replaced the table digests) to ~60 ms (admin health) and
  * ~170 ms (a whole self-check per POST); 10,000 of each of the 57 interfaces is about 45 minutes per core, past the
- * 20 minutes the run must fit. The whole full run took 13.0 minutes there under a load average of 6-10 (52,835 cases, 54 interfaces, a 12-minute
- * budget and no day-at-scale run then). A fixed count small enough for the slowest route and the slowest machine would throw
+ * 20 minutes the run must fit. The whole full run, the simulated day included, took 12.6 minutes on the quiet machine
+ * (296,173 cases over 57 interfaces; 52,835 at load 6-10). A fixed count small enough for the slowest route and the slowest machine would throw
  * away most of the cheap routes' cases; the budget runs as many as the machine affords, and the summary
  * (support/summary-reporter.ts) prints how many each interface got.
  *
