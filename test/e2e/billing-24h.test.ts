@@ -8,6 +8,7 @@ import { getDb } from "../../src/db/client";
 import { type JobCounts, runJob } from "../../src/jobs/job-runner";
 import { type UsagePushConfig, type UsageRecordToPush, pushUsage } from "../../src/marketplace-api/usage.api";
 import { callV2, makeNewInstance, uniqueId } from "../support/marketplace";
+import { seededRandom } from "../../tools/seeded-random";
 
 /*
  * Issue 5, "Tests and measurements": 24 simulated hours of pay-per-use usage for N instances (200 here; E2E_BILLING_INSTANCES
@@ -46,16 +47,6 @@ const OUTBOUND = "http://127.0.0.1:9";
 
 // ---- deterministic randomness ----------------------------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- the fake Marketplace, through the outbound service ----------------------------------------------------------
 
@@ -186,7 +177,7 @@ it("24 simulated hours with injected failures: every unit reported is billed exa
   const config = await (await fetch(`${OUTBOUND}/__e2e-env`)).json<Record<string, string>>();
   const instanceCount = Number(config.E2E_BILLING_INSTANCES ?? 200);
   const seed = Number(config.E2E_BILLING_SEED ?? 20301105);
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const pick = (n: number) => Math.floor(random() * n);
 
   const day = Date.UTC(2030, 10, 4);

@@ -3,6 +3,7 @@ import { BasicCredentials } from "@huaweicloud/huaweicloud-sdk-core/auth/BasicCr
 import type { IHttpRequest } from "@huaweicloud/huaweicloud-sdk-core/http/IHttpRequest";
 import { describe, expect, it } from "vitest";
 import { signAkSk } from "../../src/protocol/aksk-signer";
+import { seededRandom } from "../../tools/seeded-random";
 
 /**
  * Our AK/SK signer against the signer of the official Huawei Cloud Node SDK (README point 9), in plain Node because
@@ -11,22 +12,11 @@ import { signAkSk } from "../../src/protocol/aksk-signer";
  * `headers`, and `data`, which it hashes as JSON.stringify(data).
  */
 
-// mulberry32: small, seeded, the same sequence on every machine.
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   private readonly next: () => number;
   constructor(seed: number) {
-    this.next = prng(seed);
+    this.next = seededRandom(seed);
   }
   int(min: number, max: number): number {
     return min + Math.floor(this.next() * (max - min + 1));

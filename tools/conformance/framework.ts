@@ -16,17 +16,6 @@ export interface CaseResult {
   request: string | null;
 }
 
-/** A seeded PRNG (mulberry32): the same --seed plays the saved cases in the same order again. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const copy = [...items];

@@ -6,7 +6,8 @@
 import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { baseUrl } from "./client";
-import { Context, SUITES, type SuiteName, seededRandom } from "./framework";
+import { seededRandom } from "../seeded-random";
+import { Context, SUITES, type SuiteName } from "./framework";
 import { SettingsError, loadSettings } from "./settings";
 import { kitSuite } from "./suites/kit";
 import { licenseSuite } from "./suites/license";

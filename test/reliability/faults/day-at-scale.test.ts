@@ -17,7 +17,8 @@ import { type MarketplaceAnswer, type SignOptions, callV2, uniqueId } from "../.
 import { sellerCall } from "../../support/seller-api";
 import { runAlarm } from "../../support/webhook-delivery";
 import { d1Faults, failD1WritesBy, resetD1Faults, withFaultyD1 } from "../support/faulty-d1";
-import { FaultyWorld, type Target, seededRandom } from "../support/faulty-world";
+import { seededRandom } from "../../../tools/seeded-random";
+import { FaultyWorld, type Target } from "../support/faulty-world";
 import { PROPERTY_TIMEOUT_MS, profile, seed as replaySeed } from "../support/profile";
 
 /*

@@ -5,6 +5,7 @@ import { USAGE_PUSH_PATHS } from "../../../src/marketplace-api/usage.api";
 import { ALERT_WEBHOOK_URL_UNDER_TEST } from "./day-settings";
 import { formatCompactUtc } from "../../../src/protocol/time-formats";
 import { queryOrderInfo } from "../../support/orders";
+import { seededRandom } from "../../../tools/seeded-random";
 
 /*
  * Every outbound call of the gateway answered by one fetch mock, with a seeded fraction of the calls to each target
@@ -24,17 +25,6 @@ const UPLOAD_PATH = /^\/api\/mkp-openapi-public\/global\/v1\/market-event\/([^/]
 export const SELLER_WEBHOOK_URL = "http://127.0.0.1:9/__seller/webhook";
 export const ALERT_WEBHOOK_URL = ALERT_WEBHOOK_URL_UNDER_TEST;
 
-/** mulberry32: small, fast and the same on every run for one seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export interface OrderPlan {
   chargingMode: "ON_DEMAND" | "PERIOD";
