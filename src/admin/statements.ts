@@ -3,9 +3,8 @@ import { log } from "../observability/log";
 import { MalformedCsv } from "../statements/csv";
 import { readBill, reconcile } from "../statements/reconcile";
 import { billTextOf } from "../statements/bill-upload";
-import { orderLinesCreatedBetween } from "../statements/order-lines";
+import { readLedger } from "../statements/statement";
 import { StatementRequestError, periodOf, statementResponse } from "../statements/statement-request";
-import { usageLinesBetween } from "../statements/usage-lines";
 import { StatementParams, StatementQuery } from "../seller-api/statements.schema";
 import { type AdminRoute, AdminApiError, adminJson, adminRoute } from "./admin-route";
 
@@ -31,9 +30,8 @@ export const STATEMENT_ROUTES: readonly AdminRoute[] = [
     try {
       const { settings, period } = periodOf(env, params.period);
       const bill = readBill(await billTextOf(request), settings.billColumns);
-      const db = getDb(env);
-      const [orders, usage] = await Promise.all([orderLinesCreatedBetween(db, period.fromMs, period.toMs), usageLinesBetween(db, period.fromMs, period.toMs)]);
-      const answer = reconcile(bill, orders, usage);
+      const { lines, usage } = await readLedger(getDb(env), period);
+      const answer = reconcile(bill, lines, usage);
       log("info", "statements.reconciled", {
         period: period.name,
         matched: answer.matched,

@@ -29,7 +29,7 @@ export function periodOf(env: Env, period: string) {
 /** The statement as JSON or CSV: the seller route and the admin route answer the same. */
 export async function statementResponse(env: Env, periodText: string, format: "json" | "csv", now: number): Promise<Response> {
   const { settings, period } = periodOf(env, periodText);
-  const { statement } = await buildStatement(getDb(env), period, settings, now);
+  const statement = await buildStatement(getDb(env), period, settings, now);
   if (format === "csv") return csvResponse(statementCsv(statement), `statement-${period.name}.csv`);
   return Response.json(statement, { headers: { "Cache-Control": "no-store" } });
 }

@@ -65,10 +65,16 @@ export interface StatementSettings {
   currency: string;
 }
 
-/** The statement of a period: what the gateway's ledger holds, read now. */
-export async function buildStatement(db: Db, period: StatementPeriod, settings: StatementSettings, now: number): Promise<{ statement: Statement; lines: StatementOrderLine[] }> {
+/** What the gateway's ledger holds for a period, read now: its order lines and its usage. The statement and the reconciliation both start here. */
+export async function readLedger(db: Db, period: StatementPeriod): Promise<{ lines: StatementOrderLine[]; usage: StatementUsageLine[] }> {
   const [lines, usage] = await Promise.all([orderLinesCreatedBetween(db, period.fromMs, period.toMs), usageLinesBetween(db, period.fromMs, period.toMs)]);
-  const statement: Statement = {
+  return { lines, usage };
+}
+
+/** The statement of a period: what the gateway's ledger holds, read now. */
+export async function buildStatement(db: Db, period: StatementPeriod, settings: StatementSettings, now: number): Promise<Statement> {
+  const { lines, usage } = await readLedger(db, period);
+  return {
     period: period.name,
     timezone: settings.timeZone,
     currency: settings.currency,
@@ -80,5 +86,4 @@ export async function buildStatement(db: Db, period: StatementPeriod, settings: 
     usage,
     totals: totalsOf(lines, usage),
   };
-  return { statement, lines };
 }
