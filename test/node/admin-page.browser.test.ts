@@ -4,7 +4,7 @@ import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, type BrowserContext, type Page, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createV2Signature } from "../../src/protocol/v2-signature";
 import { type FakeMarketplace, startFakeMarketplace } from "../../tools/fake-marketplace/fake-marketplace";
@@ -197,6 +197,22 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 }, 30_000);
 
+/** A page whose dialogs (none expected: the page never alerts) and console errors or uncaught errors are collected. */
+async function watchedPage(context: BrowserContext): Promise<{ page: Page; dialogs: string[]; problems: string[] }> {
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  page.on("dialog", (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(message.text());
+  });
+  page.on("pageerror", (error) => problems.push(error.message));
+  return { page, dialogs, problems };
+}
+
 describe("the admin page in headless Chromium", () => {
   it("signs in, finds a purchase, opens its timeline and shows a <script> customer name as text", async () => {
     if (!existsSync(CHROMIUM)) {
@@ -204,17 +220,7 @@ describe("the admin page in headless Chromium", () => {
     }
     const instanceId = await purchase();
     const context = await browser!.newContext();
-    const page = await context.newPage();
-    const dialogs: string[] = [];
-    page.on("dialog", (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-    const problems: string[] = [];
-    page.on("console", (message) => {
-      if (message.type() === "error") problems.push(message.text());
-    });
-    page.on("pageerror", (error) => problems.push(error.message));
+    const { page, dialogs, problems } = await watchedPage(context);
 
     await page.goto(`${base}/admin`);
     await page.fill("#token", TEST_SECRETS.ADMIN_TOKEN);
@@ -284,17 +290,7 @@ describe("the admin page in headless Chromium", () => {
   it("the Statements tab: a period's totals, orders and usage as text, its CSV saved with the token, a bill reconciled", async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium".`);
     const context = await browser!.newContext({ acceptDownloads: true });
-    const page = await context.newPage();
-    const dialogs: string[] = [];
-    page.on("dialog", (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-    const problems: string[] = [];
-    page.on("console", (message) => {
-      if (message.type() === "error") problems.push(message.text());
-    });
-    page.on("pageerror", (error) => problems.push(error.message));
+    const { page, dialogs, problems } = await watchedPage(context);
     // The statements API as the seller contract fixes it, answered here: the page is what this test looks at.
     const asked: string[] = [];
     const uploads: Array<{ type: string | undefined; body: string }> = [];
